@@ -1,0 +1,540 @@
+//! `config.toml`: the epoch, the quote currency, assets with their oracles, markets, stress
+//! scenarios, the insurance fund and optional declared reserves.
+//!
+//! Parsing is two-step: serde reads a [`RawConfig`] with source spans, then [`Config::parse`]
+//! validates every field against the documented bounds (see [`crate::bounds`]) and resolves
+//! symbols to indices. Every rejection is an [`InputError`] naming `config.toml`, the line and
+//! the key path.
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::amount::{self, AmountError};
+use crate::bounds;
+use crate::error::InputError;
+
+pub const CONFIG_FILE: &str = "config.toml";
+
+/// The currency all prices, costs, equity and the insurance fund are expressed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteCurrency {
+    pub symbol: String,
+    /// Fraction digits of cost basis and insurance fund amounts (≤ [`bounds::MAX_DECIMALS`]).
+    pub decimals: u32,
+}
+
+/// One oracle feed for an asset; quotes from a source with a key must carry a valid signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OracleSource {
+    pub name: String,
+    /// Ed25519 verifying key (32 bytes).
+    pub public_key: Option<[u8; 32]>,
+}
+
+/// A collateral asset and the oracle policy that prices it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asset {
+    pub symbol: String,
+    /// Fraction digits of balances: one base unit is `10^-decimals` of the asset.
+    pub decimals: u32,
+    /// Fraction digits of prices: one price unit is `10^-price_decimals` quote per whole asset.
+    pub price_decimals: u32,
+    /// Collateral haircut in bps, `0..=10000`.
+    pub haircut_bps: u32,
+    /// Minimum number of valid, non-outlier quotes, `1..=sources.len()`.
+    pub quorum: u32,
+    /// Largest accepted distance from the median, in bps of the median, `0..=10000`.
+    pub max_deviation_bps: u32,
+    /// Quotes older than `timestamp - max_age_secs` are stale.
+    pub max_age_secs: u64,
+    pub sources: Vec<OracleSource>,
+}
+
+/// A perpetual or future marked at the median of its underlying asset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Market {
+    pub symbol: String,
+    /// Index into [`Config::assets`].
+    pub underlying: usize,
+    /// Fraction digits of position sizes, in units of the underlying.
+    pub size_decimals: u32,
+    /// Maintenance margin rate in bps of notional, `0..=10000`.
+    pub mmr_bps: u32,
+}
+
+/// A stress scenario: every asset's price is multiplied by `1 + shock/10000`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scenario {
+    pub name: String,
+    /// One shock per asset (index-aligned with [`Config::assets`]); unspecified assets are 0.
+    /// Each lies in `MIN_SHOCK_BPS..=MAX_SHOCK_BPS`.
+    pub shocks_bps: Vec<i32>,
+}
+
+/// A validated snapshot configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub epoch: u64,
+    /// Unix seconds; quotes are judged fresh relative to it.
+    pub timestamp: u64,
+    pub quote: QuoteCurrency,
+    pub assets: Vec<Asset>,
+    pub markets: Vec<Market>,
+    pub scenarios: Vec<Scenario>,
+    /// In quote base units (`10^-quote.decimals`), `< 2^127`.
+    pub insurance_fund: u128,
+    /// Declared reserves per asset in the asset's base units (`< 2^127`), index-aligned.
+    pub reserves: Vec<Option<u128>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuote {
+    symbol: Spanned<String>,
+    decimals: Spanned<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Spanned<String>,
+    public_key: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAsset {
+    symbol: Spanned<String>,
+    decimals: Spanned<i64>,
+    price_decimals: Spanned<i64>,
+    haircut_bps: Spanned<i64>,
+    quorum: Spanned<i64>,
+    max_deviation_bps: Spanned<i64>,
+    max_age_secs: Spanned<i64>,
+    sources: Spanned<Vec<RawSource>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMarket {
+    symbol: Spanned<String>,
+    underlying: Spanned<String>,
+    size_decimals: Spanned<i64>,
+    mmr_bps: Spanned<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Spanned<String>,
+    #[serde(default)]
+    shocks_bps: BTreeMap<String, Spanned<i64>>,
+}
+
+/// The serde image of `config.toml`, spans kept for error reporting.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    epoch: Spanned<i64>,
+    timestamp: Spanned<i64>,
+    insurance_fund: Spanned<toml::Value>,
+    quote: RawQuote,
+    assets: Spanned<Vec<RawAsset>>,
+    #[serde(default)]
+    markets: Vec<RawMarket>,
+    #[serde(default)]
+    scenarios: Vec<RawScenario>,
+    #[serde(default)]
+    reserves: BTreeMap<String, Spanned<toml::Value>>,
+}
+
+/// Locates byte offsets of the TOML source as 1-based lines.
+struct Source<'a> {
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn line_of(&self, span: &Range<usize>) -> u64 {
+        let end = span.start.min(self.text.len());
+        1 + self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64
+    }
+
+    fn error(
+        &self,
+        span: &Range<usize>,
+        field: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> InputError {
+        InputError::at(CONFIG_FILE, self.line_of(span), field, reason)
+    }
+
+    /// An integer field in `lo..=hi`.
+    fn int(&self, v: &Spanned<i64>, field: &str, lo: i64, hi: i64) -> Result<i64, InputError> {
+        let x = *v.get_ref();
+        if x < lo || x > hi {
+            return Err(self.error(&v.span(), field, format!("{x} is out of range {lo}..={hi}")));
+        }
+        Ok(x)
+    }
+
+    /// A symbol or name: 1..=max bytes of `[A-Za-z0-9_-]` (plus the extra characters given).
+    fn name(
+        &self,
+        v: &Spanned<String>,
+        field: &str,
+        max: usize,
+        extra: &str,
+    ) -> Result<String, InputError> {
+        let s = v.get_ref();
+        let ok = !s.is_empty()
+            && s.len() <= max
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || extra.contains(c));
+        if !ok {
+            return Err(self.error(
+                &v.span(),
+                field,
+                format!("`{s}` must be 1 to {max} characters of A-Z, a-z, 0-9, `_`, `-`{extra}"),
+            ));
+        }
+        Ok(s.clone())
+    }
+
+    /// A money amount written as a TOML string (never a TOML float or integer).
+    fn amount(
+        &self,
+        v: &Spanned<toml::Value>,
+        field: &str,
+        scale: u32,
+        limit: u128,
+    ) -> Result<u128, InputError> {
+        let toml::Value::String(s) = v.get_ref() else {
+            return Err(self.error(
+                &v.span(),
+                field,
+                format!(
+                    "amounts must be decimal strings such as \"1250.5\", found {}",
+                    v.get_ref().type_str()
+                ),
+            ));
+        };
+        amount::parse_unsigned(s.as_bytes(), scale, limit)
+            .map_err(|e: AmountError| self.error(&v.span(), field, e.to_string()))
+    }
+}
+
+/// Extracts the key written on the offending line of a serde/TOML error, for the field name.
+fn key_on_line(text: &str, line: u64) -> String {
+    let Some(src) = text.lines().nth(line.saturating_sub(1) as usize) else {
+        return "config".to_string();
+    };
+    let trimmed = src.trim();
+    if let Some((key, _)) = trimmed.split_once('=') {
+        return key.trim().to_string();
+    }
+    if trimmed.starts_with('[') {
+        return trimmed.trim_matches(|c| c == '[' || c == ']').to_string();
+    }
+    "config".to_string()
+}
+
+impl Config {
+    /// Reads and validates `config.toml` from `text`.
+    pub fn parse(text: &str) -> Result<Config, InputError> {
+        let src = Source { text };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| src.line_of(&s)).unwrap_or(1);
+            InputError::at(
+                CONFIG_FILE,
+                line,
+                key_on_line(text, line),
+                e.message().trim().to_string(),
+            )
+        })?;
+
+        let epoch = src.int(&raw.epoch, "epoch", 0, i64::MAX)? as u64;
+        let timestamp = src.int(&raw.timestamp, "timestamp", 0, i64::MAX)? as u64;
+        let max_dec = bounds::MAX_DECIMALS as i64;
+        let quote = QuoteCurrency {
+            symbol: src.name(
+                &raw.quote.symbol,
+                "quote.symbol",
+                bounds::MAX_SYMBOL_LEN,
+                "",
+            )?,
+            decimals: src.int(&raw.quote.decimals, "quote.decimals", 0, max_dec)? as u32,
+        };
+
+        let n_assets = raw.assets.get_ref().len();
+        if n_assets == 0 || n_assets > bounds::MAX_ASSETS {
+            return Err(src.error(
+                &raw.assets.span(),
+                "assets",
+                format!(
+                    "{n_assets} assets configured; between 1 and {} required",
+                    bounds::MAX_ASSETS
+                ),
+            ));
+        }
+        let mut symbols = HashSet::new();
+        let mut assets = Vec::with_capacity(n_assets);
+        for (i, a) in raw.assets.get_ref().iter().enumerate() {
+            let path = |k: &str| format!("assets[{i}].{k}");
+            let symbol = src.name(&a.symbol, &path("symbol"), bounds::MAX_SYMBOL_LEN, "")?;
+            if !symbols.insert(symbol.clone()) {
+                return Err(src.error(
+                    &a.symbol.span(),
+                    path("symbol"),
+                    format!("duplicate symbol `{symbol}`"),
+                ));
+            }
+            let n_sources = a.sources.get_ref().len();
+            if n_sources == 0 || n_sources > bounds::MAX_SOURCES {
+                return Err(src.error(
+                    &a.sources.span(),
+                    path("sources"),
+                    format!(
+                        "{n_sources} sources; between 1 and {} required",
+                        bounds::MAX_SOURCES
+                    ),
+                ));
+            }
+            let mut names = HashSet::new();
+            let mut sources = Vec::with_capacity(n_sources);
+            for (k, s) in a.sources.get_ref().iter().enumerate() {
+                let field = format!("assets[{i}].sources[{k}]");
+                let name = src.name(
+                    &s.name,
+                    &format!("{field}.name"),
+                    bounds::MAX_SYMBOL_LEN * 2,
+                    ".",
+                )?;
+                if !names.insert(name.clone()) {
+                    return Err(src.error(
+                        &s.name.span(),
+                        format!("{field}.name"),
+                        format!("duplicate source `{name}`"),
+                    ));
+                }
+                let public_key = match &s.public_key {
+                    None => None,
+                    Some(pk) => Some(
+                        parse_public_key(pk.get_ref())
+                            .map_err(|r| src.error(&pk.span(), format!("{field}.public_key"), r))?,
+                    ),
+                };
+                sources.push(OracleSource { name, public_key });
+            }
+            assets.push(Asset {
+                symbol,
+                decimals: src.int(&a.decimals, &path("decimals"), 0, max_dec)? as u32,
+                price_decimals: src.int(&a.price_decimals, &path("price_decimals"), 0, max_dec)?
+                    as u32,
+                haircut_bps: src.int(&a.haircut_bps, &path("haircut_bps"), 0, 10_000)? as u32,
+                quorum: src.int(&a.quorum, &path("quorum"), 1, n_sources as i64)? as u32,
+                max_deviation_bps: src.int(
+                    &a.max_deviation_bps,
+                    &path("max_deviation_bps"),
+                    0,
+                    10_000,
+                )? as u32,
+                max_age_secs: src.int(
+                    &a.max_age_secs,
+                    &path("max_age_secs"),
+                    1,
+                    bounds::MAX_AGE_SECS as i64,
+                )? as u64,
+                sources,
+            });
+        }
+        let asset_index = |s: &str| assets.iter().position(|a| a.symbol == s);
+
+        if raw.markets.len() > bounds::MAX_MARKETS {
+            return Err(InputError::at(
+                CONFIG_FILE,
+                src.line_of(&raw.markets[bounds::MAX_MARKETS].symbol.span()),
+                "markets",
+                format!(
+                    "{} markets configured; at most {}",
+                    raw.markets.len(),
+                    bounds::MAX_MARKETS
+                ),
+            ));
+        }
+        let mut markets = Vec::with_capacity(raw.markets.len());
+        for (i, m) in raw.markets.iter().enumerate() {
+            let path = |k: &str| format!("markets[{i}].{k}");
+            let symbol = src.name(&m.symbol, &path("symbol"), bounds::MAX_SYMBOL_LEN, "")?;
+            if !symbols.insert(symbol.clone()) {
+                return Err(src.error(
+                    &m.symbol.span(),
+                    path("symbol"),
+                    format!("duplicate symbol `{symbol}`"),
+                ));
+            }
+            let underlying = asset_index(m.underlying.get_ref()).ok_or_else(|| {
+                src.error(
+                    &m.underlying.span(),
+                    path("underlying"),
+                    format!("unknown asset `{}`", m.underlying.get_ref()),
+                )
+            })?;
+            markets.push(Market {
+                symbol,
+                underlying,
+                size_decimals: src.int(&m.size_decimals, &path("size_decimals"), 0, max_dec)?
+                    as u32,
+                mmr_bps: src.int(&m.mmr_bps, &path("mmr_bps"), 0, 10_000)? as u32,
+            });
+        }
+
+        if raw.scenarios.len() > bounds::MAX_SCENARIOS {
+            return Err(InputError::at(
+                CONFIG_FILE,
+                src.line_of(&raw.scenarios[bounds::MAX_SCENARIOS].name.span()),
+                "scenarios",
+                format!(
+                    "{} scenarios configured; at most {}",
+                    raw.scenarios.len(),
+                    bounds::MAX_SCENARIOS
+                ),
+            ));
+        }
+        let mut scenario_names = HashSet::new();
+        let mut scenarios = Vec::with_capacity(raw.scenarios.len());
+        for (i, s) in raw.scenarios.iter().enumerate() {
+            let name = src.name(
+                &s.name,
+                &format!("scenarios[{i}].name"),
+                bounds::MAX_SYMBOL_LEN * 2,
+                ". ",
+            )?;
+            if !scenario_names.insert(name.clone()) {
+                return Err(src.error(
+                    &s.name.span(),
+                    format!("scenarios[{i}].name"),
+                    format!("duplicate scenario `{name}`"),
+                ));
+            }
+            let mut shocks_bps = vec![0i32; assets.len()];
+            for (symbol, shock) in &s.shocks_bps {
+                let field = format!("scenarios[{i}].shocks_bps.{symbol}");
+                let a = asset_index(symbol).ok_or_else(|| {
+                    src.error(&shock.span(), &field, format!("unknown asset `{symbol}`"))
+                })?;
+                shocks_bps[a] = src.int(
+                    shock,
+                    &field,
+                    bounds::MIN_SHOCK_BPS as i64,
+                    bounds::MAX_SHOCK_BPS as i64,
+                )? as i32;
+            }
+            scenarios.push(Scenario { name, shocks_bps });
+        }
+
+        let insurance_fund = src.amount(
+            &raw.insurance_fund,
+            "insurance_fund",
+            quote.decimals,
+            bounds::AMOUNT_LIMIT,
+        )?;
+        let mut reserves = vec![None; assets.len()];
+        for (symbol, v) in &raw.reserves {
+            let field = format!("reserves.{symbol}");
+            let a = asset_index(symbol)
+                .ok_or_else(|| src.error(&v.span(), &field, format!("unknown asset `{symbol}`")))?;
+            reserves[a] = Some(src.amount(v, &field, assets[a].decimals, bounds::AMOUNT_LIMIT)?);
+        }
+
+        let config = Config {
+            epoch,
+            timestamp,
+            quote,
+            assets,
+            markets,
+            scenarios,
+            insurance_fund,
+            reserves,
+        };
+        // The fine unit must keep every per-asset weight under its bound; report on the
+        // asset's decimals line when it does not.
+        if let Err(e) = crate::fine::FineScale::derive(&config) {
+            let span = match e.asset {
+                Some(a) => raw.assets.get_ref()[a].decimals.span(),
+                None => raw.assets.span(),
+            };
+            return Err(src.error(&span, e.field, e.reason));
+        }
+        Ok(config)
+    }
+
+    /// Index of the asset with this symbol.
+    pub fn asset_index(&self, symbol: &str) -> Option<usize> {
+        self.assets.iter().position(|a| a.symbol == symbol)
+    }
+
+    /// Number of price scenarios evaluated per account: the base case plus each stress scenario.
+    pub fn scenario_count(&self) -> usize {
+        1 + self.scenarios.len()
+    }
+}
+
+fn parse_public_key(hex_key: &str) -> Result<[u8; 32], String> {
+    let bytes = hex::decode(hex_key).map_err(|e| format!("not hex: {e}"))?;
+    let key: [u8; 32] = bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("an Ed25519 public key is 32 bytes, found {}", b.len()))?;
+    ed25519_dalek::VerifyingKey::from_bytes(&key)
+        .map_err(|_| "not a valid Ed25519 public key".to_string())?;
+    Ok(key)
+}
+
+impl Config {
+    /// Stable digest of the market structure: quote currency, assets with their oracle policy
+    /// and keys, markets and scenarios. Per-epoch values (epoch, timestamp, insurance fund,
+    /// reserves) are excluded, so the digest stays fixed while the venue's rules do.
+    /// Encoding: [`crate::digest::WordHasher`] under `zkmargin/config/v1`, fields in
+    /// declaration order.
+    pub fn digest(&self) -> crate::digest::Digest {
+        let mut h = crate::digest::WordHasher::new("zkmargin/config/v1");
+        h.string(&self.quote.symbol)
+            .uint(self.quote.decimals.into());
+        h.uint(self.assets.len() as u128);
+        for a in &self.assets {
+            h.string(&a.symbol)
+                .uint(a.decimals.into())
+                .uint(a.price_decimals.into())
+                .uint(a.haircut_bps.into())
+                .uint(a.quorum.into())
+                .uint(a.max_deviation_bps.into())
+                .uint(a.max_age_secs.into())
+                .uint(a.sources.len() as u128);
+            for s in &a.sources {
+                h.string(&s.name)
+                    .uint(u128::from(s.public_key.is_some()))
+                    .bytes32(&s.public_key.unwrap_or([0; 32]));
+            }
+        }
+        h.uint(self.markets.len() as u128);
+        for m in &self.markets {
+            h.string(&m.symbol)
+                .uint(m.underlying as u128)
+                .uint(m.size_decimals.into())
+                .uint(m.mmr_bps.into());
+        }
+        h.uint(self.scenarios.len() as u128);
+        for s in &self.scenarios {
+            h.string(&s.name);
+            for &shock in &s.shocks_bps {
+                h.int(shock.into());
+            }
+        }
+        h.finish()
+    }
+}

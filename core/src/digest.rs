@@ -1,0 +1,61 @@
+//! Canonical digests: Keccak-256 over a sequence of 32-byte words, the way an EVM contract
+//! would hash `abi.encode(...)` of `uint256`/`int256`/`bytes32` values.
+//!
+//! Encoding of each item: unsigned integers as big-endian `uint256`; signed as two's complement
+//! `int256`; digests as `bytes32`; strings as the word `keccak256(utf8 bytes)`; an optional
+//! value as a presence word (0/1) followed by the value (0 when absent); a list as its length
+//! word followed by its items. The first word is `keccak256(domain tag)`.
+
+use ethnum::I256;
+use sha3::{Digest as _, Keccak256};
+
+/// A 32-byte digest.
+pub type Digest = [u8; 32];
+
+/// Keccak-256 of `bytes`.
+pub fn keccak256(bytes: &[u8]) -> Digest {
+    Keccak256::digest(bytes).into()
+}
+
+/// Streams words into Keccak-256.
+pub struct WordHasher {
+    hasher: Keccak256,
+}
+
+impl WordHasher {
+    /// Starts a digest under a domain tag such as `zkmargin/statement/v1`.
+    pub fn new(domain: &str) -> Self {
+        let mut h = Self {
+            hasher: Keccak256::new(),
+        };
+        h.bytes32(&keccak256(domain.as_bytes()));
+        h
+    }
+
+    pub fn bytes32(&mut self, word: &Digest) -> &mut Self {
+        self.hasher.update(word);
+        self
+    }
+
+    pub fn uint(&mut self, v: u128) -> &mut Self {
+        let mut w = [0u8; 32];
+        w[16..].copy_from_slice(&v.to_be_bytes());
+        self.bytes32(&w)
+    }
+
+    pub fn int(&mut self, v: I256) -> &mut Self {
+        self.bytes32(&v.to_be_bytes())
+    }
+
+    pub fn string(&mut self, s: &str) -> &mut Self {
+        self.bytes32(&keccak256(s.as_bytes()))
+    }
+
+    pub fn optional(&mut self, v: Option<u128>) -> &mut Self {
+        self.uint(u128::from(v.is_some())).uint(v.unwrap_or(0))
+    }
+
+    pub fn finish(self) -> Digest {
+        self.hasher.finalize().into()
+    }
+}

@@ -1,0 +1,88 @@
+//! Command-line surface of `zkmargin`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "zkmargin",
+    version,
+    about = "Zero-knowledge margin adequacy proofs for derivatives venues"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Evaluate a snapshot with the exact reference engine and print its statement.
+    /// Exit 0 = evaluated, 2 = unusable input, 3 = oracle halt.
+    Check(CheckArgs),
+    /// Synthetic snapshots.
+    Fixtures {
+        #[command(subcommand)]
+        command: FixturesCommand,
+    },
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Snapshot directory holding config.toml, quotes.csv and accounts.csv.
+    pub snapshot: PathBuf,
+    /// Print the statement (or halt report) as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Digest of the previous epoch's statement (64 hex digits); zero when omitted.
+    #[arg(long, value_name = "HEX")]
+    pub prev_digest: Option<String>,
+    /// Also apply the strict policy (zero under-margined accounts) in the policy section.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Subcommand)]
+pub enum FixturesCommand {
+    /// Generate a deterministic synthetic snapshot.
+    Generate(GenerateArgs),
+}
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    #[arg(long, default_value_t = 1000)]
+    pub accounts: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    pub epoch: u64,
+    /// Number of collateral assets (1-8; the first is the USDC stablecoin).
+    #[arg(long, default_value_t = 4)]
+    pub assets: usize,
+    /// Number of markets (0-9, on the volatile assets present).
+    #[arg(long, default_value_t = 4)]
+    pub markets: usize,
+    /// Number of stress scenarios (0-4).
+    #[arg(long, default_value_t = 2)]
+    pub scenarios: usize,
+    /// Oracle sources per asset (1-8); quorum is a majority.
+    #[arg(long, default_value_t = 3)]
+    pub sources: usize,
+    /// Percentage of accounts made under-margined (but solvent), e.g. 2.5.
+    #[arg(long, default_value = "2")]
+    pub under_margined: String,
+    /// Percentage of accounts made insolvent, e.g. 0.5.
+    #[arg(long, default_value = "0.5")]
+    pub bad_debt: String,
+    /// Number of stale quotes (spread over assets, then sources).
+    #[arg(long, default_value_t = 0)]
+    pub stale: usize,
+    /// Number of outlier quotes (+10 %), placed after the stale ones.
+    #[arg(long, default_value_t = 0)]
+    pub outliers: usize,
+    /// Give oracle sources Ed25519 keys and sign every quote.
+    #[arg(long)]
+    pub signed: bool,
+}

@@ -1,0 +1,31 @@
+//! `zkmargin`: the operator's command line.
+
+mod check;
+mod cli;
+mod fixtures_cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit codes shared by every subcommand.
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// A runtime failure that is not the input's fault.
+    pub const FAILURE: u8 = 1;
+    /// Unusable input: malformed snapshot, bad arguments.
+    pub const INPUT: u8 = 2;
+    /// The oracle circuit breaker halted the epoch.
+    pub const HALTED: u8 = 3;
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let code = match cli.command {
+        cli::Command::Check(args) => check::run(&args),
+        cli::Command::Fixtures {
+            command: cli::FixturesCommand::Generate(args),
+        } => fixtures_cmd::generate(&args),
+    };
+    ExitCode::from(code)
+}
