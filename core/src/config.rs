@@ -254,7 +254,7 @@ impl Config {
                 CONFIG_FILE,
                 line,
                 key_on_line(text, line),
-                e.message().trim().to_string(),
+                e.message().trim().replace('\n', "; "),
             )
         })?;
 
@@ -465,11 +465,14 @@ impl Config {
         // The fine unit must keep every per-asset weight under its bound; report on the
         // asset's decimals line when it does not.
         if let Err(e) = crate::fine::FineScale::derive(&config) {
-            let span = match e.asset {
-                Some(a) => raw.assets.get_ref()[a].decimals.span(),
-                None => raw.assets.span(),
+            let (span, field) = match e.asset {
+                Some(a) => (
+                    raw.assets.get_ref()[a].decimals.span(),
+                    format!("assets[{a}].decimals"),
+                ),
+                None => (raw.quote.decimals.span(), "quote.decimals".to_string()),
             };
-            return Err(src.error(&span, e.field, e.reason));
+            return Err(src.error(&span, field, e.reason));
         }
         Ok(config)
     }

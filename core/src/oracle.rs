@@ -177,3 +177,179 @@ pub fn prices_or_halt(config: &Config, oracle: &[AssetOracle]) -> Result<Vec<u64
         .map(|o| o.median.expect("quorum met implies a median"))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn config(quorum: u32, keys: bool) -> Config {
+        let key = |seed: u8| {
+            let sk = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+            format!(
+                ", public_key = \"{}\"",
+                hex::encode(sk.verifying_key().to_bytes())
+            )
+        };
+        let (k1, k2, k3) = if keys {
+            (key(1), key(2), key(3))
+        } else {
+            Default::default()
+        };
+        Config::parse(&format!(
+            r#"
+epoch = 1
+timestamp = 1000
+insurance_fund = "0"
+[quote]
+symbol = "USD"
+decimals = 2
+[[assets]]
+symbol = "X"
+decimals = 2
+price_decimals = 2
+haircut_bps = 0
+quorum = {quorum}
+max_deviation_bps = 100
+max_age_secs = 60
+sources = [{{ name = "a"{k1} }}, {{ name = "b"{k2} }}, {{ name = "c"{k3} }}]
+"#
+        ))
+        .expect("valid")
+    }
+
+    fn quote(source: usize, price: u64, timestamp: u64) -> Quote {
+        Quote {
+            asset: 0,
+            source,
+            price,
+            timestamp,
+            signature: None,
+            line: 0,
+        }
+    }
+
+    fn statuses(o: &AssetOracle) -> Vec<QuoteStatus> {
+        o.quotes.iter().map(|q| q.status).collect()
+    }
+
+    #[test]
+    fn lower_median_picks_lower_middle() {
+        assert_eq!(lower_median(&mut []), None);
+        assert_eq!(lower_median(&mut [5]), Some(5));
+        assert_eq!(lower_median(&mut [9, 1]), Some(1));
+        assert_eq!(lower_median(&mut [3, 1, 2]), Some(2));
+        assert_eq!(lower_median(&mut [4, 1, 3, 2]), Some(2));
+    }
+
+    #[test]
+    fn age_window_is_inclusive_and_future_is_rejected() {
+        let c = config(1, false);
+        let o = &evaluate(
+            &c,
+            &[quote(0, 100, 940), quote(1, 100, 939), quote(2, 100, 1001)],
+        )[0];
+        assert_eq!(
+            statuses(o),
+            [
+                QuoteStatus::Counted,
+                QuoteStatus::Stale,
+                QuoteStatus::Future
+            ]
+        );
+        assert_eq!(o.median, Some(100));
+    }
+
+    #[test]
+    fn stale_quote_does_not_move_the_median() {
+        let c = config(2, false);
+        let o = &evaluate(
+            &c,
+            &[quote(0, 100, 1000), quote(1, 101, 1000), quote(2, 1, 10)],
+        )[0];
+        assert_eq!(o.median, Some(100));
+        assert!(!o.is_halted());
+    }
+
+    #[test]
+    fn outlier_is_excluded_from_quorum_at_the_exact_band_edge() {
+        let c = config(3, false);
+        // Median 100; band 1 %: 101 is inside (|1|·10000 = 100·100), 102 is outside.
+        let o = &evaluate(
+            &c,
+            &[quote(0, 100, 1000), quote(1, 101, 1000), quote(2, 99, 1000)],
+        )[0];
+        assert_eq!(o.counted, 3);
+        let o = &evaluate(
+            &c,
+            &[quote(0, 100, 1000), quote(1, 102, 1000), quote(2, 99, 1000)],
+        )[0];
+        assert_eq!(
+            statuses(o),
+            [
+                QuoteStatus::Counted,
+                QuoteStatus::Outlier,
+                QuoteStatus::Counted
+            ]
+        );
+        assert!(
+            o.is_halted(),
+            "quorum = all sources halts on a single outlier"
+        );
+        let halt = prices_or_halt(
+            &c,
+            &evaluate(
+                &c,
+                &[quote(0, 100, 1000), quote(1, 102, 1000), quote(2, 99, 1000)],
+            ),
+        );
+        assert_eq!(halt.unwrap_err().halted[0].symbol, "X");
+    }
+
+    #[test]
+    fn missing_quotes_count_against_quorum() {
+        let c = config(2, false);
+        let o = &evaluate(&c, &[quote(0, 100, 1000)])[0];
+        assert_eq!(
+            statuses(o),
+            [
+                QuoteStatus::Counted,
+                QuoteStatus::Missing,
+                QuoteStatus::Missing
+            ]
+        );
+        assert!(o.is_halted());
+    }
+
+    #[test]
+    fn signatures_are_checked_when_keys_are_configured() {
+        use ed25519_dalek::Signer;
+        let c = config(2, true);
+        let sign = |seed: u8, source: &str, price: u64, ts: u64| {
+            let sk = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+            Some(
+                sk.sign(&crate::quotes::quote_message("X", source, price, 2, ts))
+                    .to_bytes(),
+            )
+        };
+        let mut q0 = quote(0, 100, 1000);
+        q0.signature = sign(1, "a", 100, 1000);
+        let mut q1 = quote(1, 100, 1000);
+        q1.signature = sign(2, "b", 101, 1000); // signed another price
+        let mut q2 = quote(2, 100, 1000);
+        q2.signature = sign(1, "c", 100, 1000); // signed by a's key
+        let o = &evaluate(&c, &[q0.clone(), q1, q2])[0];
+        assert_eq!(
+            statuses(o),
+            [
+                QuoteStatus::Counted,
+                QuoteStatus::BadSignature,
+                QuoteStatus::BadSignature
+            ]
+        );
+        assert!(o.is_halted());
+        let unsigned = quote(1, 100, 1000);
+        let o = &evaluate(&c, &[q0, unsigned])[0];
+        assert_eq!(o.quotes[1].status, QuoteStatus::BadSignature);
+    }
+}

@@ -209,7 +209,8 @@ impl Statement {
     }
 
     /// A fine-unit amount in the quote currency, rounded half away from zero to the quote's
-    /// decimals. For display only; the statement itself is exact.
+    /// decimals; a non-zero amount that would round to zero is shown exactly instead. For
+    /// display only; the statement itself is exact.
     pub fn display_fine(&self, fine: I256) -> String {
         let drop = self.fine_exponent - self.quote_decimals;
         let unit = I256::from(10u8).pow(drop);
@@ -219,6 +220,9 @@ impl Statement {
         } else {
             (fine - half) / unit
         };
+        if rounded == 0 && fine != 0 {
+            return format_units(fine, self.fine_exponent);
+        }
         format_units(rounded, self.quote_decimals)
     }
 }
