@@ -5,6 +5,7 @@
 //! - [`oracle`], [`margin`], [`aggregate`], [`engine`]: the exact reference semantics (SPEC §3);
 //! - [`statement`], [`digest`], [`policy`]: the public statement (SPEC §4) and checks on it.
 
+pub mod account_id;
 pub mod accounts;
 pub mod aggregate;
 pub mod amount;

@@ -1,0 +1,130 @@
+//! `OracleChip`: quote validity, the lower median, the deviation band and the quorum, for one
+//! asset, all from public quotes and one untrusted hint (the claimed median).
+//!
+//! Bounds: prices `< 2^64`, timestamps `< 2^63`, at most 16 sources per asset.
+
+use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
+use halo2_base::utils::ScalarField;
+use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
+
+use crate::encoding::AssetInput;
+use crate::Fr;
+
+const PRICE_BITS: usize = 64;
+const TIMESTAMP_BITS: usize = 63;
+/// Counts of quotes fit in 8 bits (≤ 16 sources).
+const COUNT_BITS: usize = 8;
+/// `|q − m| · 10000` and `max_deviation · m` are `< 2^78`.
+const DEVIATION_BITS: usize = 80;
+
+/// The oracle's constrained verdict for one asset.
+pub struct AssetVerdict {
+    pub median: AssignedValue<Fr>,
+    /// `(valid, counted)` per source.
+    pub verdicts: Vec<(AssignedValue<Fr>, AssignedValue<Fr>)>,
+}
+
+pub trait OracleInstructions {
+    /// Constrains, for quotes `q_s` with timestamps `t_s` and epoch timestamp `T`:
+    /// - `valid_s = present_s · signature_ok_s · [t_s ≤ T] · [T − t_s ≤ max_age]`;
+    /// - the hint `m` equals some valid quote, fewer than `k + 1` valid quotes are below `m` and
+    ///   at least `k + 1` are at or below it, `k = ⌊(n_valid − 1)/2⌋`: `m` is the lower median;
+    /// - `outlier_s = [|q_s − m| · 10000 > max_deviation · m]`, `counted_s = valid_s · ¬outlier_s`;
+    /// - `Σ counted_s ≥ quorum` (the circuit breaker: otherwise no proof exists).
+    fn assign_asset(
+        &self,
+        ctx: &mut Context<Fr>,
+        epoch_timestamp: AssignedValue<Fr>,
+        asset: &AssetInput<AssignedValue<Fr>>,
+        median_hint: Fr,
+    ) -> AssetVerdict;
+}
+
+pub struct OracleChip<'a> {
+    pub range: &'a RangeChip<Fr>,
+}
+
+impl OracleInstructions for OracleChip<'_> {
+    fn assign_asset(
+        &self,
+        ctx: &mut Context<Fr>,
+        epoch_timestamp: AssignedValue<Fr>,
+        asset: &AssetInput<AssignedValue<Fr>>,
+        median_hint: Fr,
+    ) -> AssetVerdict {
+        let (range, gate) = (self.range, self.range.gate());
+        range.range_check(ctx, epoch_timestamp, TIMESTAMP_BITS);
+        range.range_check(ctx, asset.max_age_secs, TIMESTAMP_BITS);
+        range.range_check(ctx, asset.max_deviation_bps, 14);
+
+        // Validity by presence, signature flag and age.
+        let mut valid = Vec::with_capacity(asset.quotes.len());
+        for q in &asset.quotes {
+            gate.assert_bit(ctx, q.present);
+            gate.assert_bit(ctx, q.signature_ok);
+            range.range_check(ctx, q.price, PRICE_BITS);
+            range.range_check(ctx, q.timestamp, TIMESTAMP_BITS);
+            // A present quote has a positive price.
+            let zero_price = gate.is_zero(ctx, q.price);
+            let bad = gate.mul(ctx, zero_price, q.present);
+            gate.assert_is_const(ctx, &bad, &Fr::zero());
+            let future = range.is_less_than(ctx, epoch_timestamp, q.timestamp, TIMESTAMP_BITS + 1);
+            let not_future = gate.not(ctx, future);
+            let elapsed = gate.sub(ctx, epoch_timestamp, q.timestamp);
+            let age = gate.mul(ctx, elapsed, not_future);
+            let stale = range.is_less_than(ctx, asset.max_age_secs, age, TIMESTAMP_BITS + 1);
+            let fresh = gate.mul_not(ctx, stale, not_future);
+            let usable = gate.mul(ctx, q.present, q.signature_ok);
+            valid.push(gate.mul(ctx, usable, fresh));
+        }
+
+        // The claimed median is the lower median of the valid quotes.
+        let median = ctx.load_witness(median_hint);
+        range.range_check(ctx, median, PRICE_BITS);
+        let mut hits = Vec::new();
+        let mut below = Vec::new();
+        let mut is_below = Vec::new();
+        for (q, &v) in asset.quotes.iter().zip(&valid) {
+            let eq = gate.is_equal(ctx, q.price, median);
+            let lt = range.is_less_than(ctx, q.price, median, PRICE_BITS);
+            hits.push(gate.mul(ctx, eq, v));
+            below.push(gate.mul(ctx, lt, v));
+            is_below.push(lt);
+        }
+        let n_hits = gate.sum(ctx, hits);
+        let no_hit = gate.is_zero(ctx, n_hits);
+        gate.assert_is_const(ctx, &no_hit, &Fr::zero());
+        let n_valid = gate.sum(ctx, valid.iter().copied());
+        let n_below = gate.sum(ctx, below);
+        let n_at_or_below = gate.add(ctx, n_below, n_hits);
+        // k = ⌊(n_valid − 1)/2⌋: n_valid − 1 − 2k is a bit.
+        let k_value = (n_valid.value().get_lower_64().saturating_sub(1)) / 2;
+        let k = ctx.load_witness(Fr::from(k_value));
+        range.range_check(ctx, k, COUNT_BITS);
+        let n_minus_one = gate.sub(ctx, n_valid, Constant(Fr::one()));
+        let parity = gate.mul_add(ctx, k, Constant(-Fr::from(2u64)), n_minus_one);
+        gate.assert_bit(ctx, parity);
+        let k_plus_one = gate.add(ctx, k, Constant(Fr::one()));
+        range.check_less_than(ctx, n_below, k_plus_one, COUNT_BITS);
+        range.check_less_than(ctx, k, n_at_or_below, COUNT_BITS);
+
+        // Deviation band and quorum.
+        let band = gate.mul(ctx, asset.max_deviation_bps, median);
+        let mut verdicts = Vec::with_capacity(valid.len());
+        let mut counted = Vec::with_capacity(valid.len());
+        for ((q, &v), &lt) in asset.quotes.iter().zip(&valid).zip(&is_below) {
+            let down = gate.sub(ctx, median, q.price);
+            let up = gate.sub(ctx, q.price, median);
+            let distance = gate.select(ctx, down, up, lt);
+            let scaled = gate.mul(ctx, distance, Constant(Fr::from(10_000u64)));
+            let outlier = range.is_less_than(ctx, band, scaled, DEVIATION_BITS);
+            let c = gate.mul_not(ctx, outlier, v);
+            counted.push(c);
+            verdicts.push((v, c));
+        }
+        let n_counted = gate.sum(ctx, counted);
+        let quorum_minus_one = gate.sub(ctx, asset.quorum, Constant(Fr::one()));
+        range.check_less_than(ctx, quorum_minus_one, n_counted, COUNT_BITS);
+        AssetVerdict { median, verdicts }
+    }
+}

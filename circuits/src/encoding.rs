@@ -1,0 +1,280 @@
+//! The one statement ↔ public-instance encoding, shared by prover and verifier.
+//!
+//! The layout is [`PublicInputs::flatten`] followed by [`PublicOutputs::flatten`]. The circuit
+//! fills these structs with assigned cells, [`encode`] fills them with field elements from a
+//! statement and its config, so both sides agree by construction. In order:
+//!
+//! | inputs | |
+//! |---|---|
+//! | `epoch, timestamp` | |
+//! | `prev_digest_hi, prev_digest_lo, config_digest_hi, config_digest_lo` | 128-bit halves |
+//! | per asset: `quorum, max_deviation_bps, max_age_secs, W[0..=S][a]` | fine weights |
+//! | per asset, per source: `present, signature_ok, price, timestamp` | quote |
+//! | per market: `V[0..=S][m], R[m]` | |
+//! | `C` (quote weight), `insurance_fund` (fine) | |
+//!
+//! | outputs | |
+//! |---|---|
+//! | per asset, per source: `valid, counted` | oracle verdict |
+//! | per asset: `median, liabilities` | |
+//! | per market: `long_open_interest, short_open_interest` | |
+//! | `total_equity, total_maintenance, under_margined_accounts, total_shortfall` | |
+//! | `bad_debt[0..=S]` | base case, then each scenario |
+//!
+//! Negative totals are `p − |x|`. Missing quotes have price and timestamp 0.
+
+use zkmargin_core::config::Config;
+use zkmargin_core::fine::FineScale;
+use zkmargin_core::oracle::QuoteStatus;
+use zkmargin_core::statement::Statement;
+
+use crate::field::{digest_halves, fr_from_i256, fr_from_u128};
+use crate::shape::MarginShape;
+use crate::Fr;
+
+/// One oracle quote as public input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteInput<T> {
+    pub present: T,
+    pub signature_ok: T,
+    pub price: T,
+    pub timestamp: T,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetInput<T> {
+    pub quorum: T,
+    pub max_deviation_bps: T,
+    pub max_age_secs: T,
+    /// `W[j][a]` for `j = 0..=S`.
+    pub collateral_weights: Vec<T>,
+    pub quotes: Vec<QuoteInput<T>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketInput<T> {
+    /// `V[j][m]` for `j = 0..=S`.
+    pub mark_weights: Vec<T>,
+    pub maintenance_weight: T,
+}
+
+/// Public inputs: what the statement asserts about its inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicInputs<T> {
+    pub epoch: T,
+    pub timestamp: T,
+    pub prev_digest: [T; 2],
+    pub config_digest: [T; 2],
+    pub assets: Vec<AssetInput<T>>,
+    pub markets: Vec<MarketInput<T>>,
+    pub quote_weight: T,
+    pub insurance_fund: T,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetOutput<T> {
+    /// `(valid, counted)` per source.
+    pub verdicts: Vec<(T, T)>,
+    pub median: T,
+    pub liabilities: T,
+}
+
+/// Public outputs: what the circuit computes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicOutputs<T> {
+    pub assets: Vec<AssetOutput<T>>,
+    /// `(long, short)` open interest per market.
+    pub open_interest: Vec<(T, T)>,
+    pub total_equity: T,
+    pub total_maintenance: T,
+    pub under_margined: T,
+    pub total_shortfall: T,
+    /// Base case, then each stress scenario.
+    pub bad_debt: Vec<T>,
+}
+
+impl<T: Clone> PublicInputs<T> {
+    pub fn flatten(&self) -> Vec<T> {
+        let mut v = vec![self.epoch.clone(), self.timestamp.clone()];
+        v.extend(self.prev_digest.iter().cloned());
+        v.extend(self.config_digest.iter().cloned());
+        for a in &self.assets {
+            v.extend([
+                a.quorum.clone(),
+                a.max_deviation_bps.clone(),
+                a.max_age_secs.clone(),
+            ]);
+            v.extend(a.collateral_weights.iter().cloned());
+            for q in &a.quotes {
+                v.extend([
+                    q.present.clone(),
+                    q.signature_ok.clone(),
+                    q.price.clone(),
+                    q.timestamp.clone(),
+                ]);
+            }
+        }
+        for m in &self.markets {
+            v.extend(m.mark_weights.iter().cloned());
+            v.push(m.maintenance_weight.clone());
+        }
+        v.extend([self.quote_weight.clone(), self.insurance_fund.clone()]);
+        v
+    }
+}
+
+impl<T: Clone> PublicOutputs<T> {
+    pub fn flatten(&self) -> Vec<T> {
+        let mut v = Vec::new();
+        for a in &self.assets {
+            for (valid, counted) in &a.verdicts {
+                v.extend([valid.clone(), counted.clone()]);
+            }
+            v.extend([a.median.clone(), a.liabilities.clone()]);
+        }
+        for (long, short) in &self.open_interest {
+            v.extend([long.clone(), short.clone()]);
+        }
+        v.extend([
+            self.total_equity.clone(),
+            self.total_maintenance.clone(),
+            self.under_margined.clone(),
+            self.total_shortfall.clone(),
+        ]);
+        v.extend(self.bad_debt.iter().cloned());
+        v
+    }
+}
+
+/// Why a statement cannot be encoded for a shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodingError {
+    #[error("statement does not fit the circuit shape: {0}")]
+    ShapeMismatch(String),
+    #[error("config admits no fine scale: {0}")]
+    Scale(String),
+}
+
+fn bit(b: bool) -> Fr {
+    Fr::from(u64::from(b))
+}
+
+/// Public inputs derived from the config and the statement.
+pub fn encode_inputs(
+    shape: &MarginShape,
+    config: &Config,
+    statement: &Statement,
+) -> Result<PublicInputs<Fr>, EncodingError> {
+    let scale = FineScale::derive(config).map_err(|e| EncodingError::Scale(e.reason))?;
+    let mismatch = |what: &str| EncodingError::ShapeMismatch(what.to_string());
+    if statement.oracle.len() != shape.assets() || config.assets.len() != shape.assets() {
+        return Err(mismatch("number of assets"));
+    }
+    if config.markets.len() != shape.markets() || config.scenarios.len() != shape.scenarios {
+        return Err(mismatch("number of markets or scenarios"));
+    }
+    let mut assets = Vec::with_capacity(shape.assets());
+    for (a, (asset, oracle)) in config.assets.iter().zip(&statement.oracle).enumerate() {
+        if oracle.quotes.len() != shape.sources[a] {
+            return Err(mismatch("number of sources"));
+        }
+        assets.push(AssetInput {
+            quorum: Fr::from(u64::from(asset.quorum)),
+            max_deviation_bps: Fr::from(u64::from(asset.max_deviation_bps)),
+            max_age_secs: Fr::from(asset.max_age_secs),
+            collateral_weights: (0..shape.cases())
+                .map(|j| Fr::from(scale.collateral[j][a]))
+                .collect(),
+            quotes: oracle
+                .quotes
+                .iter()
+                .map(|q| QuoteInput {
+                    present: bit(q.status != QuoteStatus::Missing),
+                    signature_ok: bit(q.status != QuoteStatus::BadSignature),
+                    price: Fr::from(q.price.unwrap_or(0)),
+                    timestamp: Fr::from(q.timestamp.unwrap_or(0)),
+                })
+                .collect(),
+        });
+    }
+    let markets = (0..shape.markets())
+        .map(|m| MarketInput {
+            mark_weights: (0..shape.cases())
+                .map(|j| Fr::from(scale.mark[j][m]))
+                .collect(),
+            maintenance_weight: Fr::from(scale.maintenance[m]),
+        })
+        .collect();
+    Ok(PublicInputs {
+        epoch: Fr::from(statement.epoch),
+        timestamp: Fr::from(statement.timestamp),
+        prev_digest: digest_halves(&statement.prev_digest),
+        config_digest: digest_halves(&statement.config_digest),
+        assets,
+        markets,
+        quote_weight: Fr::from(scale.quote),
+        insurance_fund: fr_from_i256(statement.insurance_fund),
+    })
+}
+
+/// Public outputs as the statement claims them.
+pub fn encode_outputs(
+    shape: &MarginShape,
+    statement: &Statement,
+) -> Result<PublicOutputs<Fr>, EncodingError> {
+    if statement.markets.len() != shape.markets() || statement.scenarios.len() != shape.scenarios {
+        return Err(EncodingError::ShapeMismatch(
+            "number of markets or scenarios".into(),
+        ));
+    }
+    let assets = statement
+        .oracle
+        .iter()
+        .zip(&statement.assets)
+        .map(|(o, totals)| AssetOutput {
+            verdicts: o
+                .quotes
+                .iter()
+                .map(|q| {
+                    (
+                        bit(q.status.is_valid()),
+                        bit(q.status == QuoteStatus::Counted),
+                    )
+                })
+                .collect(),
+            median: Fr::from(o.median.unwrap_or(0)),
+            liabilities: fr_from_u128(totals.liabilities),
+        })
+        .collect();
+    let mut bad_debt = vec![fr_from_i256(statement.total_bad_debt)];
+    bad_debt.extend(statement.scenarios.iter().map(|s| fr_from_i256(s.bad_debt)));
+    Ok(PublicOutputs {
+        assets,
+        open_interest: statement
+            .markets
+            .iter()
+            .map(|m| {
+                (
+                    fr_from_u128(m.long_open_interest),
+                    fr_from_u128(m.short_open_interest),
+                )
+            })
+            .collect(),
+        total_equity: fr_from_i256(statement.total_equity),
+        total_maintenance: fr_from_i256(statement.total_maintenance),
+        under_margined: Fr::from(statement.under_margined_accounts),
+        total_shortfall: fr_from_i256(statement.total_shortfall),
+        bad_debt,
+    })
+}
+
+/// The full instance column for a statement: inputs then outputs.
+pub fn encode(
+    shape: &MarginShape,
+    config: &Config,
+    statement: &Statement,
+) -> Result<Vec<Fr>, EncodingError> {
+    let mut v = encode_inputs(shape, config, statement)?.flatten();
+    v.extend(encode_outputs(shape, statement)?.flatten());
+    Ok(v)
+}

@@ -1,0 +1,80 @@
+//! Exact conversions between the data model's integers and BN254 scalars. Negative values map
+//! to `p − |x|`; every value converted here is bounded far below `p/2` by `zkmargin_core::bounds`.
+
+use ethnum::{I256, U256};
+use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+
+use crate::Fr;
+
+/// `x` as a field element (two's complement negatives become `p − |x|`). `|x| < 2^253`.
+pub fn fr_from_i256(x: I256) -> Fr {
+    let magnitude: U256 = x.unsigned_abs();
+    let mut repr = <Fr as PrimeField>::Repr::default();
+    repr.as_mut().copy_from_slice(&magnitude.to_le_bytes());
+    let f = Option::<Fr>::from(Fr::from_repr(repr)).expect("|x| < p");
+    if x < 0 {
+        -f
+    } else {
+        f
+    }
+}
+
+pub fn fr_from_u128(x: u128) -> Fr {
+    Fr::from_u128(x)
+}
+
+pub fn fr_from_i128(x: i128) -> Fr {
+    fr_from_i256(I256::from(x))
+}
+
+/// A 32-byte digest as two public field elements: the high and low 128-bit halves.
+pub fn digest_halves(d: &[u8; 32]) -> [Fr; 2] {
+    let hi = u128::from_be_bytes(d[..16].try_into().expect("16 bytes"));
+    let lo = u128::from_be_bytes(d[16..].try_into().expect("16 bytes"));
+    [Fr::from_u128(hi), Fr::from_u128(lo)]
+}
+
+/// A 240-bit big-endian account id as a field element.
+pub fn fr_from_id(id: &[u8; 32]) -> Fr {
+    let mut repr = <Fr as PrimeField>::Repr::default();
+    let le: Vec<u8> = id.iter().rev().copied().collect();
+    repr.as_mut().copy_from_slice(&le);
+    Option::<Fr>::from(Fr::from_repr(repr)).expect("a 240-bit id is canonical")
+}
+
+/// True when `f`, read as a signed integer, is negative: `−f` has the smaller canonical value.
+pub fn is_negative(f: &Fr) -> bool {
+    let value = |x: &Fr| {
+        x.to_repr()
+            .as_ref()
+            .iter()
+            .rev()
+            .copied()
+            .collect::<Vec<u8>>()
+    };
+    value(f) > value(&-*f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_round_trip() {
+        assert_eq!(fr_from_i256(I256::from(-5)) + Fr::from(5u64), Fr::zero());
+        assert!(is_negative(&fr_from_i256(I256::from(-1))));
+        assert!(!is_negative(&fr_from_i256(I256::from(1))));
+        assert!(!is_negative(&Fr::zero()));
+        let big = I256::ONE << 231;
+        assert!(is_negative(&fr_from_i256(-big)));
+        assert!(!is_negative(&fr_from_i256(big)));
+    }
+
+    #[test]
+    fn digest_halves_split_big_endian() {
+        let mut d = [0u8; 32];
+        d[15] = 1;
+        d[31] = 2;
+        assert_eq!(digest_halves(&d), [Fr::from(1u64), Fr::from(2u64)]);
+    }
+}

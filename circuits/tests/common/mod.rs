@@ -1,0 +1,111 @@
+//! Shared set-up for circuit tests: small snapshots evaluated by the reference engine, turned
+//! into honest witnesses, run through `MockProver`.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use halo2_base::gates::circuit::CircuitBuilderStage;
+use halo2_base::halo2_proofs::dev::MockProver;
+use zkmargin_circuits::circuit::{build, new_builder};
+use zkmargin_circuits::encoding::encode;
+use zkmargin_circuits::halo2_base;
+use zkmargin_circuits::shape::MarginShape;
+use zkmargin_circuits::witness::MarginWitness;
+use zkmargin_circuits::Fr;
+use zkmargin_core::account_id::{account_id, derive_salt, AccountId};
+use zkmargin_core::accounts::{read_all, AccountRow};
+use zkmargin_core::config::Config;
+use zkmargin_core::engine::{evaluate, Outcome, Snapshot};
+use zkmargin_core::statement::Statement;
+use zkmargin_fixtures::{generate, GeneratorOptions};
+
+pub const K: u32 = 12;
+
+pub struct Case {
+    pub shape: MarginShape,
+    pub config: Config,
+    pub statement: Statement,
+    pub accounts: Vec<(AccountId, AccountRow)>,
+}
+
+impl Case {
+    pub fn from_dir(dir: &Path, rows: usize) -> Case {
+        let snapshot = Snapshot::load(dir).expect("snapshot");
+        let Outcome::Evaluated(eval) = evaluate(&snapshot, [3; 32]).expect("evaluates") else {
+            panic!("halted")
+        };
+        let rows_data = read_all(&snapshot.accounts_path(), &snapshot.config).unwrap();
+        let mut accounts: Vec<(AccountId, AccountRow)> = rows_data
+            .into_iter()
+            .map(|r| {
+                (
+                    account_id(&r.identifier, &derive_salt(&[9; 32], &r.identifier)),
+                    r,
+                )
+            })
+            .collect();
+        accounts.sort_by(|a, b| a.0.cmp(&b.0));
+        Case {
+            shape: MarginShape::new(&snapshot.config, rows, K),
+            config: snapshot.config,
+            statement: eval.statement,
+            accounts,
+        }
+    }
+
+    pub fn generated(options: GeneratorOptions, rows: usize) -> Case {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("snap");
+        generate(&options, &out).unwrap();
+        Case::from_dir(&out, rows)
+    }
+
+    pub fn fixture(name: &str, rows: usize) -> Case {
+        Case::from_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../fixtures")
+                .join(name),
+            rows,
+        )
+    }
+
+    pub fn witness(&self) -> MarginWitness {
+        MarginWitness::honest(&self.shape, &self.config, &self.statement, &self.accounts)
+            .expect("honest witness")
+    }
+
+    pub fn instances(&self) -> Vec<Fr> {
+        encode(&self.shape, &self.config, &self.statement).expect("encodes")
+    }
+}
+
+/// Runs `witness` through MockProver against `instances`; `Ok` iff every constraint holds.
+pub fn mock(witness: &MarginWitness, instances: Vec<Fr>) -> Result<(), String> {
+    let mut builder = new_builder(&witness.shape, CircuitBuilderStage::Mock);
+    build(&mut builder, witness);
+    builder.calculate_params(Some(20));
+    let prover = MockProver::run(witness.shape.k, &builder, vec![instances])
+        .map_err(|e| format!("{e:?}"))?;
+    prover.verify().map_err(|errors| {
+        format!(
+            "{} constraint failures, first: {:?}",
+            errors.len(),
+            errors.first()
+        )
+    })
+}
+
+/// A small snapshot shaped like the demo: 4 assets, 4 markets, 3 sources, 2 scenarios.
+pub fn small_case() -> Case {
+    Case::generated(
+        GeneratorOptions {
+            accounts: 12,
+            seed: 77,
+            under_margined_bps: 2000,
+            bad_debt_bps: 1000,
+            ..Default::default()
+        },
+        16,
+    )
+}
