@@ -65,7 +65,7 @@ mod tests {
         assert!(is_negative(&fr_from_i256(I256::from(-1))));
         assert!(!is_negative(&fr_from_i256(I256::from(1))));
         assert!(!is_negative(&Fr::zero()));
-        let big = I256::ONE << 231;
+        let big: I256 = I256::ONE << 231u32;
         assert!(is_negative(&fr_from_i256(-big)));
         assert!(!is_negative(&fr_from_i256(big)));
     }

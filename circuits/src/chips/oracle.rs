@@ -30,7 +30,7 @@ pub trait OracleInstructions {
     /// - the hint `m` equals some valid quote, fewer than `k + 1` valid quotes are below `m` and
     ///   at least `k + 1` are at or below it, `k = ⌊(n_valid − 1)/2⌋`: `m` is the lower median;
     /// - `outlier_s = [|q_s − m| · 10000 > max_deviation · m]`, `counted_s = valid_s · ¬outlier_s`;
-    /// - `Σ counted_s ≥ quorum` (the circuit breaker: otherwise no proof exists).
+    /// - `1 ≤ quorum ≤ Σ counted_s` (the circuit breaker: otherwise no proof exists).
     fn assign_asset(
         &self,
         ctx: &mut Context<Fr>,
@@ -123,7 +123,10 @@ impl OracleInstructions for OracleChip<'_> {
             verdicts.push((v, c));
         }
         let n_counted = gate.sum(ctx, counted);
+        // quorum ≥ 1 (range-checking quorum − 1 also stops `check_less_than` from wrapping
+        // on quorum = 0), then quorum − 1 < Σ counted.
         let quorum_minus_one = gate.sub(ctx, asset.quorum, Constant(Fr::one()));
+        range.range_check(ctx, quorum_minus_one, COUNT_BITS);
         range.check_less_than(ctx, quorum_minus_one, n_counted, COUNT_BITS);
         AssetVerdict { median, verdicts }
     }

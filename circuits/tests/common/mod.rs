@@ -45,7 +45,7 @@ impl Case {
                 )
             })
             .collect();
-        accounts.sort_by(|a, b| a.0.cmp(&b.0));
+        accounts.sort_by_key(|a| a.0);
         Case {
             shape: MarginShape::new(&snapshot.config, rows, K),
             config: snapshot.config,
@@ -108,4 +108,26 @@ pub fn small_case() -> Case {
         },
         16,
     )
+}
+
+/// Runs `witness` against the instances the circuit itself computes from it, so a failure can
+/// only come from an internal constraint (not from a mismatch with the statement).
+pub fn mock_own(witness: &MarginWitness) -> Result<(), String> {
+    let mut builder = new_builder(&witness.shape, CircuitBuilderStage::Mock);
+    let instances = build(&mut builder, witness);
+    builder.calculate_params(Some(20));
+    let prover = MockProver::run(witness.shape.k, &builder, vec![instances])
+        .map_err(|e| format!("{e:?}"))?;
+    prover
+        .verify()
+        .map_err(|errors| format!("{} constraint failures", errors.len()))
+}
+
+/// `2^bits` as a field element.
+pub fn pow2(bits: u32) -> Fr {
+    let mut x = Fr::one();
+    for _ in 0..bits {
+        x = x + x;
+    }
+    x
 }
