@@ -17,6 +17,7 @@ pub mod chips;
 pub mod circuit;
 pub mod encoding;
 pub mod field;
+pub mod keys;
 pub mod shape;
 pub mod witness;
 

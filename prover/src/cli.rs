@@ -20,6 +20,11 @@ pub enum Command {
     /// Evaluate a snapshot with the exact reference engine and print its statement.
     /// Exit 0 = evaluated, 2 = unusable input, 3 = oracle halt.
     Check(CheckArgs),
+    /// Prepare KZG parameters: the deterministic development SRS (INSECURE, cached).
+    Setup(SetupArgs),
+    /// Prove a snapshot and write an epoch bundle. Exit 0 = bundle written, 2 = unusable
+    /// input, 3 = oracle halt (halt report written next to --out, no bundle).
+    Prove(ProveArgs),
     /// Synthetic snapshots.
     Fixtures {
         #[command(subcommand)]
@@ -85,4 +90,34 @@ pub struct GenerateArgs {
     /// Give oracle sources Ed25519 keys and sign every quote.
     #[arg(long)]
     pub signed: bool,
+}
+
+#[derive(Args)]
+pub struct SetupArgs {
+    /// Circuit size: parameters for 2^k points.
+    #[arg(long)]
+    pub k: u32,
+    /// SRS directory (default: $ZKMARGIN_HOME/srs or ~/.cache/zkmargin/srs).
+    #[arg(long)]
+    pub srs_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ProveArgs {
+    /// Snapshot directory.
+    pub snapshot: PathBuf,
+    /// Bundle directory to create (must not exist).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The previous epoch's bundle: its statement digest becomes this statement's prev_digest.
+    #[arg(long)]
+    pub prev: Option<PathBuf>,
+    /// Circuit size override (default: chosen from the table size).
+    #[arg(long)]
+    pub k: Option<u32>,
+    /// Use the imported powers-of-tau SRS instead of the development one.
+    #[arg(long)]
+    pub ptau: bool,
+    #[arg(long)]
+    pub srs_dir: Option<PathBuf>,
 }

@@ -3,6 +3,7 @@
 mod check;
 mod cli;
 mod fixtures_cmd;
+mod prove_cmd;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,8 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let code = match cli.command {
         cli::Command::Check(args) => check::run(&args),
+        cli::Command::Setup(args) => prove_cmd::setup(&args),
+        cli::Command::Prove(args) => prove_cmd::prove_cmd(&args),
         cli::Command::Fixtures {
             command: cli::FixturesCommand::Generate(args),
         } => fixtures_cmd::generate(&args),

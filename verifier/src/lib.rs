@@ -3,4 +3,5 @@
 //! Today it checks published statements: the digest and the SPEC §6 policy. SNARK and
 //! inclusion verification extend this library as proofs land.
 
+pub mod bundle_check;
 pub mod statement_check;

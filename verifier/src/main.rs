@@ -5,15 +5,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use serde::Serialize;
+use zkmargin_bundle::srs::{self, SrsKind};
+use zkmargin_core::policy::PolicyCheck;
 use zkmargin_core::render;
-use zkmargin_verifier::statement_check;
+use zkmargin_core::statement::Statement;
+use zkmargin_verifier::{bundle_check, statement_check};
 
 #[derive(Parser)]
-#[command(
-    name = "zkmargin-verify",
-    version,
-    about = "Verify zkmargin statements"
-)]
+#[command(name = "zkmargin-verify", version, about = "Verify zkmargin epoch proofs and statements")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,9 +21,25 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Verify an epoch bundle: the SNARK under a verifying key rebuilt from the circuit and the
+    /// declared shape, statement ↔ instances, digests, the oracle, chaining and policy.
+    Bundle {
+        bundle: PathBuf,
+        /// The previous epoch's bundle: checks prev_digest and epoch + 1.
+        #[arg(long)]
+        prev: Option<PathBuf>,
+        /// Also require zero under-margined accounts and a real (non-development) SRS.
+        #[arg(long)]
+        strict: bool,
+        #[arg(long)]
+        json: bool,
+        /// The verifier's own SRS directory (default: $ZKMARGIN_HOME/srs or
+        /// ~/.cache/zkmargin/srs). Parameters are never taken from the bundle.
+        #[arg(long)]
+        srs_dir: Option<PathBuf>,
+    },
     /// Check a published statement (bare, or the `zkmargin check --json` output): its digest
-    /// and the policy of SPEC §6. This checks what a statement claims, not that it is true;
-    /// proof verification (`bundle`) arrives with proofs.
+    /// and the policy of SPEC §6. This checks what a statement claims, not that it is true.
     Statement {
         file: PathBuf,
         /// Also require zero under-margined accounts.
@@ -34,40 +50,43 @@ enum Command {
     },
 }
 
+fn unusable(json: bool, message: String) -> ExitCode {
+    eprintln!("error: {message}");
+    if json {
+        println!("{}", serde_json::json!({ "status": "error", "error": message }));
+    }
+    ExitCode::from(2)
+}
+
+fn report<R: Serialize>(json: bool, report: &R, statement: &Statement, checks: &[PolicyCheck]) -> ExitCode {
+    let passed = checks.iter().all(|c| c.passed);
+    if json {
+        let out = serde_json::json!({ "status": if passed { "valid" } else { "invalid" }, "report": report });
+        println!("{}", serde_json::to_string_pretty(&out).expect("report serializes"));
+    } else {
+        print!("{}", render::statement(statement));
+        print!("{}", render::policy(checks));
+        println!("\n{}", if passed { "VALID: every check passed" } else { "INVALID: see the failed checks above" });
+    }
+    ExitCode::from(if passed { 0 } else { 1 })
+}
+
 fn main() -> ExitCode {
-    let Command::Statement { file, strict, json } = Cli::parse().command;
-    match statement_check::check_file(&file, strict) {
-        Err(e) => {
-            eprintln!("error: {e}");
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "status": "error", "error": e.to_string() })
-                );
+    match Cli::parse().command {
+        Command::Bundle { bundle, prev, strict, json, srs_dir } => {
+            let dir = srs_dir.unwrap_or_else(srs::default_dir);
+            let load = |label: &str, k: u32| {
+                let kind = SrsKind::from_label(label).ok_or_else(|| format!("unknown SRS source `{label}`"))?;
+                srs::load(&dir, kind, k).map_err(|e| e.to_string())
+            };
+            match bundle_check::verify_bundle(&bundle, prev.as_deref(), strict, &load) {
+                Err(e) => unusable(json, e.to_string()),
+                Ok(r) => report(json, &r, &r.statement, &r.checks),
             }
-            ExitCode::from(2)
         }
-        Ok(report) => {
-            let passed = report.passed();
-            if json {
-                let out = serde_json::json!({ "status": if passed { "valid" } else { "invalid" }, "report": report });
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&out).expect("report serializes")
-                );
-            } else {
-                print!("{}", render::statement(&report.statement));
-                print!("{}", render::policy(&report.checks));
-                println!(
-                    "\n{}",
-                    if passed {
-                        "VALID: every check passed"
-                    } else {
-                        "INVALID: see the failed checks above"
-                    }
-                );
-            }
-            ExitCode::from(if passed { 0 } else { 1 })
-        }
+        Command::Statement { file, strict, json } => match statement_check::check_file(&file, strict) {
+            Err(e) => unusable(json, e.to_string()),
+            Ok(r) => report(json, &r, &r.statement, &r.checks),
+        },
     }
 }

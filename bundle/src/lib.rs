@@ -1,0 +1,140 @@
+//! An epoch bundle: a directory with
+//!
+//! | file | content |
+//! |---|---|
+//! | `manifest.json` | [`Manifest`]: format version, shape, statement, digests, SRS label |
+//! | `proof.bin` | the SNARK (SHPLONK, Keccak EVM transcript) |
+//! | `instances.json` | public instances, hex field elements (informative: verifiers re-encode) |
+//! | `config.toml` | the snapshot's config, from which verifiers rebuild weights and digests |
+//! | `quotes.csv` | the oracle quotes with signatures, so verifiers re-run the oracle |
+//! | `private/` | operator secrets (master secret for salts); **never publish** |
+//!
+//! Bundles are written atomically: into a sibling temporary directory renamed into place.
+
+pub mod srs;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use zkmargin_circuits::shape::MarginShape;
+use zkmargin_circuits::Fr;
+use zkmargin_core::statement::Statement;
+
+pub const FORMAT_VERSION: u32 = 1;
+pub const MANIFEST: &str = "manifest.json";
+pub const PROOF: &str = "proof.bin";
+pub const INSTANCES: &str = "instances.json";
+pub const CONFIG: &str = "config.toml";
+pub const QUOTES: &str = "quotes.csv";
+pub const PRIVATE: &str = "private";
+pub const MASTER_SECRET: &str = "master_secret.hex";
+
+/// Where the KZG parameters came from; verifiers use their own copy and compare the label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SrsLabel {
+    /// `dev-insecure` or `ptau:<file name>`.
+    pub source: String,
+    pub k: u32,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub shape: MarginShape,
+    pub srs: SrsLabel,
+    /// Hex Keccak-256 of the statement (the next epoch's `prev_digest`).
+    pub statement_digest: String,
+    pub statement: Statement,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: malformed: {reason}")]
+    Malformed { path: PathBuf, reason: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
+    move |source| BundleError::Io { path: path.to_path_buf(), source }
+}
+
+/// A bundle held in memory.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub manifest: Manifest,
+    pub proof: Vec<u8>,
+    pub instances: Vec<Fr>,
+    pub config_toml: String,
+    pub quotes_csv: Vec<u8>,
+}
+
+fn fr_hex(f: &Fr) -> String {
+    hex::encode(f.to_bytes())
+}
+
+fn fr_from_hex(s: &str) -> Option<Fr> {
+    let bytes: [u8; 32] = hex::decode(s).ok()?.try_into().ok()?;
+    Option::from(Fr::from_bytes(&bytes))
+}
+
+impl Bundle {
+    /// Writes the public files and `private/` atomically to `out` (replacing nothing: `out`
+    /// must not exist).
+    pub fn write(&self, out: &Path, private_files: &[(&str, Vec<u8>)]) -> Result<(), BundleError> {
+        if out.exists() {
+            return Err(BundleError::Io {
+                path: out.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "bundle already exists"),
+            });
+        }
+        let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(io(parent))?;
+        let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("bundle");
+        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir_all(tmp.join(PRIVATE)).map_err(io(&tmp))?;
+        let manifest = serde_json::to_vec_pretty(&self.manifest).expect("manifest serializes");
+        let instances: Vec<String> = self.instances.iter().map(fr_hex).collect();
+        let files: [(&str, &[u8]); 5] = [
+            (MANIFEST, &manifest),
+            (PROOF, &self.proof),
+            (INSTANCES, &serde_json::to_vec_pretty(&instances).expect("strings serialize")),
+            (CONFIG, self.config_toml.as_bytes()),
+            (QUOTES, &self.quotes_csv),
+        ];
+        for (file, bytes) in files {
+            let path = tmp.join(file);
+            fs::write(&path, bytes).map_err(io(&path))?;
+        }
+        let readme = tmp.join(PRIVATE).join("README");
+        fs::write(&readme, "Operator secrets for this epoch. NEVER publish this directory.\n").map_err(io(&readme))?;
+        for (file, bytes) in private_files {
+            let path = tmp.join(PRIVATE).join(file);
+            fs::write(&path, bytes).map_err(io(&path))?;
+        }
+        fs::rename(&tmp, out).map_err(io(out))
+    }
+
+    /// Reads the public part of a bundle.
+    pub fn read(dir: &Path) -> Result<Bundle, BundleError> {
+        let read = |file: &str| {
+            let path = dir.join(file);
+            fs::read(&path).map_err(io(&path))
+        };
+        let malformed = |file: &str, reason: String| BundleError::Malformed { path: dir.join(file), reason };
+        let manifest: Manifest = serde_json::from_slice(&read(MANIFEST)?).map_err(|e| malformed(MANIFEST, e.to_string()))?;
+        if manifest.format_version != FORMAT_VERSION {
+            return Err(malformed(MANIFEST, format!("format version {} is not {FORMAT_VERSION}", manifest.format_version)));
+        }
+        let hexes: Vec<String> = serde_json::from_slice(&read(INSTANCES)?).map_err(|e| malformed(INSTANCES, e.to_string()))?;
+        let instances = hexes
+            .iter()
+            .map(|h| fr_from_hex(h).ok_or_else(|| malformed(INSTANCES, format!("`{h}` is not a field element"))))
+            .collect::<Result<_, _>>()?;
+        let config_toml = String::from_utf8(read(CONFIG)?).map_err(|_| malformed(CONFIG, "not UTF-8".into()))?;
+        Ok(Bundle { manifest, proof: read(PROOF)?, instances, config_toml, quotes_csv: read(QUOTES)? })
+    }
+}

@@ -1,0 +1,114 @@
+//! KZG structured reference strings. Two sources:
+//! - a deterministic **development** SRS from a fixed seed, cached on disk (`dev-k{K}.srs`).
+//!   Its toxic waste is public: proofs under it prove nothing. Labelled `dev-insecure`;
+//! - an imported powers-of-tau ceremony (`ptau-k{K}.srs`).
+//!
+//! Files are halo2's raw format (`SerdeFormat::RawBytesUnchecked`), trimmed to exactly 2^k.
+
+use std::fs;
+use std::io::{BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+
+use halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_proofs::poly::commitment::Params;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use halo2_proofs::SerdeFormat;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+/// The seed of the development SRS. Public by design: never use `dev` parameters in production.
+const DEV_SEED: [u8; 32] = *b"zkmargin-dev-srs-INSECURE-v1\0\0\0\0";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SrsKind {
+    Dev,
+    Ptau,
+}
+
+impl SrsKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            SrsKind::Dev => "dev-insecure",
+            SrsKind::Ptau => "ptau",
+        }
+    }
+
+    pub fn from_label(label: &str) -> Option<Self> {
+        match label {
+            "dev-insecure" => Some(SrsKind::Dev),
+            "ptau" => Some(SrsKind::Ptau),
+            _ => None,
+        }
+    }
+
+    fn file(self, dir: &Path, k: u32) -> PathBuf {
+        dir.join(match self {
+            SrsKind::Dev => format!("dev-k{k}.srs"),
+            SrsKind::Ptau => format!("ptau-k{k}.srs"),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SrsError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("no {kind} SRS for k = {k} in {dir} (run `zkmargin setup --k {k}`{hint})")]
+    Missing { kind: &'static str, k: u32, dir: PathBuf, hint: &'static str },
+    #[error("{0}")]
+    Ptau(String),
+}
+
+/// The default SRS directory: `$ZKMARGIN_HOME/srs`, else `$HOME/.cache/zkmargin/srs`.
+pub fn default_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("ZKMARGIN_HOME") {
+        return PathBuf::from(home).join("srs");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    home.join(".cache").join("zkmargin").join("srs")
+}
+
+fn write(params: &ParamsKZG<Bn256>, path: &Path) -> Result<(), SrsError> {
+    let err = |source| SrsError::Io { path: path.to_path_buf(), source };
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(err)?;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let mut w = BufWriter::new(fs::File::create(&tmp).map_err(err)?);
+    params.write_custom(&mut w, SerdeFormat::RawBytesUnchecked).map_err(err)?;
+    drop(w);
+    fs::rename(&tmp, path).map_err(err)
+}
+
+/// Loads the SRS of `kind` for exactly 2^k points from `dir`. A larger one is trimmed (and the
+/// trimmed copy cached); a dev SRS is generated when none is present.
+pub fn load(dir: &Path, kind: SrsKind, k: u32) -> Result<ParamsKZG<Bn256>, SrsError> {
+    let path = kind.file(dir, k);
+    if path.exists() {
+        let err = |source| SrsError::Io { path: path.clone(), source };
+        let mut r = BufReader::new(fs::File::open(&path).map_err(err)?);
+        return ParamsKZG::read_custom(&mut r, SerdeFormat::RawBytesUnchecked).map_err(err);
+    }
+    if let Some(bigger) = (k + 1..=28).find(|&b| kind.file(dir, b).exists()) {
+        let mut params = load(dir, kind, bigger)?;
+        params.downsize(k);
+        write(&params, &path)?;
+        return Ok(params);
+    }
+    match kind {
+        SrsKind::Dev => {
+            eprintln!("generating the INSECURE development SRS for k = {k} (cached in {})", dir.display());
+            let params = ParamsKZG::<Bn256>::setup(k, ChaCha20Rng::from_seed(DEV_SEED));
+            write(&params, &path)?;
+            Ok(params)
+        }
+        SrsKind::Ptau => Err(SrsError::Missing { kind: "ptau", k, dir: dir.to_path_buf(), hint: " --ptau FILE" }),
+    }
+}
+
+/// Stores imported parameters as the `ptau` SRS of their size.
+pub fn store_ptau(dir: &Path, params: &ParamsKZG<Bn256>) -> Result<PathBuf, SrsError> {
+    let path = SrsKind::Ptau.file(dir, params.k());
+    write(params, &path)?;
+    Ok(path)
+}

@@ -1,0 +1,6 @@
+//! zkmargin operator library: SRS handling, epoch preparation (engine → witness), proving and
+//! bundle writing. The `zkmargin` binary is a thin CLI over it.
+
+pub mod epoch;
+pub mod progress;
+pub mod prove;

@@ -1,0 +1,172 @@
+//! `zkmargin-verify bundle`: everything a bundle claims, re-derived independently.
+//!
+//! The verifying key is never read from the bundle: it is rebuilt from the circuit definition,
+//! the declared shape (itself re-derived from the bundled config) and the verifier's own SRS.
+//! Instances are re-encoded from the statement, the oracle is re-run on the bundled quotes, and
+//! every check is reported, not just the first failure.
+
+use std::path::Path;
+
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_proofs::plonk::verify_proof;
+use halo2_proofs::poly::commitment::ParamsProver;
+use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+use halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
+use halo2_proofs::poly::kzg::strategy::SingleStrategy;
+use halo2_proofs::transcript::TranscriptReadBuffer;
+use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
+use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
+use zkmargin_bundle::{Bundle, BundleError};
+use zkmargin_circuits::encoding::encode;
+use zkmargin_circuits::keys::verifying_key;
+use zkmargin_circuits::shape::MarginShape;
+use zkmargin_core::config::Config;
+use zkmargin_core::fine::FineScale;
+use zkmargin_core::oracle;
+use zkmargin_core::policy::{self, PolicyCheck};
+use zkmargin_core::quotes::read_quotes;
+use zkmargin_core::statement::Statement;
+
+/// Largest circuit a verifier accepts to rebuild (bounds the work a hostile bundle can cause).
+pub const MAX_K: u32 = 26;
+
+/// Why a bundle cannot be checked at all (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum UnusableBundle {
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    #[error("bundled config.toml: {0}")]
+    Config(zkmargin_core::InputError),
+    #[error("bundled quotes.csv: {0}")]
+    Quotes(zkmargin_core::InputError),
+    #[error("SRS: {0}")]
+    Srs(String),
+}
+
+/// The verdict on a bundle.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BundleReport {
+    pub statement: Statement,
+    pub statement_digest: String,
+    pub checks: Vec<PolicyCheck>,
+}
+
+impl BundleReport {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed)
+    }
+}
+
+fn check(name: &str, passed: bool, detail: impl Into<String>) -> PolicyCheck {
+    PolicyCheck { name: name.into(), passed, detail: detail.into() }
+}
+
+/// Differences between the statement's config-derived fields and the config.
+fn config_mismatches(s: &Statement, c: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let scale = FineScale::derive(c).expect("parsed config has a scale");
+    let mut expect = |what: &str, ok: bool| {
+        if !ok {
+            out.push(what.to_string());
+        }
+    };
+    expect("epoch", s.epoch == c.epoch);
+    expect("timestamp", s.timestamp == c.timestamp);
+    expect("quote currency", s.quote_symbol == c.quote.symbol && s.quote_decimals == c.quote.decimals);
+    expect("fine exponent", s.fine_exponent == scale.exponent);
+    expect("insurance fund", s.insurance_fund == ethnum::I256::from(c.insurance_fund) * ethnum::I256::from(scale.quote));
+    expect(
+        "assets",
+        s.assets.len() == c.assets.len()
+            && s.assets.iter().zip(&c.assets).zip(&c.reserves).all(|((a, b), r)| a.symbol == b.symbol && a.decimals == b.decimals && a.reserves == *r),
+    );
+    expect(
+        "markets",
+        s.markets.len() == c.markets.len() && s.markets.iter().zip(&c.markets).all(|(a, b)| a.symbol == b.symbol && a.size_decimals == b.size_decimals),
+    );
+    expect(
+        "scenarios",
+        s.scenarios.len() == c.scenarios.len() && s.scenarios.iter().zip(&c.scenarios).all(|(a, b)| a.name == b.name && a.shocks_bps == b.shocks_bps),
+    );
+    out
+}
+
+/// Verifies the proof against `instances` with a key rebuilt from `shape`.
+fn snark_verifies(srs: &ParamsKZG<Bn256>, shape: &MarginShape, instances: &[Fr], proof: &[u8]) -> Result<(), String> {
+    let (vk, _) = verifying_key(srs, shape).map_err(|e| format!("cannot rebuild the verifying key: {e:?}"))?;
+    let mut transcript = EvmTranscript::<G1Affine, NativeLoader, &[u8], Vec<u8>>::init(proof);
+    let strategy = SingleStrategy::new(srs);
+    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(srs.verifier_params(), &vk, strategy, &[&[instances]], &mut transcript)
+        .map(|_| ())
+        .map_err(|e| format!("{e:?}"))
+}
+
+/// Checks a bundle. `load_srs(label, k)` supplies the verifier's own KZG parameters.
+pub fn verify_bundle(
+    dir: &Path,
+    prev: Option<&Path>,
+    strict: bool,
+    load_srs: &dyn Fn(&str, u32) -> Result<ParamsKZG<Bn256>, String>,
+) -> Result<BundleReport, UnusableBundle> {
+    let bundle = Bundle::read(dir)?;
+    let config = Config::parse(&bundle.config_toml).map_err(UnusableBundle::Config)?;
+    let m = &bundle.manifest;
+    let s = &m.statement;
+    let digest = hex::encode(s.digest());
+    let mut checks = vec![
+        check("statement digest matches its contents", m.statement_digest == digest, format!("claimed {}, recomputed {digest}", m.statement_digest)),
+        check(
+            "config digest matches the bundled config",
+            s.config_digest == config.digest(),
+            format!("statement {}, config {}", hex::encode(s.config_digest), hex::encode(config.digest())),
+        ),
+    ];
+    let mismatches = config_mismatches(s, &config);
+    checks.push(check("statement agrees with the config", mismatches.is_empty(), format!("differs in: {}", if mismatches.is_empty() { "nothing".into() } else { mismatches.join(", ") })));
+
+    let quotes = read_quotes(&dir.join(zkmargin_bundle::QUOTES), &config).map_err(UnusableBundle::Quotes)?;
+    let oracle_ok = oracle::evaluate(&config, &quotes) == s.oracle;
+    checks.push(check("oracle re-run on the bundled quotes (ages, signatures, medians, outliers, quorum) agrees", oracle_ok, if oracle_ok { "same verdict" } else { "different verdict" }));
+
+    let expected_shape = MarginShape::new(&config, m.shape.rows, m.shape.k);
+    let shape_ok = m.shape == expected_shape && m.shape.rows.is_power_of_two() && m.shape.k <= MAX_K && (m.shape.rows as u64) < (1u64 << m.shape.k);
+    checks.push(check("declared shape fits the config", shape_ok, format!("k = {}, {} table rows", m.shape.k, m.shape.rows)));
+
+    let instances = encode(&expected_shape, &config, s).ok();
+    checks.push(check(
+        "bundled instances equal the statement's encoding",
+        instances.as_deref() == Some(bundle.instances.as_slice()),
+        format!("{} instances", bundle.instances.len()),
+    ));
+
+    checks.push(check(
+        "trusted setup is a real ceremony",
+        m.srs.source != "dev-insecure" || !strict,
+        if m.srs.source == "dev-insecure" { "INSECURE development parameters: this proof proves nothing".to_string() } else { m.srs.source.clone() },
+    ));
+    let snark = match (&instances, shape_ok) {
+        (Some(instances), true) => {
+            let srs = load_srs(&m.srs.source, m.shape.k).map_err(UnusableBundle::Srs)?;
+            snark_verifies(&srs, &expected_shape, instances, &bundle.proof)
+        }
+        _ => Err("not attempted: shape or statement unusable".into()),
+    };
+    checks.push(check("SNARK verifies (key rebuilt from the shape)", snark.is_ok(), snark.err().unwrap_or_else(|| format!("{} byte proof", bundle.proof.len()))));
+
+    if let Some(prev) = prev {
+        let p = Bundle::read(prev)?;
+        let prev_digest = p.manifest.statement.digest();
+        checks.push(check(
+            "chains to the previous epoch",
+            s.prev_digest == prev_digest,
+            format!("prev_digest {}, previous statement {}", hex::encode(s.prev_digest), hex::encode(prev_digest)),
+        ));
+        checks.push(check(
+            "epoch follows the previous one",
+            Some(s.epoch) == p.manifest.statement.epoch.checked_add(1),
+            format!("epoch {} after {}", s.epoch, p.manifest.statement.epoch),
+        ));
+    }
+    checks.extend(policy::evaluate(s, strict));
+    Ok(BundleReport { statement: s.clone(), statement_digest: digest, checks })
+}
