@@ -52,13 +52,19 @@ pub struct Manifest {
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: malformed: {reason}")]
     Malformed { path: PathBuf, reason: String },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
-    move |source| BundleError::Io { path: path.to_path_buf(), source }
+    move |source| BundleError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// A bundle held in memory.
@@ -87,10 +93,16 @@ impl Bundle {
         if out.exists() {
             return Err(BundleError::Io {
                 path: out.to_path_buf(),
-                source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "bundle already exists"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "bundle already exists",
+                ),
             });
         }
-        let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         fs::create_dir_all(parent).map_err(io(parent))?;
         let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("bundle");
         let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
@@ -101,7 +113,10 @@ impl Bundle {
         let files: [(&str, &[u8]); 5] = [
             (MANIFEST, &manifest),
             (PROOF, &self.proof),
-            (INSTANCES, &serde_json::to_vec_pretty(&instances).expect("strings serialize")),
+            (
+                INSTANCES,
+                &serde_json::to_vec_pretty(&instances).expect("strings serialize"),
+            ),
             (CONFIG, self.config_toml.as_bytes()),
             (QUOTES, &self.quotes_csv),
         ];
@@ -110,7 +125,11 @@ impl Bundle {
             fs::write(&path, bytes).map_err(io(&path))?;
         }
         let readme = tmp.join(PRIVATE).join("README");
-        fs::write(&readme, "Operator secrets for this epoch. NEVER publish this directory.\n").map_err(io(&readme))?;
+        fs::write(
+            &readme,
+            "Operator secrets for this epoch. NEVER publish this directory.\n",
+        )
+        .map_err(io(&readme))?;
         for (file, bytes) in private_files {
             let path = tmp.join(PRIVATE).join(file);
             fs::write(&path, bytes).map_err(io(&path))?;
@@ -124,17 +143,38 @@ impl Bundle {
             let path = dir.join(file);
             fs::read(&path).map_err(io(&path))
         };
-        let malformed = |file: &str, reason: String| BundleError::Malformed { path: dir.join(file), reason };
-        let manifest: Manifest = serde_json::from_slice(&read(MANIFEST)?).map_err(|e| malformed(MANIFEST, e.to_string()))?;
+        let malformed = |file: &str, reason: String| BundleError::Malformed {
+            path: dir.join(file),
+            reason,
+        };
+        let manifest: Manifest = serde_json::from_slice(&read(MANIFEST)?)
+            .map_err(|e| malformed(MANIFEST, e.to_string()))?;
         if manifest.format_version != FORMAT_VERSION {
-            return Err(malformed(MANIFEST, format!("format version {} is not {FORMAT_VERSION}", manifest.format_version)));
+            return Err(malformed(
+                MANIFEST,
+                format!(
+                    "format version {} is not {FORMAT_VERSION}",
+                    manifest.format_version
+                ),
+            ));
         }
-        let hexes: Vec<String> = serde_json::from_slice(&read(INSTANCES)?).map_err(|e| malformed(INSTANCES, e.to_string()))?;
+        let hexes: Vec<String> = serde_json::from_slice(&read(INSTANCES)?)
+            .map_err(|e| malformed(INSTANCES, e.to_string()))?;
         let instances = hexes
             .iter()
-            .map(|h| fr_from_hex(h).ok_or_else(|| malformed(INSTANCES, format!("`{h}` is not a field element"))))
+            .map(|h| {
+                fr_from_hex(h)
+                    .ok_or_else(|| malformed(INSTANCES, format!("`{h}` is not a field element")))
+            })
             .collect::<Result<_, _>>()?;
-        let config_toml = String::from_utf8(read(CONFIG)?).map_err(|_| malformed(CONFIG, "not UTF-8".into()))?;
-        Ok(Bundle { manifest, proof: read(PROOF)?, instances, config_toml, quotes_csv: read(QUOTES)? })
+        let config_toml =
+            String::from_utf8(read(CONFIG)?).map_err(|_| malformed(CONFIG, "not UTF-8".into()))?;
+        Ok(Bundle {
+            manifest,
+            proof: read(PROOF)?,
+            instances,
+            config_toml,
+            quotes_csv: read(QUOTES)?,
+        })
     }
 }

@@ -52,9 +52,17 @@ impl SrsKind {
 #[derive(Debug, thiserror::Error)]
 pub enum SrsError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("no {kind} SRS for k = {k} in {dir} (run `zkmargin setup --k {k}`{hint})")]
-    Missing { kind: &'static str, k: u32, dir: PathBuf, hint: &'static str },
+    Missing {
+        kind: &'static str,
+        k: u32,
+        dir: PathBuf,
+        hint: &'static str,
+    },
     #[error("{0}")]
     Ptau(String),
 }
@@ -64,18 +72,25 @@ pub fn default_dir() -> PathBuf {
     if let Some(home) = std::env::var_os("ZKMARGIN_HOME") {
         return PathBuf::from(home).join("srs");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     home.join(".cache").join("zkmargin").join("srs")
 }
 
 fn write(params: &ParamsKZG<Bn256>, path: &Path) -> Result<(), SrsError> {
-    let err = |source| SrsError::Io { path: path.to_path_buf(), source };
+    let err = |source| SrsError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(err)?;
     }
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let mut w = BufWriter::new(fs::File::create(&tmp).map_err(err)?);
-    params.write_custom(&mut w, SerdeFormat::RawBytesUnchecked).map_err(err)?;
+    params
+        .write_custom(&mut w, SerdeFormat::RawBytesUnchecked)
+        .map_err(err)?;
     drop(w);
     fs::rename(&tmp, path).map_err(err)
 }
@@ -85,7 +100,10 @@ fn write(params: &ParamsKZG<Bn256>, path: &Path) -> Result<(), SrsError> {
 pub fn load(dir: &Path, kind: SrsKind, k: u32) -> Result<ParamsKZG<Bn256>, SrsError> {
     let path = kind.file(dir, k);
     if path.exists() {
-        let err = |source| SrsError::Io { path: path.clone(), source };
+        let err = |source| SrsError::Io {
+            path: path.clone(),
+            source,
+        };
         let mut r = BufReader::new(fs::File::open(&path).map_err(err)?);
         return ParamsKZG::read_custom(&mut r, SerdeFormat::RawBytesUnchecked).map_err(err);
     }
@@ -97,12 +115,20 @@ pub fn load(dir: &Path, kind: SrsKind, k: u32) -> Result<ParamsKZG<Bn256>, SrsEr
     }
     match kind {
         SrsKind::Dev => {
-            eprintln!("generating the INSECURE development SRS for k = {k} (cached in {})", dir.display());
+            eprintln!(
+                "generating the INSECURE development SRS for k = {k} (cached in {})",
+                dir.display()
+            );
             let params = ParamsKZG::<Bn256>::setup(k, ChaCha20Rng::from_seed(DEV_SEED));
             write(&params, &path)?;
             Ok(params)
         }
-        SrsKind::Ptau => Err(SrsError::Missing { kind: "ptau", k, dir: dir.to_path_buf(), hint: " --ptau FILE" }),
+        SrsKind::Ptau => Err(SrsError::Missing {
+            kind: "ptau",
+            k,
+            dir: dir.to_path_buf(),
+            hint: " --ptau FILE",
+        }),
     }
 }
 

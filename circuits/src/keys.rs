@@ -38,10 +38,23 @@ pub fn zero_witness(shape: &MarginShape) -> MarginWitness {
                     max_deviation_bps: z,
                     max_age_secs: z,
                     collateral_weights: vec![z; cases],
-                    quotes: vec![QuoteInput { present: z, signature_ok: z, price: z, timestamp: z }; n],
+                    quotes: vec![
+                        QuoteInput {
+                            present: z,
+                            signature_ok: z,
+                            price: z,
+                            timestamp: z
+                        };
+                        n
+                    ],
                 })
                 .collect(),
-            markets: (0..shape.markets()).map(|_| MarketInput { mark_weights: vec![z; cases], maintenance_weight: z }).collect(),
+            markets: (0..shape.markets())
+                .map(|_| MarketInput {
+                    mark_weights: vec![z; cases],
+                    maintenance_weight: z,
+                })
+                .collect(),
             quote_weight: z,
             insurance_fund: z,
         },
@@ -78,18 +91,27 @@ pub fn keygen_circuit(shape: &MarginShape) -> BaseCircuitBuilder<Fr> {
 
 /// The layout of a keygen circuit once key generation has laid it out.
 fn layout(builder: &BaseCircuitBuilder<Fr>) -> CircuitLayout {
-    CircuitLayout { params: builder.config_params.clone(), break_points: builder.break_points() }
+    CircuitLayout {
+        params: builder.config_params.clone(),
+        break_points: builder.break_points(),
+    }
 }
 
 /// The verifying key of `shape` under `srs` (which must have exactly 2^k points).
-pub fn verifying_key(srs: &ParamsKZG<Bn256>, shape: &MarginShape) -> Result<(VerifyingKey<G1Affine>, CircuitLayout), Error> {
+pub fn verifying_key(
+    srs: &ParamsKZG<Bn256>,
+    shape: &MarginShape,
+) -> Result<(VerifyingKey<G1Affine>, CircuitLayout), Error> {
     let builder = keygen_circuit(shape);
     let vk = keygen_vk(srs, &builder)?;
     Ok((vk, layout(&builder)))
 }
 
 /// The proving key of `shape` under `srs`.
-pub fn proving_key(srs: &ParamsKZG<Bn256>, shape: &MarginShape) -> Result<(ProvingKey<G1Affine>, CircuitLayout), Error> {
+pub fn proving_key(
+    srs: &ParamsKZG<Bn256>,
+    shape: &MarginShape,
+) -> Result<(ProvingKey<G1Affine>, CircuitLayout), Error> {
     let builder = keygen_circuit(shape);
     let vk = keygen_vk(srs, &builder)?;
     let pk = keygen_pk(srs, vk, &builder)?;
@@ -97,7 +119,10 @@ pub fn proving_key(srs: &ParamsKZG<Bn256>, shape: &MarginShape) -> Result<(Provi
 }
 
 /// The circuit a prover proves: the witness synthesized with the keygen layout.
-pub fn prover_circuit(layout: &CircuitLayout, witness: &MarginWitness) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
+pub fn prover_circuit(
+    layout: &CircuitLayout,
+    witness: &MarginWitness,
+) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
     let mut builder = new_builder(&witness.shape, CircuitBuilderStage::Prover)
         .use_params(layout.params.clone())
         .use_break_points(layout.break_points.clone());

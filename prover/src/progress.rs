@@ -8,7 +8,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Runs `f` as a named phase with a spinner; logs its duration.
 pub fn phase<T>(name: &str, f: impl FnOnce() -> T) -> T {
     let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}]").expect("valid template"));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}]")
+            .expect("valid template"),
+    );
     bar.set_message(name.to_string());
     bar.enable_steady_tick(Duration::from_millis(200));
     let start = Instant::now();

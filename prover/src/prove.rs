@@ -12,7 +12,7 @@ use rand_chacha::ChaCha20Rng;
 use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use zkmargin_circuits::encoding::encode;
-use zkmargin_circuits::keys::{proving_key, prover_circuit};
+use zkmargin_circuits::keys::{prover_circuit, proving_key};
 use zkmargin_core::digest::keccak256;
 
 use crate::epoch::PreparedEpoch;
@@ -45,13 +45,28 @@ pub fn proving_rng(master_secret: &[u8; 32]) -> ChaCha20Rng {
 }
 
 pub fn prove(srs: &ParamsKZG<Bn256>, epoch: &PreparedEpoch) -> Result<Proof, ProveError> {
-    let (pk, layout) = phase("key generation", || proving_key(srs, &epoch.shape)).map_err(ProveError::Keygen)?;
-    let (circuit, instances) = phase("witness generation", || prover_circuit(&layout, &epoch.witness));
+    let (pk, layout) =
+        phase("key generation", || proving_key(srs, &epoch.shape)).map_err(ProveError::Keygen)?;
+    eprintln!(
+        "layout: k = {}, {} advice + {} lookup columns, {}-bit lookups",
+        layout.params.k,
+        layout.params.num_advice_per_phase.iter().sum::<usize>(),
+        layout
+            .params
+            .num_lookup_advice_per_phase
+            .iter()
+            .sum::<usize>(),
+        layout.params.lookup_bits.unwrap_or(0)
+    );
+    let (circuit, instances) = phase("witness generation", || {
+        prover_circuit(&layout, &epoch.witness)
+    });
     if instances != encode(&epoch.shape, &epoch.config, &epoch.statement)? {
         return Err(ProveError::StatementMismatch);
     }
     let bytes = phase("proving", || {
-        let mut transcript = EvmTranscript::<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>::init(Vec::new());
+        let mut transcript =
+            EvmTranscript::<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>::init(Vec::new());
         create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
             srs,
             &pk,

@@ -20,7 +20,11 @@ pub fn setup(args: &SetupArgs) -> u8 {
     let dir = srs_dir(&args.srs_dir);
     match srs::load(&dir, SrsKind::Dev, args.k) {
         Ok(_) => {
-            eprintln!("development SRS for k = {} ready in {} (INSECURE: for testing only)", args.k, dir.display());
+            eprintln!(
+                "development SRS for k = {} ready in {} (INSECURE: for testing only)",
+                args.k,
+                dir.display()
+            );
             exit::OK
         }
         Err(e) => {
@@ -50,11 +54,15 @@ pub fn prove_cmd(args: &ProveArgs) -> u8 {
         Err(PrepareError::Halted(report)) => {
             print!("{}", render::halt(&report));
             let path = args.out.with_extension("halt.json");
-            let text = serde_json::to_string_pretty(&json!({ "status": "halted", "halt": report })).expect("serializes");
+            let text = serde_json::to_string_pretty(&json!({ "status": "halted", "halt": report }))
+                .expect("serializes");
             if let Err(e) = std::fs::write(&path, text) {
                 eprintln!("error: cannot write {}: {e}", path.display());
             } else {
-                eprintln!("halt report written to {}; no bundle produced", path.display());
+                eprintln!(
+                    "halt report written to {}; no bundle produced",
+                    path.display()
+                );
             }
             return exit::HALTED;
         }
@@ -63,8 +71,15 @@ pub fn prove_cmd(args: &ProveArgs) -> u8 {
             return exit::INPUT;
         }
     };
-    eprintln!("{} accounts in a table of {} rows, circuit k = {}", epoch.accounts, epoch.shape.rows, epoch.shape.k);
-    let kind = if args.ptau { SrsKind::Ptau } else { SrsKind::Dev };
+    eprintln!(
+        "{} accounts in a table of {} rows, circuit k = {}",
+        epoch.accounts, epoch.shape.rows, epoch.shape.k
+    );
+    let kind = if args.ptau {
+        SrsKind::Ptau
+    } else {
+        SrsKind::Dev
+    };
     let params = match srs::load(&srs_dir(&args.srs_dir), kind, epoch.shape.k) {
         Ok(p) => p,
         Err(e) => {
@@ -83,7 +98,10 @@ pub fn prove_cmd(args: &ProveArgs) -> u8 {
         manifest: Manifest {
             format_version: FORMAT_VERSION,
             shape: epoch.shape.clone(),
-            srs: SrsLabel { source: kind.label().to_string(), k: epoch.shape.k },
+            srs: SrsLabel {
+                source: kind.label().to_string(),
+                k: epoch.shape.k,
+            },
             statement_digest: hex::encode(epoch.statement.digest()),
             statement: epoch.statement.clone(),
         },
@@ -92,9 +110,16 @@ pub fn prove_cmd(args: &ProveArgs) -> u8 {
         config_toml: epoch.config_toml.clone(),
         quotes_csv: epoch.quotes_csv.clone(),
     };
-    match bundle.write(&args.out, &[(MASTER_SECRET, hex::encode(epoch.master_secret).into_bytes())]) {
+    match bundle.write(
+        &args.out,
+        &[(MASTER_SECRET, hex::encode(epoch.master_secret).into_bytes())],
+    ) {
         Ok(()) => {
-            eprintln!("bundle written to {} ({} byte proof)", args.out.display(), bundle.proof.len());
+            eprintln!(
+                "bundle written to {} ({} byte proof)",
+                args.out.display(),
+                bundle.proof.len()
+            );
             exit::OK
         }
         Err(e) => {

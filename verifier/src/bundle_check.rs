@@ -58,7 +58,11 @@ impl BundleReport {
 }
 
 fn check(name: &str, passed: bool, detail: impl Into<String>) -> PolicyCheck {
-    PolicyCheck { name: name.into(), passed, detail: detail.into() }
+    PolicyCheck {
+        name: name.into(),
+        passed,
+        detail: detail.into(),
+    }
 }
 
 /// Differences between the statement's config-derived fields and the config.
@@ -72,41 +76,76 @@ fn config_mismatches(s: &Statement, c: &Config) -> Vec<String> {
     };
     expect("epoch", s.epoch == c.epoch);
     expect("timestamp", s.timestamp == c.timestamp);
-    expect("quote currency", s.quote_symbol == c.quote.symbol && s.quote_decimals == c.quote.decimals);
+    expect(
+        "quote currency",
+        s.quote_symbol == c.quote.symbol && s.quote_decimals == c.quote.decimals,
+    );
     expect("fine exponent", s.fine_exponent == scale.exponent);
-    expect("insurance fund", s.insurance_fund == ethnum::I256::from(c.insurance_fund) * ethnum::I256::from(scale.quote));
+    expect(
+        "insurance fund",
+        s.insurance_fund == ethnum::I256::from(c.insurance_fund) * ethnum::I256::from(scale.quote),
+    );
     expect(
         "assets",
         s.assets.len() == c.assets.len()
-            && s.assets.iter().zip(&c.assets).zip(&c.reserves).all(|((a, b), r)| a.symbol == b.symbol && a.decimals == b.decimals && a.reserves == *r),
+            && s.assets
+                .iter()
+                .zip(&c.assets)
+                .zip(&c.reserves)
+                .all(|((a, b), r)| {
+                    a.symbol == b.symbol && a.decimals == b.decimals && a.reserves == *r
+                }),
     );
     expect(
         "markets",
-        s.markets.len() == c.markets.len() && s.markets.iter().zip(&c.markets).all(|(a, b)| a.symbol == b.symbol && a.size_decimals == b.size_decimals),
+        s.markets.len() == c.markets.len()
+            && s.markets
+                .iter()
+                .zip(&c.markets)
+                .all(|(a, b)| a.symbol == b.symbol && a.size_decimals == b.size_decimals),
     );
     expect(
         "scenarios",
-        s.scenarios.len() == c.scenarios.len() && s.scenarios.iter().zip(&c.scenarios).all(|(a, b)| a.name == b.name && a.shocks_bps == b.shocks_bps),
+        s.scenarios.len() == c.scenarios.len()
+            && s.scenarios
+                .iter()
+                .zip(&c.scenarios)
+                .all(|(a, b)| a.name == b.name && a.shocks_bps == b.shocks_bps),
     );
     out
 }
 
 /// Verifies the proof against `instances` with a key rebuilt from `shape`.
-fn snark_verifies(srs: &ParamsKZG<Bn256>, shape: &MarginShape, instances: &[Fr], proof: &[u8]) -> Result<(), String> {
-    let (vk, _) = verifying_key(srs, shape).map_err(|e| format!("cannot rebuild the verifying key: {e:?}"))?;
+fn snark_verifies(
+    srs: &ParamsKZG<Bn256>,
+    shape: &MarginShape,
+    instances: &[Fr],
+    proof: &[u8],
+) -> Result<(), String> {
+    let (vk, _) = verifying_key(srs, shape)
+        .map_err(|e| format!("cannot rebuild the verifying key: {e:?}"))?;
     let mut transcript = EvmTranscript::<G1Affine, NativeLoader, &[u8], Vec<u8>>::init(proof);
     let strategy = SingleStrategy::new(srs);
-    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(srs.verifier_params(), &vk, strategy, &[&[instances]], &mut transcript)
-        .map(|_| ())
-        .map_err(|e| format!("{e:?}"))
+    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
+        srs.verifier_params(),
+        &vk,
+        strategy,
+        &[&[instances]],
+        &mut transcript,
+    )
+    .map(|_| ())
+    .map_err(|e| format!("{e:?}"))
 }
+
+/// Supplies the verifier's own KZG parameters for an SRS label and size.
+pub type SrsLoader<'a> = &'a dyn Fn(&str, u32) -> Result<ParamsKZG<Bn256>, String>;
 
 /// Checks a bundle. `load_srs(label, k)` supplies the verifier's own KZG parameters.
 pub fn verify_bundle(
     dir: &Path,
     prev: Option<&Path>,
     strict: bool,
-    load_srs: &dyn Fn(&str, u32) -> Result<ParamsKZG<Bn256>, String>,
+    load_srs: SrsLoader<'_>,
 ) -> Result<BundleReport, UnusableBundle> {
     let bundle = Bundle::read(dir)?;
     let config = Config::parse(&bundle.config_toml).map_err(UnusableBundle::Config)?;
@@ -114,23 +153,58 @@ pub fn verify_bundle(
     let s = &m.statement;
     let digest = hex::encode(s.digest());
     let mut checks = vec![
-        check("statement digest matches its contents", m.statement_digest == digest, format!("claimed {}, recomputed {digest}", m.statement_digest)),
+        check(
+            "statement digest matches its contents",
+            m.statement_digest == digest,
+            format!("claimed {}, recomputed {digest}", m.statement_digest),
+        ),
         check(
             "config digest matches the bundled config",
             s.config_digest == config.digest(),
-            format!("statement {}, config {}", hex::encode(s.config_digest), hex::encode(config.digest())),
+            format!(
+                "statement {}, config {}",
+                hex::encode(s.config_digest),
+                hex::encode(config.digest())
+            ),
         ),
     ];
     let mismatches = config_mismatches(s, &config);
-    checks.push(check("statement agrees with the config", mismatches.is_empty(), format!("differs in: {}", if mismatches.is_empty() { "nothing".into() } else { mismatches.join(", ") })));
+    checks.push(check(
+        "statement agrees with the config",
+        mismatches.is_empty(),
+        format!(
+            "differs in: {}",
+            if mismatches.is_empty() {
+                "nothing".into()
+            } else {
+                mismatches.join(", ")
+            }
+        ),
+    ));
 
-    let quotes = read_quotes(&dir.join(zkmargin_bundle::QUOTES), &config).map_err(UnusableBundle::Quotes)?;
+    let quotes =
+        read_quotes(&dir.join(zkmargin_bundle::QUOTES), &config).map_err(UnusableBundle::Quotes)?;
     let oracle_ok = oracle::evaluate(&config, &quotes) == s.oracle;
-    checks.push(check("oracle re-run on the bundled quotes (ages, signatures, medians, outliers, quorum) agrees", oracle_ok, if oracle_ok { "same verdict" } else { "different verdict" }));
+    checks.push(check(
+        "oracle re-run on the bundled quotes (ages, signatures, medians, outliers, quorum) agrees",
+        oracle_ok,
+        if oracle_ok {
+            "same verdict"
+        } else {
+            "different verdict"
+        },
+    ));
 
     let expected_shape = MarginShape::new(&config, m.shape.rows, m.shape.k);
-    let shape_ok = m.shape == expected_shape && m.shape.rows.is_power_of_two() && m.shape.k <= MAX_K && (m.shape.rows as u64) < (1u64 << m.shape.k);
-    checks.push(check("declared shape fits the config", shape_ok, format!("k = {}, {} table rows", m.shape.k, m.shape.rows)));
+    let shape_ok = m.shape == expected_shape
+        && m.shape.rows.is_power_of_two()
+        && m.shape.k <= MAX_K
+        && (m.shape.rows as u64) < (1u64 << m.shape.k);
+    checks.push(check(
+        "declared shape fits the config",
+        shape_ok,
+        format!("k = {}, {} table rows", m.shape.k, m.shape.rows),
+    ));
 
     let instances = encode(&expected_shape, &config, s).ok();
     checks.push(check(
@@ -140,9 +214,13 @@ pub fn verify_bundle(
     ));
 
     checks.push(check(
-        "trusted setup is a real ceremony",
+        "trusted setup (a real ceremony is required with --strict)",
         m.srs.source != "dev-insecure" || !strict,
-        if m.srs.source == "dev-insecure" { "INSECURE development parameters: this proof proves nothing".to_string() } else { m.srs.source.clone() },
+        if m.srs.source == "dev-insecure" {
+            "INSECURE development parameters: this proof proves nothing".to_string()
+        } else {
+            m.srs.source.clone()
+        },
     ));
     let snark = match (&instances, shape_ok) {
         (Some(instances), true) => {
@@ -151,7 +229,13 @@ pub fn verify_bundle(
         }
         _ => Err("not attempted: shape or statement unusable".into()),
     };
-    checks.push(check("SNARK verifies (key rebuilt from the shape)", snark.is_ok(), snark.err().unwrap_or_else(|| format!("{} byte proof", bundle.proof.len()))));
+    checks.push(check(
+        "SNARK verifies (key rebuilt from the shape)",
+        snark.is_ok(),
+        snark
+            .err()
+            .unwrap_or_else(|| format!("{} byte proof", bundle.proof.len())),
+    ));
 
     if let Some(prev) = prev {
         let p = Bundle::read(prev)?;
@@ -159,7 +243,11 @@ pub fn verify_bundle(
         checks.push(check(
             "chains to the previous epoch",
             s.prev_digest == prev_digest,
-            format!("prev_digest {}, previous statement {}", hex::encode(s.prev_digest), hex::encode(prev_digest)),
+            format!(
+                "prev_digest {}, previous statement {}",
+                hex::encode(s.prev_digest),
+                hex::encode(prev_digest)
+            ),
         ));
         checks.push(check(
             "epoch follows the previous one",
@@ -168,5 +256,9 @@ pub fn verify_bundle(
         ));
     }
     checks.extend(policy::evaluate(s, strict));
-    Ok(BundleReport { statement: s.clone(), statement_digest: digest, checks })
+    Ok(BundleReport {
+        statement: s.clone(),
+        statement_digest: digest,
+        checks,
+    })
 }

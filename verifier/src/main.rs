@@ -13,7 +13,11 @@ use zkmargin_core::statement::Statement;
 use zkmargin_verifier::{bundle_check, statement_check};
 
 #[derive(Parser)]
-#[command(name = "zkmargin-verify", version, about = "Verify zkmargin epoch proofs and statements")]
+#[command(
+    name = "zkmargin-verify",
+    version,
+    about = "Verify zkmargin epoch proofs and statements"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,30 +57,55 @@ enum Command {
 fn unusable(json: bool, message: String) -> ExitCode {
     eprintln!("error: {message}");
     if json {
-        println!("{}", serde_json::json!({ "status": "error", "error": message }));
+        println!(
+            "{}",
+            serde_json::json!({ "status": "error", "error": message })
+        );
     }
     ExitCode::from(2)
 }
 
-fn report<R: Serialize>(json: bool, report: &R, statement: &Statement, checks: &[PolicyCheck]) -> ExitCode {
+fn report<R: Serialize>(
+    json: bool,
+    report: &R,
+    statement: &Statement,
+    checks: &[PolicyCheck],
+) -> ExitCode {
     let passed = checks.iter().all(|c| c.passed);
     if json {
         let out = serde_json::json!({ "status": if passed { "valid" } else { "invalid" }, "report": report });
-        println!("{}", serde_json::to_string_pretty(&out).expect("report serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("report serializes")
+        );
     } else {
         print!("{}", render::statement(statement));
         print!("{}", render::policy(checks));
-        println!("\n{}", if passed { "VALID: every check passed" } else { "INVALID: see the failed checks above" });
+        println!(
+            "\n{}",
+            if passed {
+                "VALID: every check passed"
+            } else {
+                "INVALID: see the failed checks above"
+            }
+        );
     }
     ExitCode::from(if passed { 0 } else { 1 })
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Bundle { bundle, prev, strict, json, srs_dir } => {
+        Command::Bundle {
+            bundle,
+            prev,
+            strict,
+            json,
+            srs_dir,
+        } => {
             let dir = srs_dir.unwrap_or_else(srs::default_dir);
             let load = |label: &str, k: u32| {
-                let kind = SrsKind::from_label(label).ok_or_else(|| format!("unknown SRS source `{label}`"))?;
+                let kind = SrsKind::from_label(label)
+                    .ok_or_else(|| format!("unknown SRS source `{label}`"))?;
                 srs::load(&dir, kind, k).map_err(|e| e.to_string())
             };
             match bundle_check::verify_bundle(&bundle, prev.as_deref(), strict, &load) {
@@ -84,9 +113,11 @@ fn main() -> ExitCode {
                 Ok(r) => report(json, &r, &r.statement, &r.checks),
             }
         }
-        Command::Statement { file, strict, json } => match statement_check::check_file(&file, strict) {
-            Err(e) => unusable(json, e.to_string()),
-            Ok(r) => report(json, &r, &r.statement, &r.checks),
-        },
+        Command::Statement { file, strict, json } => {
+            match statement_check::check_file(&file, strict) {
+                Err(e) => unusable(json, e.to_string()),
+                Ok(r) => report(json, &r, &r.statement, &r.checks),
+            }
+        }
     }
 }

@@ -1,0 +1,267 @@
+//! Real proofs end to end (small circuits): `zkmargin prove` then the verifier library, and
+//! every tampering of SPEC §7.6 rejected.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+use proptest::prelude::*;
+use zkmargin_bundle::srs::{self, SrsKind};
+use zkmargin_verifier::bundle_check::{verify_bundle, BundleReport};
+
+/// One SRS directory for the whole test binary (the dev SRS is generated once).
+fn home() -> &'static Path {
+    static HOME: OnceLock<PathBuf> = OnceLock::new();
+    HOME.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zkmargin-home");
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(name)
+}
+
+fn prove(snapshot: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    Command::cargo_bin("zkmargin")
+        .unwrap()
+        .env("ZKMARGIN_HOME", home())
+        .arg("prove")
+        .arg(snapshot)
+        .arg("--out")
+        .arg(out)
+        .args(["--k", "12"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn verify(bundle: &Path, prev: Option<&Path>, strict: bool) -> BundleReport {
+    let dir = home().join("srs");
+    let load = |label: &str, k: u32| {
+        srs::load(&dir, SrsKind::from_label(label).unwrap(), k).map_err(|e| e.to_string())
+    };
+    verify_bundle(bundle, prev, strict, &load).expect("bundle is usable")
+}
+
+fn failed(r: &BundleReport) -> Vec<String> {
+    r.checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+fn edit_manifest(bundle: &Path, f: impl FnOnce(&mut serde_json::Value)) {
+    let path = bundle.join("manifest.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    f(&mut v);
+    fs::write(path, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+}
+
+/// Proves the boundary fixture once; tests copy the bundle before tampering.
+fn boundary_bundle() -> &'static Path {
+    static B: OnceLock<PathBuf> = OnceLock::new();
+    B.get_or_init(|| {
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("boundary-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&out);
+        let o = prove(&fixture("edge/boundary"), &out, &[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        out
+    })
+}
+
+fn tampered(name: &str) -> PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep().join(name);
+    copy_dir(boundary_bundle(), &dir);
+    dir
+}
+
+#[test]
+fn honest_bundle_verifies_and_keeps_secrets_private() {
+    let r = verify(boundary_bundle(), None, false);
+    assert!(failed(&r).is_empty(), "{:?}", failed(&r));
+    assert!(r
+        .checks
+        .iter()
+        .any(|c| c.name.starts_with("SNARK verifies") && c.passed));
+    assert!(boundary_bundle().join("private/master_secret.hex").exists());
+    assert!(fs::read_to_string(boundary_bundle().join("private/README"))
+        .unwrap()
+        .contains("NEVER publish"));
+    // Strict mode: one under-margined account and a development SRS.
+    let strict = failed(&verify(boundary_bundle(), None, true));
+    assert_eq!(strict.len(), 2, "{strict:?}");
+}
+
+#[test]
+fn edited_statement_is_rejected_even_with_a_fresh_digest() {
+    let b = tampered("edited");
+    edit_manifest(&b, |m| m["statement"]["under_margined_accounts"] = 0.into());
+    // Recompute the digest so only the proof can object.
+    let manifest: zkmargin_bundle::Manifest =
+        serde_json::from_slice(&fs::read(b.join("manifest.json")).unwrap()).unwrap();
+    let digest = hex::encode(manifest.statement.digest());
+    edit_manifest(&b, |m| m["statement_digest"] = digest.into());
+    let f = failed(&verify(&b, None, false));
+    assert!(
+        f.contains(&"SNARK verifies (key rebuilt from the shape)".to_string()),
+        "{f:?}"
+    );
+    assert!(
+        f.contains(&"bundled instances equal the statement's encoding".to_string()),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn flipped_proof_byte_is_rejected() {
+    let len = fs::read(boundary_bundle().join("proof.bin")).unwrap().len();
+    for at in [0usize, len / 2, len - 1] {
+        let b = tampered(&format!("flip{at}"));
+        let mut proof = fs::read(b.join("proof.bin")).unwrap();
+        proof[at] ^= 1;
+        fs::write(b.join("proof.bin"), proof).unwrap();
+        assert_eq!(
+            failed(&verify(&b, None, false)),
+            ["SNARK verifies (key rebuilt from the shape)"],
+            "byte {at}"
+        );
+    }
+}
+
+#[test]
+fn swapped_verifying_key_via_another_shape_is_rejected() {
+    // Declaring a larger table makes the verifier rebuild another key: the proof fails under it.
+    let b = tampered("shape");
+    edit_manifest(&b, |m| m["shape"]["rows"] = 32.into());
+    assert_eq!(
+        failed(&verify(&b, None, false)),
+        ["SNARK verifies (key rebuilt from the shape)"]
+    );
+    // A shape that does not fit the config is refused outright.
+    let b = tampered("shape2");
+    edit_manifest(&b, |m| m["shape"]["scenarios"] = 1.into());
+    assert!(
+        failed(&verify(&b, None, false)).contains(&"declared shape fits the config".to_string())
+    );
+}
+
+#[test]
+fn changed_config_is_rejected() {
+    let b = tampered("config");
+    let text = fs::read_to_string(b.join("config.toml"))
+        .unwrap()
+        .replace("mmr_bps = 1", "mmr_bps = 2");
+    fs::write(b.join("config.toml"), text).unwrap();
+    let f = failed(&verify(&b, None, false));
+    assert!(
+        f.contains(&"config digest matches the bundled config".to_string()),
+        "{f:?}"
+    );
+    assert!(
+        f.contains(&"SNARK verifies (key rebuilt from the shape)".to_string()),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn replaced_quote_is_rejected() {
+    let b = tampered("quotes");
+    fs::write(
+        b.join("quotes.csv"),
+        "asset,source,price,timestamp\nX,feed,2,100\n",
+    )
+    .unwrap();
+    let f = failed(&verify(&b, None, false));
+    assert!(f.iter().any(|n| n.starts_with("oracle re-run")), "{f:?}");
+}
+
+#[test]
+fn epochs_chain_and_a_wrong_or_skipped_predecessor_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap1 = dir.path().join("s1");
+    let snap2 = dir.path().join("s2");
+    let snap4 = dir.path().join("s4");
+    for (snap, epoch) in [(&snap1, 1), (&snap2, 2), (&snap4, 4)] {
+        copy_dir(&fixture("edge/boundary"), snap);
+        let text = fs::read_to_string(snap.join("config.toml"))
+            .unwrap()
+            .replace("epoch = 1", &format!("epoch = {epoch}"));
+        fs::write(snap.join("config.toml"), text).unwrap();
+    }
+    let (b1, b2, b4) = (
+        dir.path().join("b1"),
+        dir.path().join("b2"),
+        dir.path().join("b4"),
+    );
+    assert!(prove(&snap1, &b1, &[]).status.success());
+    assert!(prove(&snap2, &b2, &["--prev", b1.to_str().unwrap()])
+        .status
+        .success());
+    assert!(failed(&verify(&b2, Some(&b1), false)).is_empty());
+    // Epoch 4 chained to epoch 2 skips epoch 3.
+    assert!(prove(&snap4, &b4, &["--prev", b2.to_str().unwrap()])
+        .status
+        .success());
+    assert_eq!(
+        failed(&verify(&b4, Some(&b2), false)),
+        ["epoch follows the previous one"]
+    );
+    // Epoch 2 against the wrong predecessor (itself): replay.
+    let f = failed(&verify(&b2, Some(&b2), false));
+    assert!(
+        f.contains(&"chains to the previous epoch".to_string())
+            && f.contains(&"epoch follows the previous one".to_string()),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn halted_epoch_produces_no_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    let o = prove(&fixture("edge/halt-stale"), &out, &[]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(!out.exists());
+    let report: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.with_extension("halt.json")).unwrap()).unwrap();
+    assert_eq!(report["halt"]["halted"][0]["symbol"], "BTC");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("HALTED"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3, ..ProptestConfig::default() })]
+
+    /// The proved statement is the reference engine's statement (the prover refuses to write a
+    /// bundle otherwise) and it verifies.
+    #[test]
+    fn random_small_snapshots_prove_and_verify(seed in 0u64..10_000, accounts in 1u64..14, scenarios in 0usize..3) {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("s");
+        zkmargin_fixtures::generate(&zkmargin_fixtures::GeneratorOptions { accounts, seed, scenarios, ..Default::default() }, &snap).unwrap();
+        let out = dir.path().join("b");
+        let o = prove(&snap, &out, &[]);
+        prop_assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r = verify(&out, None, false);
+        prop_assert!(failed(&r).is_empty(), "{:?}", failed(&r));
+        let engine = zkmargin_core::engine::evaluate(&zkmargin_core::engine::Snapshot::load(&snap).unwrap(), [0; 32]).unwrap();
+        let zkmargin_core::engine::Outcome::Evaluated(e) = engine else { panic!("halted") };
+        prop_assert_eq!(r.statement, e.statement);
+    }
+}
