@@ -20,7 +20,8 @@ pub enum Command {
     /// Evaluate a snapshot with the exact reference engine and print its statement.
     /// Exit 0 = evaluated, 2 = unusable input, 3 = oracle halt.
     Check(CheckArgs),
-    /// Prepare KZG parameters: the deterministic development SRS (INSECURE, cached).
+    /// Prepare KZG parameters: import a powers-of-tau ceremony (`--ptau FILE`), or make the
+    /// deterministic development SRS (INSECURE, for tests). Both are cached by k.
     Setup(SetupArgs),
     /// Prove a snapshot and write an epoch bundle. Exit 0 = bundle written, 2 = unusable
     /// input, 3 = oracle halt (halt report written next to --out, no bundle).
@@ -97,6 +98,9 @@ pub struct SetupArgs {
     /// Circuit size: parameters for 2^k points.
     #[arg(long)]
     pub k: u32,
+    /// A snarkjs / Perpetual Powers of Tau `.ptau` file (BN254) with at least 2^k powers.
+    #[arg(long)]
+    pub ptau: Option<PathBuf>,
     /// SRS directory (default: $ZKMARGIN_HOME/srs or ~/.cache/zkmargin/srs).
     #[arg(long)]
     pub srs_dir: Option<PathBuf>,

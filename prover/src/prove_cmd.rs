@@ -18,12 +18,42 @@ fn srs_dir(dir: &Option<PathBuf>) -> PathBuf {
 
 pub fn setup(args: &SetupArgs) -> u8 {
     let dir = srs_dir(&args.srs_dir);
-    match srs::load(&dir, SrsKind::Dev, args.k) {
-        Ok(_) => {
+    let Some(ptau) = &args.ptau else {
+        return match srs::load(&dir, SrsKind::Dev, args.k) {
+            Ok(_) => {
+                eprintln!(
+                    "development SRS for k = {} ready in {} (INSECURE: for testing only)",
+                    args.k,
+                    dir.display()
+                );
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::FAILURE
+            }
+        };
+    };
+    let bytes = match std::fs::read(ptau) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {}: {e}", ptau.display());
+            return exit::INPUT;
+        }
+    };
+    let params = match zkmargin_bundle::ptau::import(&bytes, args.k) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {}: {e}", ptau.display());
+            return exit::INPUT;
+        }
+    };
+    match srs::store_ptau(&dir, &params) {
+        Ok(path) => {
             eprintln!(
-                "development SRS for k = {} ready in {} (INSECURE: for testing only)",
-                args.k,
-                dir.display()
+                "imported {} (pairing-checked) as {}",
+                ptau.display(),
+                path.display()
             );
             exit::OK
         }
