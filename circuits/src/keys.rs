@@ -75,7 +75,7 @@ pub fn zero_witness(shape: &MarginShape) -> MarginWitness {
 }
 
 /// The column layout and break points a shape needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CircuitLayout {
     pub params: BaseCircuitParams,
     pub break_points: MultiPhaseThreadBreakPoints,

@@ -21,5 +21,9 @@ pub mod keys;
 pub mod shape;
 pub mod witness;
 
+/// Version of the constraint system: bump whenever constraints or the instance layout change,
+/// so cached keys of the old circuit are never reused.
+pub const CIRCUIT_VERSION: u32 = 1;
+
 pub use halo2_base;
 pub use halo2_base::halo2_proofs::halo2curves::bn256::Fr;

@@ -2,5 +2,6 @@
 //! bundle writing. The `zkmargin` binary is a thin CLI over it.
 
 pub mod epoch;
+pub mod keystore;
 pub mod progress;
 pub mod prove;

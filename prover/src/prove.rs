@@ -11,11 +11,14 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
+use std::path::Path;
 use zkmargin_circuits::encoding::encode;
-use zkmargin_circuits::keys::{prover_circuit, proving_key};
+
+use zkmargin_circuits::keys::prover_circuit;
 use zkmargin_core::digest::keccak256;
 
 use crate::epoch::PreparedEpoch;
+use crate::keystore;
 use crate::progress::phase;
 
 #[derive(Debug, thiserror::Error)]
@@ -44,9 +47,20 @@ pub fn proving_rng(master_secret: &[u8; 32]) -> ChaCha20Rng {
     ChaCha20Rng::from_seed(keccak256(&seed))
 }
 
-pub fn prove(srs: &ParamsKZG<Bn256>, epoch: &PreparedEpoch) -> Result<Proof, ProveError> {
-    let (pk, layout) =
-        phase("key generation", || proving_key(srs, &epoch.shape)).map_err(ProveError::Keygen)?;
+/// Proves `epoch` under `srs` (labelled `srs_label`), with proving keys cached in `key_dir`.
+pub fn prove(
+    srs: &ParamsKZG<Bn256>,
+    srs_label: &str,
+    key_dir: &Path,
+    epoch: &PreparedEpoch,
+) -> Result<Proof, ProveError> {
+    let (pk, layout, cached) = phase("key generation", || {
+        keystore::load_or_generate(key_dir, srs, srs_label, &epoch.shape)
+    })
+    .map_err(ProveError::Keygen)?;
+    if cached {
+        eprintln!("(proving key from the cache in {})", key_dir.display());
+    }
     eprintln!(
         "layout: k = {}, {} advice + {} lookup columns, {}-bit lookups",
         layout.params.k,

@@ -117,7 +117,12 @@ pub fn prove_cmd(args: &ProveArgs) -> u8 {
             return exit::FAILURE;
         }
     };
-    let proof = match prove(&params, &epoch) {
+    let proof = match prove(
+        &params,
+        kind.label(),
+        &zkmargin_prover::keystore::default_dir(),
+        &epoch,
+    ) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");

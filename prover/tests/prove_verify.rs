@@ -265,3 +265,43 @@ proptest! {
         prop_assert_eq!(r.statement, e.statement);
     }
 }
+
+#[test]
+fn proving_keys_are_cached_per_shape_and_a_corrupt_cache_is_regenerated() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |out: &str| {
+        let o = Command::cargo_bin("zkmargin")
+            .unwrap()
+            .env("ZKMARGIN_HOME", home.path())
+            .arg("prove")
+            .arg(fixture("edge/boundary"))
+            .arg("--out")
+            .arg(home.path().join(out))
+            .args(["--k", "12"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).contains("proving key from the cache")
+    };
+    let verify_in_home = |out: &str| {
+        let dir = home.path().join("srs");
+        let load = |label: &str, k: u32| {
+            srs::load(&dir, SrsKind::from_label(label).unwrap(), k).map_err(|e| e.to_string())
+        };
+        verify_bundle(&home.path().join(out), None, false, &load)
+            .unwrap()
+            .passed()
+    };
+    assert!(!run("a"), "first run generates the key");
+    assert!(run("b"), "second run reads it");
+    assert!(verify_in_home("b"));
+    let keys = home.path().join("keys");
+    for e in fs::read_dir(&keys).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "pk") {
+            fs::write(&p, b"garbage").unwrap();
+        }
+    }
+    assert!(!run("c"), "a corrupt key is regenerated");
+    assert!(verify_in_home("c"));
+}

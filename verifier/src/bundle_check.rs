@@ -6,6 +6,7 @@
 //! every check is reported, not just the first failure.
 
 use std::path::Path;
+use std::time::Instant;
 
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::plonk::verify_proof;
@@ -115,15 +116,19 @@ fn config_mismatches(s: &Statement, c: &Config) -> Vec<String> {
     out
 }
 
-/// Verifies the proof against `instances` with a key rebuilt from `shape`.
+/// Verifies the proof against `instances` with a key rebuilt from `shape`. On success returns
+/// how long the key rebuild and the SNARK check took.
 fn snark_verifies(
     srs: &ParamsKZG<Bn256>,
     shape: &MarginShape,
     instances: &[Fr],
     proof: &[u8],
-) -> Result<(), String> {
+) -> Result<String, String> {
+    let start = Instant::now();
     let (vk, _) = verifying_key(srs, shape)
         .map_err(|e| format!("cannot rebuild the verifying key: {e:?}"))?;
+    let rebuilt = start.elapsed();
+    let start = Instant::now();
     let mut transcript = EvmTranscript::<G1Affine, NativeLoader, &[u8], Vec<u8>>::init(proof);
     let strategy = SingleStrategy::new(srs);
     verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
@@ -133,8 +138,13 @@ fn snark_verifies(
         &[&[instances]],
         &mut transcript,
     )
-    .map(|_| ())
-    .map_err(|e| format!("{e:?}"))
+    .map_err(|e| format!("{e:?}"))?;
+    Ok(format!(
+        "{} byte proof; key rebuilt in {:.3} s; SNARK checked in {:.2} ms",
+        proof.len(),
+        rebuilt.as_secs_f64(),
+        start.elapsed().as_secs_f64() * 1e3
+    ))
 }
 
 /// Supplies the verifier's own KZG parameters for an SRS label and size.
@@ -229,12 +239,14 @@ pub fn verify_bundle(
         }
         _ => Err("not attempted: shape or statement unusable".into()),
     };
+    let (passed, detail) = match snark {
+        Ok(timings) => (true, timings),
+        Err(reason) => (false, reason),
+    };
     checks.push(check(
         "SNARK verifies (key rebuilt from the shape)",
-        snark.is_ok(),
-        snark
-            .err()
-            .unwrap_or_else(|| format!("{} byte proof", bundle.proof.len())),
+        passed,
+        detail,
     ));
 
     if let Some(prev) = prev {

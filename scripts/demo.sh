@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The main job on the bundled demo snapshot: prove epoch 1 of fixtures/demo into out/demo-epoch,
+# then verify the bundle with the independent verifier. Uses the development SRS (INSECURE,
+# generated once and cached under $ZKMARGIN_HOME or ~/.cache/zkmargin).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+cargo build --release -q -p zkmargin-prover -p zkmargin-verifier
+rm -rf out/demo-epoch
+./target/release/zkmargin prove fixtures/demo --out out/demo-epoch
+./target/release/zkmargin-verify bundle out/demo-epoch
