@@ -2,7 +2,7 @@
 //!
 //! | file | content |
 //! |---|---|
-//! | `manifest.json` | [`Manifest`]: format version, shape, statement, digests, SRS label |
+//! | `manifest.json` | [`Manifest`]: format version, shape, statement, digests, SRS label, account-table commitment |
 //! | `proof.bin` | the SNARK (SHPLONK, Keccak EVM transcript) |
 //! | `instances.json` | public instances, hex field elements (informative: verifiers re-encode) |
 //! | `config.toml` | the snapshot's config, from which verifiers rebuild weights and digests |
@@ -47,6 +47,10 @@ pub struct Manifest {
     pub srs: SrsLabel,
     /// Hex Keccak-256 of the statement (the next epoch's `prev_digest`).
     pub statement_digest: String,
+    /// Commitment to the account table: the KZG commitments of the advice columns that hold
+    /// it, in column order, each hex `x ‖ y` (32-byte big-endian coordinates), exactly as
+    /// they open the proof transcript.
+    pub account_table_commitment: Vec<String>,
     pub statement: Statement,
 }
 
@@ -178,4 +182,11 @@ impl Bundle {
             quotes_csv: read(QUOTES)?,
         })
     }
+}
+
+/// The first `columns` commitments of a proof (its advice columns), as manifest hex strings.
+pub fn leading_commitments(proof: &[u8], columns: usize) -> Option<Vec<String>> {
+    proof
+        .get(..columns * 64)
+        .map(|b| b.chunks(64).map(hex::encode).collect())
 }

@@ -6,6 +6,7 @@
 //! exact reference engine.
 
 use ethnum::I256;
+use rayon::prelude::*;
 use zkmargin_core::account_id::{padding_id, AccountId};
 use zkmargin_core::accounts::AccountRow;
 use zkmargin_core::config::Config;
@@ -128,6 +129,7 @@ impl MarginWitness {
             costs: vec![0; shape.markets()],
         };
         let rows = (0..shape.rows)
+            .into_par_iter()
             .map(|r| match accounts.get(r) {
                 Some((id, row)) => RowWitness::honest(id, row, &table),
                 None => RowWitness::honest(&padding_id(shape.rows, r), &zero, &table),

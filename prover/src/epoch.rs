@@ -17,7 +17,7 @@ use zkmargin_core::statement::Statement;
 use zkmargin_core::InputError;
 
 /// Advice columns the automatic choice of k aims for.
-const TARGET_COLUMNS: usize = 24;
+const TARGET_COLUMNS: usize = 48;
 /// Advice cells per unit of row width: measured ~880 cells per row for the demo shape (4
 /// assets, 4 markets, 2 scenarios: width 37) with 15-bit lookups.
 const CELLS_PER_UNIT: usize = 25;

@@ -37,6 +37,8 @@ pub enum ProveError {
 pub struct Proof {
     pub bytes: Vec<u8>,
     pub instances: Vec<Fr>,
+    /// The advice-column commitments (the account-table commitment), manifest hex.
+    pub advice_commitments: Vec<String>,
 }
 
 /// The proving RNG for an epoch: derived from the master secret, so the prover can later
@@ -92,5 +94,17 @@ pub fn prove(
         .map(|()| transcript.finalize())
     })
     .map_err(ProveError::Prove)?;
-    Ok(Proof { bytes, instances })
+    let columns = layout.params.num_advice_per_phase.iter().sum::<usize>()
+        + layout
+            .params
+            .num_lookup_advice_per_phase
+            .iter()
+            .sum::<usize>();
+    let advice_commitments = zkmargin_bundle::leading_commitments(&bytes, columns)
+        .expect("a proof opens with its advice commitments");
+    Ok(Proof {
+        bytes,
+        instances,
+        advice_commitments,
+    })
 }

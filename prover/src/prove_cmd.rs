@@ -138,6 +138,7 @@ pub fn prove_cmd(args: &ProveArgs) -> u8 {
                 k: epoch.shape.k,
             },
             statement_digest: hex::encode(epoch.statement.digest()),
+            account_table_commitment: proof.advice_commitments.clone(),
             statement: epoch.statement.clone(),
         },
         proof: proof.bytes,

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use assert_cmd::Command;
 use proptest::prelude::*;
 use zkmargin_bundle::srs::{self, SrsKind};
-use zkmargin_verifier::bundle_check::{verify_bundle, BundleReport};
+use zkmargin_verifier::bundle_check::{verify_bundle, Report};
 
 /// One SRS directory for the whole test binary (the dev SRS is generated once).
 fn home() -> &'static Path {
@@ -40,7 +40,7 @@ fn prove(snapshot: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn verify(bundle: &Path, prev: Option<&Path>, strict: bool) -> BundleReport {
+fn verify(bundle: &Path, prev: Option<&Path>, strict: bool) -> Report {
     let dir = home().join("srs");
     let load = |label: &str, k: u32| {
         srs::load(&dir, SrsKind::from_label(label).unwrap(), k).map_err(|e| e.to_string())
@@ -48,7 +48,7 @@ fn verify(bundle: &Path, prev: Option<&Path>, strict: bool) -> BundleReport {
     verify_bundle(bundle, prev, strict, &load).expect("bundle is usable")
 }
 
-fn failed(r: &BundleReport) -> Vec<String> {
+fn failed(r: &Report) -> Vec<String> {
     r.checks
         .iter()
         .filter(|c| !c.passed)
@@ -304,4 +304,28 @@ fn proving_keys_are_cached_per_shape_and_a_corrupt_cache_is_regenerated() {
     }
     assert!(!run("c"), "a corrupt key is regenerated");
     assert!(verify_in_home("c"));
+}
+
+#[test]
+fn swapped_account_table_commitment_is_rejected() {
+    let b = tampered("commitment");
+    edit_manifest(&b, |m| {
+        let list = m["account_table_commitment"].as_array_mut().unwrap();
+        assert!(!list.is_empty());
+        let last = list.len() - 1;
+        list.swap(0, last);
+        if list.len() == 1 {
+            list[0] = serde_json::Value::String("00".repeat(64));
+        }
+    });
+    let r = verify(&b, None, false);
+    let snark = r
+        .checks
+        .iter()
+        .find(|c| c.name.starts_with("SNARK"))
+        .unwrap();
+    assert!(
+        !snark.passed && snark.detail.contains("account-table commitment"),
+        "{snark:?}"
+    );
 }

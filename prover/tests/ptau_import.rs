@@ -55,19 +55,24 @@ fn zkmargin(home: &Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
         .unwrap()
 }
 
-#[test]
-fn imported_ceremony_proves_and_verifies() {
-    let home = tempfile::tempdir().unwrap();
-    let o = zkmargin(
-        home.path(),
+/// `zkmargin setup --k 12 --ptau FILE` in `home`.
+fn import(home: &Path, file: &Path) -> std::process::Output {
+    zkmargin(
+        home,
         &[
             "setup".as_ref(),
             "--k".as_ref(),
             "12".as_ref(),
             "--ptau".as_ref(),
-            ceremony().as_os_str(),
+            file.as_os_str(),
         ],
-    );
+    )
+}
+
+#[test]
+fn imported_ceremony_proves_and_verifies() {
+    let home = tempfile::tempdir().unwrap();
+    let o = import(home.path(), ceremony());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(home.path().join("srs/ptau-k12.srs").exists());
 
@@ -139,16 +144,7 @@ fn corrupted_or_undersized_ceremonies_are_rejected() {
     let home = tempfile::tempdir().unwrap();
     let bad = home.path().join("bad.ptau");
     std::fs::write(&bad, &swapped).unwrap();
-    let o = zkmargin(
-        home.path(),
-        &[
-            "setup".as_ref(),
-            "--k".as_ref(),
-            "12".as_ref(),
-            "--ptau".as_ref(),
-            bad.as_os_str(),
-        ],
-    );
+    let o = import(home.path(), &bad);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("inconsistent"));
 }

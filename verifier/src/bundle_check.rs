@@ -28,6 +28,8 @@ use zkmargin_core::policy::{self, PolicyCheck};
 use zkmargin_core::quotes::read_quotes;
 use zkmargin_core::statement::Statement;
 
+pub use crate::statement_check::Report;
+
 /// Largest circuit a verifier accepts to rebuild (bounds the work a hostile bundle can cause).
 pub const MAX_K: u32 = 26;
 
@@ -42,20 +44,6 @@ pub enum UnusableBundle {
     Quotes(zkmargin_core::InputError),
     #[error("SRS: {0}")]
     Srs(String),
-}
-
-/// The verdict on a bundle.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct BundleReport {
-    pub statement: Statement,
-    pub statement_digest: String,
-    pub checks: Vec<PolicyCheck>,
-}
-
-impl BundleReport {
-    pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| c.passed)
-    }
 }
 
 fn check(name: &str, passed: bool, detail: impl Into<String>) -> PolicyCheck {
@@ -116,18 +104,29 @@ fn config_mismatches(s: &Statement, c: &Config) -> Vec<String> {
     out
 }
 
-/// Verifies the proof against `instances` with a key rebuilt from `shape`. On success returns
+/// Verifies the proof against `instances` with a key rebuilt from `shape`, and that the
+/// manifest's account-table commitment is the proof's advice commitments. On success returns
 /// how long the key rebuild and the SNARK check took.
 fn snark_verifies(
     srs: &ParamsKZG<Bn256>,
     shape: &MarginShape,
     instances: &[Fr],
     proof: &[u8],
+    table_commitment: &[String],
 ) -> Result<String, String> {
     let start = Instant::now();
-    let (vk, _) = verifying_key(srs, shape)
+    let (vk, layout) = verifying_key(srs, shape)
         .map_err(|e| format!("cannot rebuild the verifying key: {e:?}"))?;
     let rebuilt = start.elapsed();
+    let columns = layout.params.num_advice_per_phase.iter().sum::<usize>()
+        + layout
+            .params
+            .num_lookup_advice_per_phase
+            .iter()
+            .sum::<usize>();
+    if zkmargin_bundle::leading_commitments(proof, columns).as_deref() != Some(table_commitment) {
+        return Err("the manifest's account-table commitment is not the proof's".into());
+    }
     let start = Instant::now();
     let mut transcript = EvmTranscript::<G1Affine, NativeLoader, &[u8], Vec<u8>>::init(proof);
     let strategy = SingleStrategy::new(srs);
@@ -156,7 +155,7 @@ pub fn verify_bundle(
     prev: Option<&Path>,
     strict: bool,
     load_srs: SrsLoader<'_>,
-) -> Result<BundleReport, UnusableBundle> {
+) -> Result<Report, UnusableBundle> {
     let bundle = Bundle::read(dir)?;
     let config = Config::parse(&bundle.config_toml).map_err(UnusableBundle::Config)?;
     let m = &bundle.manifest;
@@ -235,7 +234,13 @@ pub fn verify_bundle(
     let snark = match (&instances, shape_ok) {
         (Some(instances), true) => {
             let srs = load_srs(&m.srs.source, m.shape.k).map_err(UnusableBundle::Srs)?;
-            snark_verifies(&srs, &expected_shape, instances, &bundle.proof)
+            snark_verifies(
+                &srs,
+                &expected_shape,
+                instances,
+                &bundle.proof,
+                &m.account_table_commitment,
+            )
         }
         _ => Err("not attempted: shape or statement unusable".into()),
     };
@@ -268,7 +273,7 @@ pub fn verify_bundle(
         ));
     }
     checks.extend(policy::evaluate(s, strict));
-    Ok(BundleReport {
+    Ok(Report {
         statement: s.clone(),
         statement_digest: digest,
         checks,

@@ -30,25 +30,22 @@ pub enum StatementFileError {
     },
 }
 
-/// The verdict on one statement: every check, passed or not.
+/// The verdict on a statement or bundle: every check, passed or not.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct StatementReport {
+pub struct Report {
     pub statement: Statement,
     pub statement_digest: String,
     pub checks: Vec<PolicyCheck>,
 }
 
-impl StatementReport {
+impl Report {
     pub fn passed(&self) -> bool {
         self.checks.iter().all(|c| c.passed)
     }
 }
 
 /// Reads a statement file and runs every check on it.
-pub fn check_file(
-    path: &std::path::Path,
-    strict: bool,
-) -> Result<StatementReport, StatementFileError> {
+pub fn check_file(path: &std::path::Path, strict: bool) -> Result<Report, StatementFileError> {
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| StatementFileError::Read {
         path: shown.clone(),
@@ -78,7 +75,7 @@ pub fn check_file(
         });
     }
     checks.extend(policy::evaluate(&statement, strict));
-    Ok(StatementReport {
+    Ok(Report {
         statement,
         statement_digest: digest,
         checks,

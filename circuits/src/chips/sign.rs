@@ -11,7 +11,8 @@ pub fn pow2(bits: usize) -> Fr {
     Fr::from(2u64).pow_vartime([bits as u64])
 }
 
-/// Sign instructions for values known to satisfy `−2^bits < x < 2^bits`.
+/// Sign instructions for values known to satisfy `−2^bits ≤ x < 2^bits` (outside it no hint
+/// satisfies the check, so an out-of-bound value makes the witness unsatisfiable).
 pub trait SignInstructions {
     /// Loads `hint` as a bit `f` and constrains `f = 1 ⇔ x < 0`, by range-checking
     /// `x + f · 2^bits ∈ [0, 2^bits)`: with the wrong bit the shifted value is either

@@ -1,0 +1,114 @@
+//! Each gadget on its own, in a minimal circuit: the honest hint passes, the wrong one fails.
+
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use halo2_base::gates::circuit::CircuitBuilderStage;
+use halo2_base::halo2_proofs::dev::MockProver;
+use zkmargin_circuits::chips::oracle::{OracleChip, OracleInstructions};
+use zkmargin_circuits::chips::sign::{pow2, SignChip, SignInstructions};
+use zkmargin_circuits::encoding::{AssetInput, QuoteInput};
+use zkmargin_circuits::halo2_base;
+use zkmargin_circuits::Fr;
+
+const K: usize = 10;
+
+/// Runs `f` in a fresh mock circuit; Ok iff all constraints hold.
+fn run(f: impl FnOnce(&mut BaseCircuitBuilder<Fr>)) -> bool {
+    let mut builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock)
+        .use_k(K)
+        .use_lookup_bits(8);
+    f(&mut builder);
+    builder.calculate_params(Some(9));
+    MockProver::run(K as u32, &builder, vec![])
+        .unwrap()
+        .verify()
+        .is_ok()
+}
+
+fn sign(x: Fr, bits: usize, hint: bool) -> bool {
+    run(|b| {
+        let range = b.range_chip();
+        let ctx = b.main(0);
+        let x = ctx.load_witness(x);
+        SignChip { range: &range }.is_negative(ctx, x, bits, Fr::from(u64::from(hint)));
+    })
+}
+
+#[test]
+fn sign_chip_accepts_only_the_true_sign_up_to_the_bound() {
+    let edge = pow2(20) - Fr::one();
+    for (x, negative) in [
+        (Fr::zero(), false),
+        (Fr::one(), false),
+        (edge, false),
+        (-Fr::one(), true),
+        (-edge, true),
+    ] {
+        assert!(sign(x, 20, negative), "true sign of {x:?}");
+        assert!(!sign(x, 20, !negative), "false sign of {x:?}");
+    }
+    // The domain is −2^20 ≤ x < 2^20: −2^20 is still told negative, 2^20 admits no hint.
+    assert!(sign(-pow2(20), 20, true) && !sign(-pow2(20), 20, false));
+    assert!(!sign(pow2(20), 20, false) && !sign(pow2(20), 20, true));
+    assert!(!sign(-pow2(20) - Fr::one(), 20, true) && !sign(-pow2(20) - Fr::one(), 20, false));
+}
+
+/// One asset, three sources at `prices`/`ages` (seconds before T = 1000), max age 60, band
+/// 1 %, the given quorum and claimed median.
+fn oracle(prices: [u64; 3], ages: [u64; 3], quorum: u64, median: u64) -> bool {
+    run(|b| {
+        let range = b.range_chip();
+        let ctx = b.main(0);
+        let mut w = |v: u64| ctx.load_witness(Fr::from(v));
+        let t = w(1000);
+        let asset = AssetInput {
+            quorum: w(quorum),
+            max_deviation_bps: w(100),
+            max_age_secs: w(60),
+            collateral_weights: vec![],
+            quotes: prices
+                .iter()
+                .zip(ages)
+                .map(|(&p, age)| QuoteInput {
+                    present: w(1),
+                    signature_ok: w(1),
+                    price: w(p),
+                    timestamp: w(1000 - age),
+                })
+                .collect(),
+        };
+        OracleChip { range: &range }.assign_asset(ctx, t, &asset, Fr::from(median));
+    })
+}
+
+#[test]
+fn oracle_chip_enforces_lower_median_age_band_and_quorum() {
+    assert!(oracle([100, 101, 99], [0, 0, 0], 3, 100));
+    assert!(
+        !oracle([100, 101, 99], [0, 0, 0], 3, 101),
+        "upper quote is not the median"
+    );
+    assert!(
+        !oracle([100, 101, 99], [0, 0, 0], 3, 99),
+        "lowest quote is not the median"
+    );
+    // Two valid quotes (one stale): the lower one is the median.
+    assert!(oracle([100, 101, 50], [0, 0, 61], 2, 100));
+    assert!(
+        !oracle([100, 101, 50], [0, 0, 61], 2, 50),
+        "stale quote as median"
+    );
+    assert!(
+        oracle([100, 101, 50], [0, 0, 60], 2, 100),
+        "age 60 is still fresh; 50 is an outlier"
+    );
+    // Quorum: an outlier does not count.
+    assert!(
+        !oracle([100, 101, 103], [0, 0, 0], 3, 101),
+        "103 is 2 % off: quorum 3 fails"
+    );
+    assert!(oracle([100, 101, 103], [0, 0, 0], 2, 101));
+    assert!(
+        !oracle([100, 101, 103], [0, 0, 0], 0, 101),
+        "quorum 0 is not allowed"
+    );
+}
