@@ -8,27 +8,17 @@ use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 
 use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
-use halo2_proofs::halo2curves::group::GroupEncoding;
 use halo2_proofs::plonk::{Error, ProvingKey};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
 use zkmargin_circuits::halo2_base::gates::circuit::builder::BaseCircuitBuilder;
-use zkmargin_circuits::keys::{proving_key, CircuitLayout};
+use zkmargin_circuits::keys::{cache_name, proving_key, CircuitLayout};
 use zkmargin_circuits::shape::MarginShape;
-use zkmargin_circuits::{Fr, CIRCUIT_VERSION};
-use zkmargin_core::digest::keccak256;
+use zkmargin_circuits::Fr;
 
 /// The default key directory, beside the SRS directory.
 pub fn default_dir() -> PathBuf {
     zkmargin_bundle::srs::default_dir().with_file_name("keys")
-}
-
-fn cache_name(srs: &ParamsKZG<Bn256>, srs_label: &str, shape: &MarginShape) -> String {
-    let mut id = serde_json::to_vec(shape).expect("shape serializes");
-    id.extend_from_slice(&CIRCUIT_VERSION.to_be_bytes());
-    id.extend_from_slice(srs_label.as_bytes());
-    id.extend_from_slice(srs.s_g2().to_bytes().as_ref());
-    hex::encode(&keccak256(&id)[..16])
 }
 
 fn read_cached(

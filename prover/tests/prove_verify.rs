@@ -45,7 +45,7 @@ fn verify(bundle: &Path, prev: Option<&Path>, strict: bool) -> Report {
     let load = |label: &str, k: u32| {
         srs::load(&dir, SrsKind::from_label(label).unwrap(), k).map_err(|e| e.to_string())
     };
-    verify_bundle(bundle, prev, strict, &load).expect("bundle is usable")
+    verify_bundle(bundle, prev, strict, None, &load).expect("bundle is usable")
 }
 
 fn failed(r: &Report) -> Vec<String> {
@@ -288,7 +288,7 @@ fn proving_keys_are_cached_per_shape_and_a_corrupt_cache_is_regenerated() {
         let load = |label: &str, k: u32| {
             srs::load(&dir, SrsKind::from_label(label).unwrap(), k).map_err(|e| e.to_string())
         };
-        verify_bundle(&home.path().join(out), None, false, &load)
+        verify_bundle(&home.path().join(out), None, false, None, &load)
             .unwrap()
             .passed()
     };
@@ -328,4 +328,36 @@ fn swapped_account_table_commitment_is_rejected() {
         !snark.passed && snark.detail.contains("account-table commitment"),
         "{snark:?}"
     );
+}
+
+#[test]
+fn verifier_key_cache_pins_rebuilt_keys_and_still_checks_proofs() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = home().join("srs");
+    let load = |label: &str, k: u32| {
+        srs::load(&dir, SrsKind::from_label(label).unwrap(), k).map_err(|e| e.to_string())
+    };
+    let snark = |bundle: &Path| {
+        let r = verify_bundle(bundle, None, false, Some(cache.path()), &load).unwrap();
+        r.checks
+            .into_iter()
+            .find(|c| c.name.starts_with("SNARK"))
+            .unwrap()
+    };
+    let first = snark(boundary_bundle());
+    assert!(
+        first.passed && first.detail.contains("key rebuilt"),
+        "{first:?}"
+    );
+    let second = snark(boundary_bundle());
+    assert!(
+        second.passed && second.detail.contains("own cache"),
+        "{second:?}"
+    );
+    let b = tampered("cached-flip");
+    let mut proof = fs::read(b.join("proof.bin")).unwrap();
+    let mid = proof.len() / 2;
+    proof[mid] ^= 1;
+    fs::write(b.join("proof.bin"), proof).unwrap();
+    assert!(!snark(&b).passed, "a cached key does not skip verification");
 }

@@ -96,7 +96,8 @@ fn imported_ceremony_proves_and_verifies() {
     let load = |label: &str, k: u32| {
         srs::load(&dir, SrsKind::from_label(label).unwrap(), k).map_err(|e| e.to_string())
     };
-    let report = zkmargin_verifier::bundle_check::verify_bundle(&out, None, false, &load).unwrap();
+    let report =
+        zkmargin_verifier::bundle_check::verify_bundle(&out, None, false, None, &load).unwrap();
     assert!(report.passed(), "{:?}", report.checks);
     let setup = report
         .checks
@@ -107,7 +108,8 @@ fn imported_ceremony_proves_and_verifies() {
 
     // The dev SRS is a different setup: the same proof fails under it.
     let dev = |_: &str, k: u32| srs::load(&dir, SrsKind::Dev, k).map_err(|e| e.to_string());
-    let report = zkmargin_verifier::bundle_check::verify_bundle(&out, None, false, &dev).unwrap();
+    let report =
+        zkmargin_verifier::bundle_check::verify_bundle(&out, None, false, None, &dev).unwrap();
     assert!(!report.passed());
 }
 

@@ -19,7 +19,6 @@ use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use zkmargin_bundle::{Bundle, BundleError};
 use zkmargin_circuits::encoding::encode;
-use zkmargin_circuits::keys::verifying_key;
 use zkmargin_circuits::shape::MarginShape;
 use zkmargin_core::config::Config;
 use zkmargin_core::fine::FineScale;
@@ -109,13 +108,15 @@ fn config_mismatches(s: &Statement, c: &Config) -> Vec<String> {
 /// how long the key rebuild and the SNARK check took.
 fn snark_verifies(
     srs: &ParamsKZG<Bn256>,
+    srs_label: &str,
+    vk_cache: Option<&Path>,
     shape: &MarginShape,
     instances: &[Fr],
     proof: &[u8],
     table_commitment: &[String],
 ) -> Result<String, String> {
     let start = Instant::now();
-    let (vk, layout) = verifying_key(srs, shape)
+    let (vk, layout, cached) = crate::vk_cache::load_or_rebuild(vk_cache, srs, srs_label, shape)
         .map_err(|e| format!("cannot rebuild the verifying key: {e:?}"))?;
     let rebuilt = start.elapsed();
     let columns = layout.params.num_advice_per_phase.iter().sum::<usize>()
@@ -139,8 +140,13 @@ fn snark_verifies(
     )
     .map_err(|e| format!("{e:?}"))?;
     Ok(format!(
-        "{} byte proof; key rebuilt in {:.3} s; SNARK checked in {:.2} ms",
+        "{} byte proof; key {} in {:.3} s; SNARK checked in {:.2} ms",
         proof.len(),
+        if cached {
+            "from this verifier's own cache"
+        } else {
+            "rebuilt"
+        },
         rebuilt.as_secs_f64(),
         start.elapsed().as_secs_f64() * 1e3
     ))
@@ -149,11 +155,13 @@ fn snark_verifies(
 /// Supplies the verifier's own KZG parameters for an SRS label and size.
 pub type SrsLoader<'a> = &'a dyn Fn(&str, u32) -> Result<ParamsKZG<Bn256>, String>;
 
-/// Checks a bundle. `load_srs(label, k)` supplies the verifier's own KZG parameters.
+/// Checks a bundle. `load_srs(label, k)` supplies the verifier's own KZG parameters;
+/// `vk_cache` is this verifier's own key cache (`None`: always rebuild).
 pub fn verify_bundle(
     dir: &Path,
     prev: Option<&Path>,
     strict: bool,
+    vk_cache: Option<&Path>,
     load_srs: SrsLoader<'_>,
 ) -> Result<Report, UnusableBundle> {
     let bundle = Bundle::read(dir)?;
@@ -236,6 +244,8 @@ pub fn verify_bundle(
             let srs = load_srs(&m.srs.source, m.shape.k).map_err(UnusableBundle::Srs)?;
             snark_verifies(
                 &srs,
+                &m.srs.source,
+                vk_cache,
                 &expected_shape,
                 instances,
                 &bundle.proof,

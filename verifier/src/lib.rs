@@ -5,3 +5,4 @@
 
 pub mod bundle_check;
 pub mod statement_check;
+pub mod vk_cache;

@@ -41,6 +41,9 @@ enum Command {
         /// ~/.cache/zkmargin/srs). Parameters are never taken from the bundle.
         #[arg(long)]
         srs_dir: Option<PathBuf>,
+        /// Rebuild the verifying key even if this verifier cached it before.
+        #[arg(long)]
+        no_key_cache: bool,
     },
     /// Check a published statement (bare, or the `zkmargin check --json` output): its digest
     /// and the policy of SPEC §6. This checks what a statement claims, not that it is true.
@@ -101,6 +104,7 @@ fn main() -> ExitCode {
             strict,
             json,
             srs_dir,
+            no_key_cache,
         } => {
             let dir = srs_dir.unwrap_or_else(srs::default_dir);
             let load = |label: &str, k: u32| {
@@ -108,7 +112,14 @@ fn main() -> ExitCode {
                     .ok_or_else(|| format!("unknown SRS source `{label}`"))?;
                 srs::load(&dir, kind, k).map_err(|e| e.to_string())
             };
-            match bundle_check::verify_bundle(&bundle, prev.as_deref(), strict, &load) {
+            let vk_cache = (!no_key_cache).then(zkmargin_verifier::vk_cache::default_dir);
+            match bundle_check::verify_bundle(
+                &bundle,
+                prev.as_deref(),
+                strict,
+                vk_cache.as_deref(),
+                &load,
+            ) {
                 Err(e) => unusable(json, e.to_string()),
                 Ok(r) => report(json, &r, &r.statement, &r.checks),
             }
