@@ -33,7 +33,7 @@ for N in "${SIZES[@]}"; do
   ADV=$(sed -n 's/.*, \([0-9]*\) advice.*/\1/p' <<< "$layout")
   LK=$(sed -n 's/.*+ \([0-9]*\) lookup.*/\1/p' <<< "$layout")
   BYTES=$(stat -c %s "$WORK/b$N/proof.bin")
-  detail=$("$BIN/zkmargin-verify" bundle "$WORK/b$N" | grep 'SNARK verifies')
+  detail=$("$BIN/zkmargin-verify" bundle "$WORK/b$N" --no-key-cache | grep 'SNARK verifies')
   VMS=$(sed -n 's/.*SNARK checked in \([0-9.]*\) ms.*/\1/p' <<< "$detail")
   VK=$(sed -n 's/.*key rebuilt in \([0-9.]*\) s.*/\1/p' <<< "$detail")
   MSM=$("$ROOT/target/release/examples/msm" "$K" 3)
