@@ -111,6 +111,13 @@ impl MarginWitness {
         if let Some(i) = accounts.windows(2).position(|w| w[0].0 >= w[1].0) {
             return Err(WitnessError::Unsorted(i + 1));
         }
+        // Padding ids must sort after every real id (fails with probability ~rows / 2^240).
+        if accounts
+            .last()
+            .is_some_and(|(id, _)| *id >= padding_id(shape.rows, accounts.len()))
+        {
+            return Err(WitnessError::Unsorted(accounts.len()));
+        }
         let inputs = encode_inputs(shape, config, statement)?;
         let prices: Vec<u64> = statement
             .oracle

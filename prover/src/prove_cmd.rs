@@ -83,7 +83,7 @@ pub fn prove_cmd(args: &ProveArgs) -> u8 {
         Ok(e) => e,
         Err(PrepareError::Halted(report)) => {
             print!("{}", render::halt(&report));
-            let path = args.out.with_extension("halt.json");
+            let path = std::path::PathBuf::from(format!("{}.halt.json", args.out.display()));
             let text = serde_json::to_string_pretty(&json!({ "status": "halted", "halt": report }))
                 .expect("serializes");
             if let Err(e) = std::fs::write(&path, text) {

@@ -361,3 +361,24 @@ fn verifier_key_cache_pins_rebuilt_keys_and_still_checks_proofs() {
     fs::write(b.join("proof.bin"), proof).unwrap();
     assert!(!snark(&b).passed, "a cached key does not skip verification");
 }
+
+#[test]
+fn a_venue_without_accounts_still_proves_a_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("s");
+    copy_dir(&fixture("edge/boundary"), &snap);
+    fs::write(
+        snap.join("accounts.csv"),
+        "account,X,X-PERP.size,X-PERP.cost\n",
+    )
+    .unwrap();
+    let out = dir.path().join("b");
+    let o = prove(&snap, &out, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = verify(&out, None, true);
+    assert_eq!(
+        failed(&r),
+        ["trusted setup (a real ceremony is required with --strict)"]
+    );
+    assert_eq!(r.statement.total_equity, 0);
+}
