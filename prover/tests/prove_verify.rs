@@ -382,3 +382,19 @@ fn a_venue_without_accounts_still_proves_a_statement() {
     );
     assert_eq!(r.statement.total_equity, 0);
 }
+
+#[test]
+fn liabilities_only_configuration_proves() {
+    // SPEC §8: no markets, no scenarios, a plain per-asset liabilities proof.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    let o = prove(&fixture("edge/liabilities-only"), &out, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = verify(&out, None, false);
+    assert_eq!(
+        failed(&r),
+        ["reserves cover liabilities in ETH"],
+        "only the fixture's deliberate one-unit gap"
+    );
+    assert_eq!(r.statement.assets[1].liabilities, 100_500_000_001);
+}
