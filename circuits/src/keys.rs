@@ -17,12 +17,13 @@ use crate::witness::{MarginWitness, RowWitness};
 use crate::Fr;
 
 /// The file name (without extension) under which keys for `shape` under `srs` are cached:
-/// Keccak-256 of the shape, [`crate::CIRCUIT_VERSION`], the SRS label and `τ·G2`, so a cached
-/// key is never reused across circuits or setups.
+/// Keccak-256 of the shape, [`crate::CIRCUIT_VERSION`], [`crate::CIRCUIT_SOURCE_HASH`], the SRS
+/// label and `τ·G2`, so a cached key is never reused across circuits, code or setups.
 pub fn cache_name(srs: &ParamsKZG<Bn256>, srs_label: &str, shape: &MarginShape) -> String {
     use halo2_base::halo2_proofs::halo2curves::group::GroupEncoding;
     let mut id = serde_json::to_vec(shape).expect("shape serializes");
     id.extend_from_slice(&crate::CIRCUIT_VERSION.to_be_bytes());
+    id.extend_from_slice(crate::CIRCUIT_SOURCE_HASH.as_bytes());
     id.extend_from_slice(srs_label.as_bytes());
     id.extend_from_slice(srs.s_g2().to_bytes().as_ref());
     let digest = zkmargin_core::digest::keccak256(&id);

@@ -21,9 +21,12 @@ pub mod keys;
 pub mod shape;
 pub mod witness;
 
-/// Version of the constraint system: bump whenever constraints or the instance layout change,
-/// so cached keys of the old circuit are never reused.
-pub const CIRCUIT_VERSION: u32 = 1;
+/// Version of the constraint system and instance layout (semantic; recorded for humans).
+pub const CIRCUIT_VERSION: u32 = 2;
+
+/// SHA-256 of this crate's sources and the workspace lock file (see `build.rs`): cached keys
+/// are named by it, so they never outlive the code that made them.
+pub const CIRCUIT_SOURCE_HASH: &str = env!("ZKMARGIN_CIRCUIT_SOURCE_HASH");
 
 pub use halo2_base;
 pub use halo2_base::halo2_proofs::halo2curves::bn256::Fr;

@@ -282,3 +282,17 @@ fn edited_statement_is_rejected() {
         );
     }
 }
+
+#[test]
+fn liabilities_only_shape_cannot_claim_negative_equity() {
+    // Without markets the sign checks collapse to "flag = 0": claiming bad debt or an
+    // under-margined account must still fail.
+    let case = Case::fixture("edge/liabilities-only", 16);
+    mock(&case.witness(), case.instances()).expect("honest liabilities-only case");
+    let mut w = case.witness();
+    w.rows[0].equity_negative[0] = Fr::one();
+    rejected(mock_own(&w), "negative equity claimed without markets");
+    let mut w = case.witness();
+    w.rows[1].under_margined = Fr::one();
+    rejected(mock_own(&w), "under-margined claimed without markets");
+}

@@ -1,7 +1,7 @@
 //! Proving keys cached per circuit shape, in `$ZKMARGIN_HOME/keys` (default
-//! `~/.cache/zkmargin/keys`). A key file is named by Keccak-256 of the shape, the circuit
-//! version and the SRS identity (its label and `τ·G2`), so a key is never reused across
-//! circuits or setups. Files are written atomically; a corrupt cache entry is regenerated.
+//! `~/.cache/zkmargin/keys`), named by `zkmargin_circuits::keys::cache_name` (shape, circuit
+//! version, circuit source hash, SRS identity), so a key is never reused across circuits, code
+//! changes or setups. Files are written atomically; a corrupt cache entry is regenerated.
 
 use std::fs;
 use std::io::{BufReader, BufWriter};

@@ -111,6 +111,20 @@ impl AccountInstructions for AccountChip<'_> {
         let cost_sum = gate.sum(ctx, costs.iter().copied());
         let cost_fine = gate.mul(ctx, cost_sum, Existing(marks.quote_weight));
 
+        // The sign of a value from its hint. Without markets every equity is a sum of
+        // range-checked balances times public weights, so it cannot be negative (and MM = 0):
+        // the flag is then constrained to 0 instead of paying for a ~200-bit sign check.
+        let no_markets = marks.mark.iter().all(Vec::is_empty);
+        let sign_of = |ctx: &mut Context<Fr>, x: AssignedValue<Fr>, bits: usize, hint: Fr| {
+            if no_markets {
+                let flag = ctx.load_witness(hint);
+                gate.assert_is_const(ctx, &flag, &Fr::zero());
+                flag
+            } else {
+                sign.is_negative(ctx, x, bits, hint)
+            }
+        };
+
         // Equity in each case and its sign.
         let mut equity = Vec::with_capacity(marks.collateral.len());
         let mut bad_debt = Vec::with_capacity(marks.collateral.len());
@@ -123,7 +137,7 @@ impl AccountInstructions for AccountChip<'_> {
             let marked = gate.inner_product(ctx, sizes.iter().copied(), existing(&marks.mark[j]));
             let value = gate.add(ctx, cv, marked);
             let e = gate.sub(ctx, value, cost_fine);
-            let neg = sign.is_negative(ctx, e, EQUITY_BITS, *hint);
+            let neg = sign_of(ctx, e, EQUITY_BITS, *hint);
             let loss = gate.mul(ctx, neg, e);
             bad_debt.push(gate.neg(ctx, loss));
             equity.push(e);
@@ -131,7 +145,7 @@ impl AccountInstructions for AccountChip<'_> {
         let maintenance =
             gate.inner_product(ctx, abs.iter().copied(), existing(&marks.maintenance));
         let surplus = gate.sub(ctx, equity[0], maintenance);
-        let under = sign.is_negative(ctx, surplus, EQUITY_BITS + 1, row.under_margined);
+        let under = sign_of(ctx, surplus, EQUITY_BITS + 1, row.under_margined);
         let deficit = gate.mul(ctx, under, surplus);
         let shortfall = gate.neg(ctx, deficit);
 
