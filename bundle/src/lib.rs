@@ -11,6 +11,7 @@
 //!
 //! Bundles are written atomically: into a sibling temporary directory renamed into place.
 
+pub mod key_cache;
 pub mod ptau;
 pub mod srs;
 

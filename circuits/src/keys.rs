@@ -103,6 +103,18 @@ pub fn keygen_circuit(shape: &MarginShape) -> BaseCircuitBuilder<Fr> {
     builder
 }
 
+impl CircuitLayout {
+    /// Advice columns, lookup-enabled ones included: their commitments open every proof.
+    pub fn advice_columns(&self) -> usize {
+        self.params.num_advice_per_phase.iter().sum::<usize>()
+            + self
+                .params
+                .num_lookup_advice_per_phase
+                .iter()
+                .sum::<usize>()
+    }
+}
+
 /// The layout of a keygen circuit once key generation has laid it out.
 fn layout(builder: &BaseCircuitBuilder<Fr>) -> CircuitLayout {
     CircuitLayout {

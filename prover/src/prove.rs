@@ -94,12 +94,7 @@ pub fn prove(
         .map(|()| transcript.finalize())
     })
     .map_err(ProveError::Prove)?;
-    let columns = layout.params.num_advice_per_phase.iter().sum::<usize>()
-        + layout
-            .params
-            .num_lookup_advice_per_phase
-            .iter()
-            .sum::<usize>();
+    let columns = layout.advice_columns();
     let advice_commitments = zkmargin_bundle::leading_commitments(&bytes, columns)
         .expect("a proof opens with its advice commitments");
     Ok(Proof {

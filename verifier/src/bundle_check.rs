@@ -119,12 +119,7 @@ fn snark_verifies(
     let (vk, layout, cached) = crate::vk_cache::load_or_rebuild(vk_cache, srs, srs_label, shape)
         .map_err(|e| format!("cannot rebuild the verifying key: {e:?}"))?;
     let rebuilt = start.elapsed();
-    let columns = layout.params.num_advice_per_phase.iter().sum::<usize>()
-        + layout
-            .params
-            .num_lookup_advice_per_phase
-            .iter()
-            .sum::<usize>();
+    let columns = layout.advice_columns();
     if zkmargin_bundle::leading_commitments(proof, columns).as_deref() != Some(table_commitment) {
         return Err("the manifest's account-table commitment is not the proof's".into());
     }
