@@ -28,7 +28,7 @@ use zkmargin_core::fine::FineScale;
 use zkmargin_core::oracle::QuoteStatus;
 use zkmargin_core::statement::Statement;
 
-use crate::field::{digest_halves, fr_from_i256, fr_from_u128};
+use crate::field::{digest_halves, fr_from_u128, try_fr_from_i256};
 use crate::shape::MarginShape;
 use crate::Fr;
 
@@ -153,6 +153,13 @@ pub enum EncodingError {
     ShapeMismatch(String),
     #[error("config admits no fine scale: {0}")]
     Scale(String),
+    #[error("statement value `{0}` is outside the field")]
+    OutOfField(String),
+}
+
+/// A signed statement value as a field element; hostile statements may exceed the field.
+fn signed(x: ethnum::I256) -> Result<Fr, EncodingError> {
+    try_fr_from_i256(x).ok_or_else(|| EncodingError::OutOfField(x.to_string()))
 }
 
 fn bit(b: bool) -> Fr {
@@ -213,7 +220,7 @@ pub fn encode_inputs(
         assets,
         markets,
         quote_weight: Fr::from(scale.quote),
-        insurance_fund: fr_from_i256(statement.insurance_fund),
+        insurance_fund: signed(statement.insurance_fund)?,
     })
 }
 
@@ -246,8 +253,10 @@ pub fn encode_outputs(
             liabilities: fr_from_u128(totals.liabilities),
         })
         .collect();
-    let mut bad_debt = vec![fr_from_i256(statement.total_bad_debt)];
-    bad_debt.extend(statement.scenarios.iter().map(|s| fr_from_i256(s.bad_debt)));
+    let mut bad_debt = vec![signed(statement.total_bad_debt)?];
+    for s in &statement.scenarios {
+        bad_debt.push(signed(s.bad_debt)?);
+    }
     Ok(PublicOutputs {
         assets,
         open_interest: statement
@@ -260,10 +269,10 @@ pub fn encode_outputs(
                 )
             })
             .collect(),
-        total_equity: fr_from_i256(statement.total_equity),
-        total_maintenance: fr_from_i256(statement.total_maintenance),
+        total_equity: signed(statement.total_equity)?,
+        total_maintenance: signed(statement.total_maintenance)?,
         under_margined: Fr::from(statement.under_margined_accounts),
-        total_shortfall: fr_from_i256(statement.total_shortfall),
+        total_shortfall: signed(statement.total_shortfall)?,
         bad_debt,
     })
 }

@@ -6,17 +6,19 @@ use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 
 use crate::Fr;
 
-/// `x` as a field element (two's complement negatives become `p − |x|`). `|x| < 2^253`.
-pub fn fr_from_i256(x: I256) -> Fr {
+/// `x` as a field element (negatives become `p − |x|`), or `None` when `|x| ≥ p`. Values
+/// from an untrusted statement go through this.
+pub fn try_fr_from_i256(x: I256) -> Option<Fr> {
     let magnitude: U256 = x.unsigned_abs();
     let mut repr = <Fr as PrimeField>::Repr::default();
     repr.as_mut().copy_from_slice(&magnitude.to_le_bytes());
-    let f = Option::<Fr>::from(Fr::from_repr(repr)).expect("|x| < p");
-    if x < 0 {
-        -f
-    } else {
-        f
-    }
+    let f = Option::<Fr>::from(Fr::from_repr(repr))?;
+    Some(if x < 0 { -f } else { f })
+}
+
+/// `x` as a field element, for values bounded far below `p` by construction (`|x| < 2^253`).
+pub fn fr_from_i256(x: I256) -> Fr {
+    try_fr_from_i256(x).expect("|x| < p by the data model's bounds")
 }
 
 pub fn fr_from_u128(x: u128) -> Fr {
@@ -68,6 +70,13 @@ mod tests {
         let big: I256 = I256::ONE << 231u32;
         assert!(is_negative(&fr_from_i256(-big)));
         assert!(!is_negative(&fr_from_i256(big)));
+    }
+
+    #[test]
+    fn out_of_field_values_are_refused_not_wrapped() {
+        assert!(try_fr_from_i256(I256::MAX).is_none());
+        assert!(try_fr_from_i256(I256::MIN).is_none());
+        assert!(try_fr_from_i256(I256::ONE << 240u32).is_some());
     }
 
     #[test]

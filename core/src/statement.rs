@@ -212,17 +212,26 @@ impl Statement {
     /// decimals; a non-zero amount that would round to zero is shown exactly instead. For
     /// display only; the statement itself is exact.
     pub fn display_fine(&self, fine: I256) -> String {
-        let drop = self.fine_exponent - self.quote_decimals;
-        let unit = I256::from(10u8).pow(drop);
+        // A statement read from an untrusted file may carry inconsistent exponents: show the
+        // raw fine value rather than fail.
+        let Some(unit) = self
+            .fine_exponent
+            .checked_sub(self.quote_decimals)
+            .and_then(|drop| I256::from(10u8).checked_pow(drop))
+        else {
+            return format!("{fine} fine units");
+        };
         let half = unit / 2;
         let rounded = if fine >= 0 {
-            (fine + half) / unit
+            fine.checked_add(half)
         } else {
-            (fine - half) / unit
-        };
-        if rounded == 0 && fine != 0 {
-            return format_units(fine, self.fine_exponent);
+            fine.checked_sub(half)
         }
-        format_units(rounded, self.quote_decimals)
+        .map(|v| v / unit);
+        match rounded {
+            None => format!("{fine} fine units"),
+            Some(r) if r == 0 && fine != 0 => format_units(fine, self.fine_exponent),
+            Some(r) => format_units(r, self.quote_decimals),
+        }
     }
 }

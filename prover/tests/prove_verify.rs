@@ -398,3 +398,23 @@ fn liabilities_only_configuration_proves() {
     );
     assert_eq!(r.statement.assets[1].liabilities, 100_500_000_001);
 }
+
+#[test]
+fn hostile_statement_values_fail_cleanly() {
+    // Out-of-field totals and an impossible fine exponent: the verifier reports, never panics.
+    let b = tampered("hostile");
+    edit_manifest(&b, |m| {
+        m["statement"]["total_equity"] =
+            "57896044618658097711785492504343953926634992332820282019728792003956564819967".into();
+        m["statement"]["fine_exponent"] = 0.into();
+    });
+    let f = failed(&verify(&b, None, false));
+    assert!(
+        f.contains(&"bundled instances equal the statement's encoding".to_string()),
+        "{f:?}"
+    );
+    assert!(
+        f.contains(&"statement agrees with the config".to_string()),
+        "{f:?}"
+    );
+}
