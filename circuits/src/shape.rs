@@ -33,7 +33,7 @@ impl MarginShape {
     pub fn new(config: &Config, rows: usize, k: u32) -> Self {
         MarginShape {
             k,
-            lookup_bits: (k as usize - 1).min(16),
+            lookup_bits: (k as usize).saturating_sub(1).min(16),
             rows,
             sources: config.assets.iter().map(|a| a.sources.len()).collect(),
             underlying: config.markets.iter().map(|m| m.underlying).collect(),

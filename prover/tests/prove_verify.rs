@@ -418,3 +418,19 @@ fn hostile_statement_values_fail_cleanly() {
         "{f:?}"
     );
 }
+
+#[test]
+fn absurd_declared_sizes_are_refused_before_any_work() {
+    for (k, rows) in [(0u32, 16u64), (60, 16), (12, 1 << 40), (12, 17)] {
+        let b = tampered(&format!("size-{k}-{rows}"));
+        edit_manifest(&b, |m| {
+            m["shape"]["k"] = k.into();
+            m["shape"]["rows"] = rows.into();
+        });
+        let f = failed(&verify(&b, None, false));
+        assert!(
+            f.contains(&"declared shape fits the config".to_string()),
+            "k {k}, rows {rows}: {f:?}"
+        );
+    }
+}
