@@ -63,8 +63,6 @@ pub enum SrsError {
         dir: PathBuf,
         hint: &'static str,
     },
-    #[error("{0}")]
-    Ptau(String),
 }
 
 /// The default SRS directory: `$ZKMARGIN_HOME/srs`, else `$HOME/.cache/zkmargin/srs`.

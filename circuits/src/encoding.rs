@@ -28,7 +28,9 @@ use zkmargin_core::fine::FineScale;
 use zkmargin_core::oracle::QuoteStatus;
 use zkmargin_core::statement::Statement;
 
-use crate::field::{digest_halves, fr_from_u128, try_fr_from_i256};
+use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+
+use crate::field::{digest_halves, try_fr_from_i256};
 use crate::shape::MarginShape;
 use crate::Fr;
 
@@ -250,7 +252,7 @@ pub fn encode_outputs(
                 })
                 .collect(),
             median: Fr::from(o.median.unwrap_or(0)),
-            liabilities: fr_from_u128(totals.liabilities),
+            liabilities: Fr::from_u128(totals.liabilities),
         })
         .collect();
     let mut bad_debt = vec![signed(statement.total_bad_debt)?];
@@ -264,8 +266,8 @@ pub fn encode_outputs(
             .iter()
             .map(|m| {
                 (
-                    fr_from_u128(m.long_open_interest),
-                    fr_from_u128(m.short_open_interest),
+                    Fr::from_u128(m.long_open_interest),
+                    Fr::from_u128(m.short_open_interest),
                 )
             })
             .collect(),

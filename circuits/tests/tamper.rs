@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use zkmargin_circuits::chips::sign::pow2;
 use zkmargin_circuits::Fr;
 use zkmargin_fixtures::GeneratorOptions;
 

@@ -26,10 +26,11 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn prove(snapshot: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+/// `zkmargin prove --k 12` with `$ZKMARGIN_HOME = home`.
+fn prove_in(home: &Path, snapshot: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     Command::cargo_bin("zkmargin")
         .unwrap()
-        .env("ZKMARGIN_HOME", home())
+        .env("ZKMARGIN_HOME", home)
         .arg("prove")
         .arg(snapshot)
         .arg("--out")
@@ -40,12 +41,27 @@ fn prove(snapshot: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn verify(bundle: &Path, prev: Option<&Path>, strict: bool) -> Report {
-    let dir = home().join("srs");
+fn prove(snapshot: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    prove_in(home(), snapshot, out, extra)
+}
+
+/// The verifier library with the SRS of `home` and an optional verifying-key cache.
+fn verify_in(
+    home: &Path,
+    bundle: &Path,
+    prev: Option<&Path>,
+    strict: bool,
+    vk_cache: Option<&Path>,
+) -> Report {
+    let dir = home.join("srs");
     let load = |label: &str, k: u32| {
         srs::load(&dir, SrsKind::from_label(label).unwrap(), k).map_err(|e| e.to_string())
     };
-    verify_bundle(bundle, prev, strict, None, &load).expect("bundle is usable")
+    verify_bundle(bundle, prev, strict, vk_cache, &load).expect("bundle is usable")
+}
+
+fn verify(bundle: &Path, prev: Option<&Path>, strict: bool) -> Report {
+    verify_in(home(), bundle, prev, strict, None)
 }
 
 fn failed(r: &Report) -> Vec<String> {
@@ -270,28 +286,17 @@ proptest! {
 fn proving_keys_are_cached_per_shape_and_a_corrupt_cache_is_regenerated() {
     let home = tempfile::tempdir().unwrap();
     let run = |out: &str| {
-        let o = Command::cargo_bin("zkmargin")
-            .unwrap()
-            .env("ZKMARGIN_HOME", home.path())
-            .arg("prove")
-            .arg(fixture("edge/boundary"))
-            .arg("--out")
-            .arg(home.path().join(out))
-            .args(["--k", "12"])
-            .output()
-            .unwrap();
+        let o = prove_in(
+            home.path(),
+            &fixture("edge/boundary"),
+            &home.path().join(out),
+            &[],
+        );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8_lossy(&o.stderr).contains("proving key from the cache")
     };
-    let verify_in_home = |out: &str| {
-        let dir = home.path().join("srs");
-        let load = |label: &str, k: u32| {
-            srs::load(&dir, SrsKind::from_label(label).unwrap(), k).map_err(|e| e.to_string())
-        };
-        verify_bundle(&home.path().join(out), None, false, None, &load)
-            .unwrap()
-            .passed()
-    };
+    let verify_in_home =
+        |out: &str| verify_in(home.path(), &home.path().join(out), None, false, None).passed();
     assert!(!run("a"), "first run generates the key");
     assert!(run("b"), "second run reads it");
     assert!(verify_in_home("b"));
@@ -333,12 +338,8 @@ fn swapped_account_table_commitment_is_rejected() {
 #[test]
 fn verifier_key_cache_pins_rebuilt_keys_and_still_checks_proofs() {
     let cache = tempfile::tempdir().unwrap();
-    let dir = home().join("srs");
-    let load = |label: &str, k: u32| {
-        srs::load(&dir, SrsKind::from_label(label).unwrap(), k).map_err(|e| e.to_string())
-    };
     let snark = |bundle: &Path| {
-        let r = verify_bundle(bundle, None, false, Some(cache.path()), &load).unwrap();
+        let r = verify_in(home(), bundle, None, false, Some(cache.path()));
         r.checks
             .into_iter()
             .find(|c| c.name.starts_with("SNARK"))

@@ -122,12 +122,3 @@ pub fn mock_own(witness: &MarginWitness) -> Result<(), String> {
         .verify()
         .map_err(|errors| format!("{} constraint failures", errors.len()))
 }
-
-/// `2^bits` as a field element.
-pub fn pow2(bits: u32) -> Fr {
-    let mut x = Fr::one();
-    for _ in 0..bits {
-        x = x + x;
-    }
-    x
-}
