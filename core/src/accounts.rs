@@ -215,8 +215,18 @@ impl AccountReader {
     }
 }
 
-/// Reads a whole (small) accounts file into memory, rejecting duplicates. For tests and small
-/// tools; the engine streams instead.
+/// The error for an identifier seen before on line `first`.
+pub fn duplicate_account(line: u64, identifier: &str, first: u64) -> InputError {
+    InputError::at(
+        F,
+        line,
+        "account",
+        format!("duplicate account `{identifier}` (first on line {first})"),
+    )
+}
+
+/// Reads a whole accounts file into memory, rejecting duplicates, for callers that need every
+/// row (the prover, tests); pair with `engine::evaluate_rows`. `engine::evaluate` streams.
 pub fn read_all(path: &Path, config: &Config) -> Result<Vec<AccountRow>, InputError> {
     let mut reader = AccountReader::open(path, config)?;
     let mut seen = std::collections::HashMap::new();
@@ -229,15 +239,7 @@ pub fn read_all(path: &Path, config: &Config) -> Result<Vec<AccountRow>, InputEr
         for (line, record) in batch {
             let row = reader.layout().parse(line, &record)?;
             if let Some(first) = seen.insert(identifier_fingerprint(&row.identifier), line) {
-                return Err(InputError::at(
-                    F,
-                    line,
-                    "account",
-                    format!(
-                        "duplicate account `{}` (first on line {first})",
-                        row.identifier
-                    ),
-                ));
+                return Err(duplicate_account(line, &row.identifier, first));
             }
             rows.push(row);
         }

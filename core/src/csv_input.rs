@@ -3,21 +3,26 @@
 //! naming the file and line.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 use crate::error::InputError;
 
-/// Opens `path` as a strict CSV reader (no trimming, no comments, fixed field count).
-pub fn open(path: &Path, file: &str) -> Result<csv::Reader<BufReader<File>>, InputError> {
-    let handle = File::open(path)
-        .map_err(|e| InputError::file(file, format!("cannot open {}: {e}", path.display())))?;
-    Ok(csv::ReaderBuilder::new()
+/// A strict CSV reader over `input` (no trimming, no comments, fixed field count).
+pub fn strict<R: Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
         .trim(csv::Trim::None)
         .buffer_capacity(1 << 20)
-        .from_reader(BufReader::with_capacity(1 << 20, handle)))
+        .from_reader(input)
+}
+
+/// Opens `path` as a strict CSV reader.
+pub fn open(path: &Path, file: &str) -> Result<csv::Reader<BufReader<File>>, InputError> {
+    let handle = File::open(path)
+        .map_err(|e| InputError::file(file, format!("cannot open {}: {e}", path.display())))?;
+    Ok(strict(BufReader::with_capacity(1 << 20, handle)))
 }
 
 /// Converts a csv crate error into an [`InputError`] for `file`.

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use rayon::prelude::*;
 
 use crate::accounts::{
-    identifier_fingerprint, AccountReader, AccountRow, RawRecord, ACCOUNTS_FILE,
+    duplicate_account, identifier_fingerprint, AccountReader, AccountRow, RawRecord, ACCOUNTS_FILE,
 };
 use crate::aggregate::Totals;
 use crate::bounds;
@@ -21,7 +21,7 @@ use crate::error::InputError;
 use crate::fine::FineScale;
 use crate::margin::MarkTable;
 use crate::oracle::{self, HaltReport};
-use crate::quotes::{read_quotes, Quote, QUOTES_FILE};
+use crate::quotes::{parse_quotes, Quote, QUOTES_FILE};
 use crate::statement::Statement;
 
 /// Records per batch handed from the reader thread to the workers.
@@ -33,31 +33,36 @@ pub struct Snapshot {
     pub dir: PathBuf,
     pub config: Config,
     pub quotes: Vec<Quote>,
+    /// `config.toml` as read (bundles carry it verbatim).
+    pub config_text: String,
+    /// `quotes.csv` as read.
+    pub quotes_csv: Vec<u8>,
 }
 
 impl Snapshot {
-    /// Loads and validates `config.toml` and `quotes.csv` from `dir`.
+    /// Loads and validates `config.toml` and `quotes.csv` from `dir`, each read once.
     pub fn load(dir: &Path) -> Result<Snapshot, InputError> {
-        let config_path = dir.join(CONFIG_FILE);
-        let text = std::fs::read(&config_path).map_err(|e| {
-            InputError::file(
-                CONFIG_FILE,
-                format!("cannot read {}: {e}", config_path.display()),
-            )
-        })?;
-        let text = String::from_utf8(text).map_err(|e| {
+        let read = |file: &str| {
+            let path = dir.join(file);
+            std::fs::read(&path)
+                .map_err(|e| InputError::file(file, format!("cannot read {}: {e}", path.display())))
+        };
+        let config_text = String::from_utf8(read(CONFIG_FILE)?).map_err(|e| {
             let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
                 .iter()
                 .filter(|&&b| b == b'\n')
                 .count() as u64;
             InputError::at(CONFIG_FILE, line, "config", "not valid UTF-8")
         })?;
-        let config = Config::parse(&text)?;
-        let quotes = read_quotes(&dir.join(QUOTES_FILE), &config)?;
+        let config = Config::parse(&config_text)?;
+        let quotes_csv = read(QUOTES_FILE)?;
+        let quotes = parse_quotes(&quotes_csv, &config)?;
         Ok(Snapshot {
             dir: dir.to_path_buf(),
             config,
             quotes,
+            config_text,
+            quotes_csv,
         })
     }
 
@@ -86,9 +91,33 @@ pub struct Evaluation {
     pub prices: Vec<u64>,
 }
 
-/// Evaluates a snapshot. The accounts file is validated in full even when the oracle halts,
-/// so malformed input is always reported (exit 2) before a halt (exit 3).
+/// Evaluates a snapshot, streaming `accounts.csv`. The accounts file is validated in full even
+/// when the oracle halts, so malformed input is always reported (exit 2) before a halt (exit 3).
 pub fn evaluate(snapshot: &Snapshot, prev_digest: Digest) -> Result<Outcome, InputError> {
+    evaluate_with(snapshot, prev_digest, |table| {
+        stream_accounts(snapshot, table)
+    })
+}
+
+/// Evaluates a snapshot whose accounts are already parsed and validated (by
+/// [`crate::accounts::read_all`]), for callers that need the rows anyway: no second parse.
+pub fn evaluate_rows(
+    snapshot: &Snapshot,
+    rows: &[AccountRow],
+    prev_digest: Digest,
+) -> Result<Outcome, InputError> {
+    evaluate_with(snapshot, prev_digest, |table| {
+        Ok(sum_rows(&snapshot.config, rows, table))
+    })
+}
+
+/// The oracle, then `totals` over the accounts (with prices folded in, unless halted), then
+/// the statement.
+fn evaluate_with(
+    snapshot: &Snapshot,
+    prev_digest: Digest,
+    totals: impl FnOnce(Option<&MarkTable>) -> Result<Totals, InputError>,
+) -> Result<Outcome, InputError> {
     let config = &snapshot.config;
     let scale =
         FineScale::derive(config).map_err(|e| InputError::at(CONFIG_FILE, 1, e.field, e.reason))?;
@@ -99,7 +128,7 @@ pub fn evaluate(snapshot: &Snapshot, prev_digest: Digest) -> Result<Outcome, Inp
         .as_ref()
         .ok()
         .map(|p| MarkTable::new(&scale, &underlying, p));
-    let totals = stream_accounts(snapshot, table.as_ref())?;
+    let totals = totals(table.as_ref())?;
     match prices {
         Err(halt) => Ok(Outcome::Halted(halt)),
         Ok(prices) => {
@@ -114,18 +143,35 @@ pub fn evaluate(snapshot: &Snapshot, prev_digest: Digest) -> Result<Outcome, Inp
     }
 }
 
+fn empty_totals(config: &Config) -> Totals {
+    Totals::new(
+        config.assets.len(),
+        config.markets.len(),
+        config.scenarios.len(),
+    )
+}
+
+/// Totals of `rows` in parallel; without prices (a halt) only the count.
+fn sum_rows(config: &Config, rows: &[AccountRow], table: Option<&MarkTable>) -> Totals {
+    let Some(table) = table else {
+        let mut totals = empty_totals(config);
+        totals.accounts = rows.len() as u64;
+        return totals;
+    };
+    let empty = || empty_totals(config);
+    rows.par_iter()
+        .fold(empty, |mut t, row| {
+            t.add(row, &table.evaluate(row));
+            t
+        })
+        .reduce(empty, Totals::merge)
+}
+
 /// Streams, validates and (when prices exist) evaluates every account.
 fn stream_accounts(snapshot: &Snapshot, table: Option<&MarkTable>) -> Result<Totals, InputError> {
     let config = &snapshot.config;
     let mut reader = AccountReader::open(&snapshot.accounts_path(), config)?;
     let layout = reader.layout().clone();
-    let empty = || {
-        Totals::new(
-            config.assets.len(),
-            config.markets.len(),
-            config.scenarios.len(),
-        )
-    };
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<RawRecord>, InputError>>(2);
 
     std::thread::scope(|scope| {
@@ -138,7 +184,7 @@ fn stream_accounts(snapshot: &Snapshot, table: Option<&MarkTable>) -> Result<Tot
         });
 
         let mut seen: HashMap<u128, u64> = HashMap::new();
-        let mut totals = empty();
+        let mut totals = empty_totals(config);
         for batch in rx {
             let batch = batch?;
             if batch.is_empty() {
@@ -156,15 +202,7 @@ fn stream_accounts(snapshot: &Snapshot, table: Option<&MarkTable>) -> Result<Tot
             for (result, (line, _)) in parsed.into_iter().zip(&batch) {
                 let (row, fp) = result?;
                 if let Some(first) = seen.insert(fp, *line) {
-                    return Err(InputError::at(
-                        ACCOUNTS_FILE,
-                        *line,
-                        "account",
-                        format!(
-                            "duplicate account `{}` (first on line {first})",
-                            row.identifier
-                        ),
-                    ));
+                    return Err(duplicate_account(*line, &row.identifier, first));
                 }
                 rows.push(row);
             }
@@ -174,18 +212,7 @@ fn stream_accounts(snapshot: &Snapshot, table: Option<&MarkTable>) -> Result<Tot
                     format!("at most {} accounts", bounds::MAX_ACCOUNTS - 1),
                 ));
             }
-            if let Some(table) = table {
-                let part = rows
-                    .par_iter()
-                    .fold(empty, |mut t, row| {
-                        t.add(row, &table.evaluate(row));
-                        t
-                    })
-                    .reduce(empty, Totals::merge);
-                totals = totals.merge(part);
-            } else {
-                totals.accounts += rows.len() as u64;
-            }
+            totals = totals.merge(sum_rows(config, &rows, table));
         }
         Ok(totals)
     })

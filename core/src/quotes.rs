@@ -4,7 +4,6 @@
 //! The file is small (assets × sources rows) and read whole.
 
 use std::collections::HashSet;
-use std::path::Path;
 
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
@@ -78,11 +77,11 @@ impl Quote {
     }
 }
 
-/// Reads and validates `quotes.csv`. Unknown assets or sources and duplicate (asset, source)
-/// pairs are rejected.
-pub fn read_quotes(path: &Path, config: &Config) -> Result<Vec<Quote>, InputError> {
+/// Parses and validates the bytes of `quotes.csv`. Unknown assets or sources and duplicate
+/// (asset, source) pairs are rejected.
+pub fn parse_quotes(bytes: &[u8], config: &Config) -> Result<Vec<Quote>, InputError> {
     const F: &str = QUOTES_FILE;
-    let mut reader = csv_input::open(path, F)?;
+    let mut reader = csv_input::strict(bytes);
     let header = csv_input::header(&mut reader, F)?;
     let column = |name: &str| header.iter().position(|h| h == name);
     for h in &header {

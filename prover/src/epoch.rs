@@ -11,7 +11,7 @@ use zkmargin_core::account_id::{account_id, derive_salt, AccountId};
 use zkmargin_core::accounts::{read_all, AccountRow};
 use zkmargin_core::config::Config;
 use zkmargin_core::digest::Digest;
-use zkmargin_core::engine::{evaluate, Outcome, Snapshot};
+use zkmargin_core::engine::{evaluate_rows, Outcome, Snapshot};
 use zkmargin_core::oracle::HaltReport;
 use zkmargin_core::statement::Statement;
 use zkmargin_core::InputError;
@@ -67,7 +67,9 @@ pub fn prepare(
     master_secret: Option<[u8; 32]>,
 ) -> Result<PreparedEpoch, PrepareError> {
     let snapshot = Snapshot::load(dir)?;
-    let eval = match evaluate(&snapshot, prev_digest)? {
+    // Parse the accounts once: the witness needs every row, and the engine evaluates them.
+    let rows = read_all(&snapshot.accounts_path(), &snapshot.config)?;
+    let eval = match evaluate_rows(&snapshot, &rows, prev_digest)? {
         Outcome::Halted(h) => return Err(PrepareError::Halted(Box::new(h))),
         Outcome::Evaluated(e) => e,
     };
@@ -76,7 +78,6 @@ pub fn prepare(
         rand::rngs::OsRng.fill_bytes(&mut s);
         s
     });
-    let rows = read_all(&snapshot.accounts_path(), &snapshot.config)?;
     let mut accounts: Vec<(AccountId, AccountRow)> = rows
         .into_par_iter()
         .map(|r| {
@@ -91,11 +92,9 @@ pub fn prepare(
     let k = k.unwrap_or_else(|| choose_k(&snapshot.config, table_rows));
     let shape = MarginShape::new(&snapshot.config, table_rows, k);
     let witness = MarginWitness::honest(&shape, &snapshot.config, &eval.statement, &accounts)?;
-    let read = |f: &str| std::fs::read(dir.join(f)).map_err(|e| InputError::file(f, e.to_string()));
     Ok(PreparedEpoch {
-        config_toml: String::from_utf8(read("config.toml")?)
-            .map_err(|_| InputError::file("config.toml", "not UTF-8"))?,
-        quotes_csv: read("quotes.csv")?,
+        config_toml: snapshot.config_text,
+        quotes_csv: snapshot.quotes_csv,
         config: snapshot.config,
         statement: eval.statement,
         shape,

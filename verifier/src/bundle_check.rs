@@ -24,7 +24,7 @@ use zkmargin_core::config::Config;
 use zkmargin_core::fine::FineScale;
 use zkmargin_core::oracle;
 use zkmargin_core::policy::{self, PolicyCheck};
-use zkmargin_core::quotes::read_quotes;
+use zkmargin_core::quotes::parse_quotes;
 use zkmargin_core::statement::Statement;
 
 pub use crate::statement_check::Report;
@@ -194,8 +194,7 @@ pub fn verify_bundle(
         ),
     ));
 
-    let quotes =
-        read_quotes(&dir.join(zkmargin_bundle::QUOTES), &config).map_err(UnusableBundle::Quotes)?;
+    let quotes = parse_quotes(&bundle.quotes_csv, &config).map_err(UnusableBundle::Quotes)?;
     let oracle_ok = oracle::evaluate(&config, &quotes) == s.oracle;
     checks.push(check(
         "oracle re-run on the bundled quotes (ages, signatures, medians, outliers, quorum) agrees",
