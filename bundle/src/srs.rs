@@ -93,11 +93,46 @@ fn write(params: &ParamsKZG<Bn256>, path: &Path) -> Result<(), SrsError> {
     fs::rename(&tmp, path).map_err(err)
 }
 
+/// Size of a raw parameter file for 2^k points: `u32` k, then `g` and `g_lagrange` (64-byte
+/// G1 points), then `g2` and `s_g2` (128-byte G2 points).
+fn raw_size(k: u32) -> u64 {
+    4 + 2 * (1u64 << k) * 64 + 2 * 128
+}
+
+/// Refuses a file whose header or length is not that of 2^k points before halo2 reads it
+/// (halo2 trusts the header and would allocate whatever a corrupt one says).
+fn check_file(path: &Path, k: u32) -> Result<(), SrsError> {
+    let io = |source| SrsError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let corrupt = |what: String| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("corrupt parameter file: {what}; delete it to regenerate"),
+        ))
+    };
+    let mut f = fs::File::open(path).map_err(io)?;
+    let mut header = [0u8; 4];
+    std::io::Read::read_exact(&mut f, &mut header)
+        .map_err(|_| corrupt("shorter than its header".into()))?;
+    let declared = u32::from_le_bytes(header);
+    let len = f.metadata().map_err(io)?.len();
+    if declared != k || len != raw_size(k) {
+        return Err(corrupt(format!(
+            "declares k = {declared} in {len} bytes; expected k = {k} in {} bytes",
+            raw_size(k)
+        )));
+    }
+    Ok(())
+}
+
 /// Loads the SRS of `kind` for exactly 2^k points from `dir`. A larger one is trimmed (and the
 /// trimmed copy cached); a dev SRS is generated when none is present.
 pub fn load(dir: &Path, kind: SrsKind, k: u32) -> Result<ParamsKZG<Bn256>, SrsError> {
     let path = kind.file(dir, k);
     if path.exists() {
+        check_file(&path, k)?;
         let err = |source| SrsError::Io {
             path: path.clone(),
             source,

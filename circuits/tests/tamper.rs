@@ -297,3 +297,39 @@ fn liabilities_only_shape_cannot_claim_negative_equity() {
     w.rows[1].under_margined = Fr::one();
     rejected(mock_own(&w), "under-margined claimed without markets");
 }
+
+#[test]
+fn oracle_inputs_must_be_flags_and_within_their_ranges() {
+    // These are public inputs the verifier encodes from the config and quotes; the circuit
+    // still refuses values outside their documented domains.
+    let case = small_case();
+    let edits: [(&str, fn(&mut zkmargin_circuits::witness::MarginWitness)); 8] = [
+        ("present = 2", |w| {
+            w.inputs.assets[0].quotes[0].present = Fr::from(2u64)
+        }),
+        ("signature_ok = 2", |w| {
+            w.inputs.assets[1].quotes[2].signature_ok = Fr::from(2u64)
+        }),
+        ("price = 2^64", |w| {
+            w.inputs.assets[2].quotes[1].price = pow2(64)
+        }),
+        ("quote timestamp = 2^63", |w| {
+            w.inputs.assets[3].quotes[0].timestamp = pow2(63)
+        }),
+        ("epoch timestamp = 2^63", |w| w.inputs.timestamp = pow2(63)),
+        ("max age = 2^63", |w| {
+            w.inputs.assets[0].max_age_secs = pow2(63)
+        }),
+        ("max deviation = 2^14", |w| {
+            w.inputs.assets[1].max_deviation_bps = pow2(14)
+        }),
+        ("quorum = 2^8 + 1", |w| {
+            w.inputs.assets[2].quorum = pow2(8) + Fr::one()
+        }),
+    ];
+    for (what, edit) in edits {
+        let mut w = case.witness();
+        edit(&mut w);
+        rejected(mock_own(&w), what);
+    }
+}

@@ -382,3 +382,34 @@ fn header_only_accounts_file_is_an_empty_venue() {
     assert_eq!(v["accounts"], 0);
     assert_eq!(v["statement"]["total_equity"], "0");
 }
+
+#[test]
+fn malformed_generator_options_exit_2_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snap");
+    for (args, reason) in [
+        (&["--under-margined", "1e2"][..], "--under-margined"),
+        (&["--bad-debt=-1"][..], "negative"),
+        (&["--bad-debt", "0.125"][..], "at most 2"),
+        (&["--assets", "9"][..], "assets must be 1..=8"),
+        (
+            &["--assets", "1", "--markets", "1"][..],
+            "support at most 0 markets",
+        ),
+    ] {
+        let o = Command::cargo_bin("zkmargin")
+            .unwrap()
+            .args(["fixtures", "generate", "--out"])
+            .arg(&out)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(reason),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!out.exists());
+    }
+}

@@ -435,3 +435,104 @@ fn absurd_declared_sizes_are_refused_before_any_work() {
         );
     }
 }
+
+/// `verify_bundle` on a bundle that cannot be checked at all: the error message.
+fn unusable(bundle: &Path) -> String {
+    let dir = home().join("srs");
+    let load = |label: &str, k: u32| {
+        srs::load(&dir, SrsKind::from_label(label).unwrap(), k).map_err(|e| e.to_string())
+    };
+    match verify_bundle(bundle, None, false, None, &load) {
+        Ok(r) => panic!("usable: {:?}", failed(&r)),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn malformed_bundle_files_are_unusable_with_a_clear_reason() {
+    let cases: [(&str, &str, &[u8], &str); 5] = [
+        (
+            "manifest",
+            "manifest.json",
+            b"{ not json",
+            "manifest.json: malformed",
+        ),
+        (
+            "instances",
+            "instances.json",
+            b"[\"zz\"]",
+            "instances.json: malformed: `zz` is not a field element",
+        ),
+        (
+            "config",
+            "config.toml",
+            b"epoch = \xff",
+            "config.toml: malformed: not UTF-8",
+        ),
+        (
+            "quotes",
+            "quotes.csv",
+            b"asset,source,price,timestamp\nX,feed,1e3,100\n",
+            "bundled quotes.csv: quotes.csv:2: price",
+        ),
+        (
+            "toml",
+            "config.toml",
+            b"epoch = = 1",
+            "bundled config.toml: config.toml:1",
+        ),
+    ];
+    for (name, file, bytes, reason) in cases {
+        let b = tampered(&format!("malformed-{name}"));
+        fs::write(b.join(file), bytes).unwrap();
+        let message = unusable(&b);
+        assert!(message.contains(reason), "{name}: {message}");
+    }
+    let b = tampered("version");
+    edit_manifest(&b, |m| m["format_version"] = 99.into());
+    assert!(unusable(&b).contains("format version 99"));
+    let b = tampered("no-proof");
+    fs::remove_file(b.join("proof.bin")).unwrap();
+    assert!(unusable(&b).contains("proof.bin"));
+}
+
+#[test]
+fn prove_refuses_unusable_input_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("s");
+    copy_dir(&fixture("edge/boundary"), &snap);
+    fs::write(
+        snap.join("accounts.csv"),
+        "account,X,X-PERP.size,X-PERP.cost\nalice,-1,0,0\n",
+    )
+    .unwrap();
+    let o = prove(&snap, &dir.path().join("b"), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("accounts.csv:2: X: "));
+    assert!(!dir.path().join("b").exists(), "no partial bundle");
+    let o = prove(
+        &fixture("edge/boundary"),
+        &dir.path().join("b"),
+        &["--prev", "/nonexistent/bundle"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--prev"));
+    let o = prove(&fixture("edge/boundary"), boundary_bundle(), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already exists"));
+}
+
+#[test]
+fn corrupt_srs_file_is_an_error_not_a_wrong_proof() {
+    let home = tempfile::tempdir().unwrap();
+    fs::create_dir_all(home.path().join("srs")).unwrap();
+    fs::write(home.path().join("srs/dev-k12.srs"), b"not parameters").unwrap();
+    let o = prove_in(
+        home.path(),
+        &fixture("edge/boundary"),
+        &home.path().join("b"),
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("dev-k12.srs"));
+}

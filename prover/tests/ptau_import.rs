@@ -142,6 +142,25 @@ fn corrupted_or_undersized_ceremonies_are_rejected() {
             index: 3
         }
     ));
+    // Another curve's header, a missing tauG1 section, and first points that are not the
+    // generators (points 0 and 1 swapped: both on the curve).
+    let mut other_curve = bytes.clone();
+    other_curve[12 + 12 + 4] ^= 1;
+    assert!(
+        matches!(zkmargin_bundle::ptau::import(&other_curve, 12).unwrap_err(), zkmargin_bundle::ptau::PtauError::Format(m) if m.contains("BN254"))
+    );
+    let mut no_g1 = bytes.clone();
+    no_g1[g1 - 12] = 0x7f; // section 2 renamed to an unknown type
+    assert!(
+        matches!(zkmargin_bundle::ptau::import(&no_g1, 12).unwrap_err(), zkmargin_bundle::ptau::PtauError::Format(m) if m.contains("missing section 2"))
+    );
+    let mut swapped01 = bytes.clone();
+    swapped01[g1..g1 + 64].copy_from_slice(&bytes[g1 + 64..g1 + 128]);
+    swapped01[g1 + 64..g1 + 128].copy_from_slice(&bytes[g1..g1 + 64]);
+    assert_eq!(
+        zkmargin_bundle::ptau::import(&swapped01, 12).unwrap_err(),
+        zkmargin_bundle::ptau::PtauError::NotGenerators
+    );
     // Through the CLI: a clear error and exit 2.
     let home = tempfile::tempdir().unwrap();
     let bad = home.path().join("bad.ptau");
