@@ -303,7 +303,8 @@ fn oracle_inputs_must_be_flags_and_within_their_ranges() {
     // These are public inputs the verifier encodes from the config and quotes; the circuit
     // still refuses values outside their documented domains.
     let case = small_case();
-    let edits: [(&str, fn(&mut zkmargin_circuits::witness::MarginWitness)); 8] = [
+    type Edit = fn(&mut zkmargin_circuits::witness::MarginWitness);
+    let edits: [(&str, Edit); 8] = [
         ("present = 2", |w| {
             w.inputs.assets[0].quotes[0].present = Fr::from(2u64)
         }),
