@@ -16,7 +16,7 @@ SIZES=("$@")
 [[ ${#SIZES[@]} -eq 0 ]] && SIZES=(1024 16384 65536)
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-printf '%-9s %-3s %-13s %-9s %-9s %-11s %-11s %-10s %-11s %-10s\n' accounts k adv+lookup keygen_s prove_s peak_RSS_MiB proof_bytes verify_ms vk_rebuild_s efficiency
+printf '%-9s %-3s %-8s %-9s %-9s %-11s %-11s %-10s %-11s %-10s\n' accounts k columns keygen_s prove_s peak_RSS_MiB proof_bytes verify_ms vk_rebuild_s efficiency
 for N in "${SIZES[@]}"; do
   SNAP=$WORK/s$N
   [[ -f $SNAP/accounts.csv ]] || "$BIN/zkmargin" fixtures generate --accounts "$N" --seed 7 --assets 4 --markets 4 --sources 3 --scenarios 2 --out "$SNAP" 2>/dev/null
@@ -30,16 +30,14 @@ for N in "${SIZES[@]}"; do
   done
   layout=$(grep '^layout:' "$WORK/prove$N.log")
   K=$(sed -n 's/.*k = \([0-9]*\),.*/\1/p' <<< "$layout")
-  ADV=$(sed -n 's/.*, \([0-9]*\) advice.*/\1/p' <<< "$layout")
-  LK=$(sed -n 's/.*+ \([0-9]*\) lookup.*/\1/p' <<< "$layout")
+  COLS=$(sed -n 's/.*, \([0-9]*\) committed columns.*/\1/p' <<< "$layout")
   BYTES=$(stat -c %s "$WORK/b$N/proof.bin")
   detail=$("$BIN/zkmargin-verify" bundle "$WORK/b$N" --no-key-cache | grep 'SNARK verifies')
   VMS=$(sed -n 's/.*SNARK checked in \([0-9.]*\) ms.*/\1/p' <<< "$detail")
   VK=$(sed -n 's/.*key rebuilt in \([0-9.]*\) s.*/\1/p' <<< "$detail")
   MSM=$("$ROOT/target/release/examples/msm" "$K" 3)
   PROVE=$(median "${proves[@]}")
-  # Committed polynomials ~ advice + 4 per lookup column (input, permuted input/table, product).
-  EFF=$(awk -v p="$PROVE" -v a="$ADV" -v l="$LK" -v m="$MSM" 'BEGIN {printf "%.1f", p * 1000 / ((a + 4 * l) * m)}')
-  printf '%-9s %-3s %-13s %-9s %-9s %-11s %-11s %-10s %-11s %-10s\n' "$N" "$K" "$ADV+$LK" "$(median "${keygens[@]}")" "$PROVE" "$(median "${rss[@]}")" "$BYTES" "$VMS" "$VK" "$EFF"
+  EFF=$(awk -v p="$PROVE" -v c="$COLS" -v m="$MSM" 'BEGIN {printf "%.1f", p * 1000 / (c * m)}')
+  printf '%-9s %-3s %-8s %-9s %-9s %-11s %-11s %-10s %-11s %-10s\n' "$N" "$K" "$COLS" "$(median "${keygens[@]}")" "$PROVE" "$(median "${rss[@]}")" "$BYTES" "$VMS" "$VK" "$EFF"
 done
 echo "(efficiency = prove time / (committed columns x one MSM of 2^k); 1.0 would mean proving costs only its commitments)"

@@ -11,22 +11,21 @@ use std::path::{Path, PathBuf};
 use halo2_proofs::halo2curves::bn256::G1Affine;
 use halo2_proofs::plonk::{Error, ProvingKey, VerifyingKey};
 use halo2_proofs::SerdeFormat;
-use zkmargin_circuits::halo2_base::gates::circuit::builder::BaseCircuitBuilder;
-use zkmargin_circuits::halo2_base::gates::circuit::BaseCircuitParams;
+use zkmargin_circuits::circuit::{MarginCircuit, MarginParams};
 use zkmargin_circuits::keys::CircuitLayout;
-use zkmargin_circuits::Fr;
+use zkmargin_circuits::shape::MarginShape;
 
 /// A key that can be cached.
 pub trait CachedKey: Sized {
     const EXTENSION: &'static str;
-    fn read_from(r: &mut impl Read, params: BaseCircuitParams) -> io::Result<Self>;
+    fn read_from(r: &mut impl Read, params: MarginParams) -> io::Result<Self>;
     fn write_to(&self, w: &mut impl Write) -> io::Result<()>;
 }
 
 impl CachedKey for ProvingKey<G1Affine> {
     const EXTENSION: &'static str = "pk";
-    fn read_from(r: &mut impl Read, params: BaseCircuitParams) -> io::Result<Self> {
-        ProvingKey::read::<_, BaseCircuitBuilder<Fr>>(r, SerdeFormat::RawBytesUnchecked, params)
+    fn read_from(r: &mut impl Read, params: MarginParams) -> io::Result<Self> {
+        ProvingKey::read::<_, MarginCircuit>(r, SerdeFormat::RawBytesUnchecked, params)
     }
     fn write_to(&self, w: &mut impl Write) -> io::Result<()> {
         self.write(w, SerdeFormat::RawBytesUnchecked)
@@ -35,8 +34,8 @@ impl CachedKey for ProvingKey<G1Affine> {
 
 impl CachedKey for VerifyingKey<G1Affine> {
     const EXTENSION: &'static str = "vk";
-    fn read_from(r: &mut impl Read, params: BaseCircuitParams) -> io::Result<Self> {
-        VerifyingKey::read::<_, BaseCircuitBuilder<Fr>>(r, SerdeFormat::RawBytes, params)
+    fn read_from(r: &mut impl Read, params: MarginParams) -> io::Result<Self> {
+        VerifyingKey::read::<_, MarginCircuit>(r, SerdeFormat::RawBytes, params)
     }
     fn write_to(&self, w: &mut impl Write) -> io::Result<()> {
         self.write(w, SerdeFormat::RawBytes)
@@ -55,11 +54,11 @@ fn paths<K: CachedKey>(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     )
 }
 
-fn read<K: CachedKey>(dir: &Path, name: &str) -> Option<(K, CircuitLayout)> {
+fn read<K: CachedKey>(dir: &Path, name: &str, shape: &MarginShape) -> Option<(K, CircuitLayout)> {
     let (key_path, layout_path) = paths::<K>(dir, name);
     let layout: CircuitLayout = serde_json::from_slice(&fs::read(layout_path).ok()?).ok()?;
     let mut r = BufReader::new(fs::File::open(key_path).ok()?);
-    let key = K::read_from(&mut r, layout.params.clone()).ok()?;
+    let key = K::read_from(&mut r, layout.margin_params(shape)?).ok()?;
     Some((key, layout))
 }
 
@@ -78,14 +77,15 @@ fn write<K: CachedKey>(dir: &Path, name: &str, key: &K, layout: &CircuitLayout) 
     fs::rename(tmp, key_path)
 }
 
-/// The key named `name` from the cache in `dir`, else `make()` (then cached). With no `dir`,
-/// always `make()`. Returns whether the key came from the cache.
+/// The key of `shape` named `name` from the cache in `dir`, else `make()` (then cached). With
+/// no `dir`, always `make()`. Returns whether the key came from the cache.
 pub fn load_or_make<K: CachedKey>(
     dir: Option<&Path>,
     name: &str,
+    shape: &MarginShape,
     make: impl FnOnce() -> Result<(K, CircuitLayout), Error>,
 ) -> Result<(K, CircuitLayout, bool), Error> {
-    if let Some((key, layout)) = dir.and_then(|d| read::<K>(d, name)) {
+    if let Some((key, layout)) = dir.and_then(|d| read::<K>(d, name, shape)) {
         return Ok((key, layout, true));
     }
     let (key, layout) = make()?;

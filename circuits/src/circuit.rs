@@ -1,24 +1,27 @@
-//! Assembly of the margin circuit: public inputs, the oracle for every asset, prices folded
-//! into the fine weights, every table row (in parallel chunks, in a fixed order), and the
-//! totals exposed as public outputs in the [`crate::encoding`] layout.
+//! Assembly of the margin circuit: the oracle and the public instances on halo2-base (its flex
+//! gate and range chip), and the account table as custom gates ([`crate::table`]), tied
+//! together by copy constraints — the table's coefficients equal the oracle side's medians
+//! times the public weights, and its final totals equal the public outputs.
+
+use std::collections::BTreeMap;
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
-use halo2_base::gates::circuit::CircuitBuilderStage;
-use halo2_base::gates::flex_gate::threads::parallelize_core;
-use halo2_base::gates::{GateInstructions, RangeInstructions};
+use halo2_base::gates::circuit::{BaseCircuitParams, BaseConfig, CircuitBuilderStage};
+use halo2_base::gates::{GateInstructions, RangeChip};
+use halo2_base::halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
+use halo2_base::halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
 use halo2_base::{AssignedValue, Context};
 
-use crate::chips::account::{AccountChip, AccountInstructions, MarkCells, RowTotals};
 use crate::chips::oracle::{OracleChip, OracleInstructions};
 use crate::encoding::{
     AssetInput, AssetOutput, MarketInput, PublicInputs, PublicOutputs, QuoteInput,
 };
 use crate::shape::MarginShape;
+use crate::table::plan::{Coef, TablePlan, Total, RESERVED_ROWS};
+use crate::table::witness::TableWitness;
+use crate::table::TableConfig;
 use crate::witness::MarginWitness;
 use crate::Fr;
-
-/// Rows per parallel witness-generation context.
-const ROWS_PER_CHUNK: usize = 64;
 
 /// A builder for `shape` at `stage`, before synthesis.
 pub fn new_builder(shape: &MarginShape, stage: CircuitBuilderStage) -> BaseCircuitBuilder<Fr> {
@@ -74,145 +77,251 @@ fn load_inputs(
     }
 }
 
-/// Partial sums of [`RowTotals`] over a chunk of rows.
-struct ChunkTotals {
-    balances: Vec<AssignedValue<Fr>>,
-    long: Vec<AssignedValue<Fr>>,
-    short: Vec<AssignedValue<Fr>>,
-    scalars: Vec<AssignedValue<Fr>>,
+/// The oracle-side cells the account table is tied to.
+#[derive(Debug, Clone, Default)]
+pub struct TableLinks {
+    /// `P·W`, `P·V`, `P·R` and `C`, computed from the constrained medians and public weights.
+    pub coefs: BTreeMap<Coef, AssignedValue<Fr>>,
+    /// The public outputs the table's totals must equal, in [`TablePlan::totals`] order.
+    pub totals: Vec<AssignedValue<Fr>>,
 }
 
-/// Column-wise sums of many rows of cells.
-fn sum_columns(
-    ctx: &mut Context<Fr>,
-    gate: &impl GateInstructions<Fr>,
-    rows: &[Vec<AssignedValue<Fr>>],
-    width: usize,
-) -> Vec<AssignedValue<Fr>> {
-    (0..width)
-        .map(|c| gate.sum(ctx, rows.iter().map(|r| r[c])))
-        .collect()
-}
-
-/// `(equity, maintenance, under, shortfall, bad_debt[0..=S])` of a row, flattened.
-fn scalars(t: &RowTotals) -> Vec<AssignedValue<Fr>> {
-    let mut v = vec![t.equity, t.maintenance, t.under_margined, t.shortfall];
-    v.extend(t.bad_debt.iter().copied());
-    v
-}
-
-/// Synthesizes the circuit for `witness` into `builder` and registers the public instances.
-/// Returns the instance values the circuit computed (equal to the statement's encoding for an
-/// honest witness).
-pub fn build(builder: &mut BaseCircuitBuilder<Fr>, witness: &MarginWitness) -> Vec<Fr> {
+/// Synthesizes the oracle side for `witness` into `builder` and registers the public instances
+/// (inputs, then outputs, in the [`crate::encoding`] layout). `totals` are the table's final
+/// totals (in [`TablePlan::totals`] order), exposed as outputs and later tied to the table.
+/// Returns the links and the instance values.
+pub fn build_oracle(
+    builder: &mut BaseCircuitBuilder<Fr>,
+    witness: &MarginWitness,
+    plan: &TablePlan,
+    totals: &[Fr],
+) -> (TableLinks, Vec<Fr>) {
     let shape = &witness.shape;
-    let range = builder.range_chip();
-    let gate = range.gate();
-
-    let (inputs, verdicts, marks, ids) = {
-        let ctx = builder.main(0);
-        let inputs = load_inputs(ctx, &witness.inputs);
-        let oracle = OracleChip { range: &range };
-        let verdicts: Vec<_> = inputs
-            .assets
-            .iter()
-            .zip(&witness.medians)
-            .map(|(asset, &median)| oracle.assign_asset(ctx, inputs.timestamp, asset, median))
-            .collect();
-        let medians: Vec<_> = verdicts.iter().map(|v| v.median).collect();
-        let marks = MarkCells {
-            collateral: (0..shape.cases())
-                .map(|j| {
-                    inputs
-                        .assets
-                        .iter()
-                        .zip(&medians)
-                        .map(|(a, &p)| gate.mul(ctx, p, a.collateral_weights[j]))
-                        .collect()
-                })
-                .collect(),
-            mark: (0..shape.cases())
-                .map(|j| {
-                    inputs
-                        .markets
-                        .iter()
-                        .zip(&shape.underlying)
-                        .map(|(m, &u)| gate.mul(ctx, medians[u], m.mark_weights[j]))
-                        .collect()
-                })
-                .collect(),
-            maintenance: inputs
-                .markets
-                .iter()
-                .zip(&shape.underlying)
-                .map(|(m, &u)| gate.mul(ctx, medians[u], m.maintenance_weight))
-                .collect(),
-            quote_weight: inputs.quote_weight,
-        };
-        let ids = ctx.assign_witnesses(witness.rows.iter().map(|r| r.id));
-        (inputs, verdicts, marks, ids)
-    };
-
-    let chunks: Vec<usize> = (0..witness.rows.len()).step_by(ROWS_PER_CHUNK).collect();
-    let partials = parallelize_core(builder.pool(0), chunks, |ctx, start| {
-        let chip = AccountChip { range: &range };
-        let end = (start + ROWS_PER_CHUNK).min(witness.rows.len());
-        let rows: Vec<RowTotals> = (start..end)
-            .map(|i| {
-                chip.assign_row(
-                    ctx,
-                    &marks,
-                    &witness.rows[i],
-                    ids[i],
-                    i.checked_sub(1).map(|p| ids[p]),
-                )
-            })
-            .collect();
-        let gate = range.gate();
-        let pick = |f: &dyn Fn(&RowTotals) -> Vec<AssignedValue<Fr>>| {
-            rows.iter().map(f).collect::<Vec<_>>()
-        };
-        ChunkTotals {
-            balances: sum_columns(ctx, gate, &pick(&|r| r.balances.clone()), shape.assets()),
-            long: sum_columns(ctx, gate, &pick(&|r| r.long.clone()), shape.markets()),
-            short: sum_columns(ctx, gate, &pick(&|r| r.short.clone()), shape.markets()),
-            scalars: sum_columns(ctx, gate, &pick(&|r| scalars(r)), 4 + shape.cases()),
-        }
-    });
-
+    let range: RangeChip<Fr> = builder.range_chip();
+    let gate = &range.gate;
     let ctx = builder.main(0);
-    let gather = |f: &dyn Fn(&ChunkTotals) -> Vec<AssignedValue<Fr>>| {
-        partials.iter().map(f).collect::<Vec<_>>()
-    };
-    let liabilities = sum_columns(ctx, gate, &gather(&|c| c.balances.clone()), shape.assets());
-    let long = sum_columns(ctx, gate, &gather(&|c| c.long.clone()), shape.markets());
-    let short = sum_columns(ctx, gate, &gather(&|c| c.short.clone()), shape.markets());
-    let totals = sum_columns(
-        ctx,
-        gate,
-        &gather(&|c| c.scalars.clone()),
-        4 + shape.cases(),
-    );
+    let inputs = load_inputs(ctx, &witness.inputs);
+    let oracle = OracleChip { range: &range };
+    let verdicts: Vec<_> = inputs
+        .assets
+        .iter()
+        .zip(&witness.medians)
+        .map(|(asset, &median)| oracle.assign_asset(ctx, inputs.timestamp, asset, median))
+        .collect();
+
+    let mut coefs = BTreeMap::new();
+    for case in 0..shape.cases() {
+        for (asset, a) in inputs.assets.iter().enumerate() {
+            let c = gate.mul(ctx, verdicts[asset].median, a.collateral_weights[case]);
+            coefs.insert(Coef::Collateral { case, asset }, c);
+        }
+        for (market, m) in inputs.markets.iter().enumerate() {
+            let price = verdicts[shape.underlying[market]].median;
+            let c = gate.mul(ctx, price, m.mark_weights[case]);
+            coefs.insert(Coef::Mark { case, market }, c);
+        }
+    }
+    for (market, m) in inputs.markets.iter().enumerate() {
+        let price = verdicts[shape.underlying[market]].median;
+        let c = gate.mul(ctx, price, m.maintenance_weight);
+        coefs.insert(Coef::Maintenance(market), c);
+    }
+    coefs.insert(Coef::Quote, inputs.quote_weight);
+
+    let total_cells = ctx.assign_witnesses(totals.iter().copied());
+    let by_total: BTreeMap<Total, AssignedValue<Fr>> = plan
+        .totals
+        .iter()
+        .map(|(t, _)| *t)
+        .zip(total_cells.iter().copied())
+        .collect();
     let outputs = PublicOutputs {
         assets: verdicts
             .iter()
-            .zip(&liabilities)
-            .map(|(v, &l)| AssetOutput {
+            .enumerate()
+            .map(|(a, v)| AssetOutput {
                 verdicts: v.verdicts.clone(),
                 median: v.median,
-                liabilities: l,
+                liabilities: by_total[&Total::Liability(a)],
             })
             .collect(),
-        open_interest: long.into_iter().zip(short).collect(),
-        total_equity: totals[0],
-        total_maintenance: totals[1],
-        under_margined: totals[2],
-        total_shortfall: totals[3],
-        bad_debt: totals[4..].to_vec(),
+        open_interest: (0..shape.markets())
+            .map(|m| (by_total[&Total::Long(m)], by_total[&Total::Short(m)]))
+            .collect(),
+        total_equity: by_total[&Total::Equity],
+        total_maintenance: by_total[&Total::Maintenance],
+        under_margined: by_total[&Total::Under],
+        total_shortfall: by_total[&Total::Shortfall],
+        bad_debt: (0..shape.cases())
+            .map(|j| by_total[&Total::BadDebt(j)])
+            .collect(),
     };
     let mut public = inputs.flatten();
     public.extend(outputs.flatten());
     let values = public.iter().map(|c| *c.value()).collect();
     builder.assigned_instances[0].extend(public);
-    values
+    (
+        TableLinks {
+            coefs,
+            totals: total_cells,
+        },
+        values,
+    )
+}
+
+/// Everything that fixes the constraint system: halo2-base's column layout and the table plan.
+#[derive(Debug, Clone, Default)]
+pub struct MarginParams {
+    pub base: BaseCircuitParams,
+    pub plan: Option<TablePlan>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MarginConfig {
+    pub base: BaseConfig<Fr>,
+    pub table: TableConfig,
+}
+
+/// The margin circuit: a synthesized oracle side plus the account table's witness.
+pub struct MarginCircuit {
+    pub builder: BaseCircuitBuilder<Fr>,
+    pub plan: TablePlan,
+    pub table: TableWitness,
+    pub links: TableLinks,
+}
+
+/// halo2-base's pinned layout for the prover: column counts and break points.
+pub type BaseLayout = (
+    BaseCircuitParams,
+    halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints,
+);
+
+impl MarginCircuit {
+    /// Builds the circuit for `witness` at `stage` (the oracle side synthesized, the table's
+    /// cells computed). Returns it with the public instance values it computed.
+    pub fn new(
+        stage: CircuitBuilderStage,
+        witness: &MarginWitness,
+        base: Option<BaseLayout>,
+    ) -> (Self, Vec<Fr>) {
+        let plan = TablePlan::new(&witness.shape).expect("the shape's table fits 2^k rows");
+        let table = TableWitness::new(&plan, witness);
+        Self::with_table(stage, witness, plan, table, base)
+    }
+
+    /// As [`MarginCircuit::new`] with the table's cells given (tests edit them to check that
+    /// every table constraint rejects what it must).
+    pub fn with_table(
+        stage: CircuitBuilderStage,
+        witness: &MarginWitness,
+        plan: TablePlan,
+        table: TableWitness,
+        base: Option<BaseLayout>,
+    ) -> (Self, Vec<Fr>) {
+        let mut builder = new_builder(&witness.shape, stage);
+        if let Some((params, break_points)) = base {
+            builder = builder.use_params(params).use_break_points(break_points);
+        }
+        let (links, instances) = build_oracle(&mut builder, witness, &plan, &table.totals);
+        (
+            MarginCircuit {
+                builder,
+                plan,
+                table,
+                links,
+            },
+            instances,
+        )
+    }
+}
+
+impl Circuit<Fr> for MarginCircuit {
+    type Config = MarginConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = MarginParams;
+
+    fn params(&self) -> MarginParams {
+        MarginParams {
+            base: self.builder.config_params.clone(),
+            plan: Some(self.plan.clone()),
+        }
+    }
+
+    fn without_witnesses(&self) -> Self {
+        unimplemented!("keys are generated from a zero witness")
+    }
+
+    fn configure_with_params(
+        meta: &mut ConstraintSystem<Fr>,
+        params: MarginParams,
+    ) -> MarginConfig {
+        let k = params.base.k;
+        let mut base = BaseConfig::configure(meta, params.base);
+        let table = TableConfig::configure(meta, params.plan.expect("a table plan"));
+        // The table's rotations raise halo2's blinding rows above what halo2-base assumed when
+        // it was configured; it must stop where the builder's layout stopped.
+        base.set_usable_rows((1 << k) - RESERVED_ROWS);
+        assert!(
+            meta.minimum_rows() <= RESERVED_ROWS,
+            "blinding rows exceed the reserved rows"
+        );
+        MarginConfig { base, table }
+    }
+
+    fn configure(_: &mut ConstraintSystem<Fr>) -> MarginConfig {
+        unreachable!("configured with params")
+    }
+
+    fn synthesize(
+        &self,
+        config: MarginConfig,
+        mut layouter: impl Layouter<Fr>,
+    ) -> Result<(), Error> {
+        <BaseCircuitBuilder<Fr> as Circuit<Fr>>::synthesize(
+            &self.builder,
+            config.base.clone(),
+            layouter.namespace(|| "oracle"),
+        )?;
+        let cells = layouter.assign_region(
+            || "account table",
+            |mut region| Ok(config.table.assign_first_phase(&mut region, &self.table)),
+        )?;
+        if !self.builder.witness_gen_only() {
+            layouter.assign_region(
+                || "table links",
+                |mut region| {
+                    let copies = self
+                        .builder
+                        .core()
+                        .copy_manager
+                        .lock()
+                        .expect("copy manager lock");
+                    let base_cell = |v: &AssignedValue<Fr>| {
+                        *copies
+                            .assigned_advices
+                            .get(&v.cell.expect("a circuit cell"))
+                            .expect("oracle cell assigned")
+                    };
+                    for (c, cell) in &cells.coefs {
+                        region.constrain_equal(*cell, base_cell(&self.links.coefs[c]));
+                    }
+                    for ((_, cell), v) in cells.totals.iter().zip(&self.links.totals) {
+                        region.constrain_equal(*cell, base_cell(v));
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        layouter.next_phase();
+        let beta = layouter.get_challenge(config.table.lookup.beta);
+        layouter.assign_region(
+            || "limb lookup",
+            |mut region| {
+                config
+                    .table
+                    .assign_second_phase(&mut region, &self.table, beta);
+                Ok(())
+            },
+        )
+    }
 }

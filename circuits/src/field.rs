@@ -2,7 +2,7 @@
 //! to `p − |x|`; every value converted here is bounded far below `p/2` by `zkmargin_core::bounds`.
 
 use ethnum::{I256, U256};
-use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+use halo2_base::halo2_proofs::halo2curves::ff::{Field, PrimeField};
 
 use crate::Fr;
 
@@ -25,6 +25,11 @@ pub fn fr_from_i128(x: i128) -> Fr {
     fr_from_i256(I256::from(x))
 }
 
+/// `2^bits` as a field element.
+pub fn pow2(bits: usize) -> Fr {
+    Fr::from(2u64).pow_vartime([bits as u64])
+}
+
 /// A 32-byte digest as two public field elements: the high and low 128-bit halves.
 pub fn digest_halves(d: &[u8; 32]) -> [Fr; 2] {
     let hi = u128::from_be_bytes(d[..16].try_into().expect("16 bytes"));
@@ -32,12 +37,12 @@ pub fn digest_halves(d: &[u8; 32]) -> [Fr; 2] {
     [Fr::from_u128(hi), Fr::from_u128(lo)]
 }
 
-/// A 240-bit big-endian account id as a field element.
+/// A big-endian account id (`< 2^ID_BITS`) as a field element.
 pub fn fr_from_id(id: &[u8; 32]) -> Fr {
     let mut repr = <Fr as PrimeField>::Repr::default();
     let le: Vec<u8> = id.iter().rev().copied().collect();
     repr.as_mut().copy_from_slice(&le);
-    Option::<Fr>::from(Fr::from_repr(repr)).expect("a 240-bit id is canonical")
+    Option::<Fr>::from(Fr::from_repr(repr)).expect("an account id is canonical")
 }
 
 #[cfg(test)]

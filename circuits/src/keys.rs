@@ -3,16 +3,16 @@
 //! witness, so the prover and an independent verifier derive the same keys from the same
 //! shape and SRS.
 
-use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, Error, ProvingKey, VerifyingKey};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 
-use crate::circuit::{build, new_builder};
+use crate::circuit::{MarginCircuit, MarginParams};
 use crate::encoding::{AssetInput, MarketInput, PublicInputs, QuoteInput};
 use crate::shape::MarginShape;
+use crate::table::plan::RESERVED_ROWS;
 use crate::witness::{MarginWitness, RowWitness};
 use crate::Fr;
 
@@ -29,9 +29,6 @@ pub fn cache_name(srs: &ParamsKZG<Bn256>, srs_label: &str, shape: &MarginShape) 
     let digest = zkmargin_core::digest::keccak256(&id);
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
-
-/// Rows reserved at the bottom of each column for blinding.
-pub const BLINDING_ROWS: usize = 20;
 
 /// A witness of the right shape with every value zero (for key generation only).
 pub fn zero_witness(shape: &MarginShape) -> MarginWitness {
@@ -96,30 +93,48 @@ pub struct CircuitLayout {
 }
 
 /// Synthesizes the keygen circuit for `shape` (column counts fixed, break points not yet).
-pub fn keygen_circuit(shape: &MarginShape) -> BaseCircuitBuilder<Fr> {
-    let mut builder = new_builder(shape, CircuitBuilderStage::Keygen);
-    build(&mut builder, &zero_witness(shape));
-    builder.calculate_params(Some(BLINDING_ROWS));
-    builder
+pub fn keygen_circuit(shape: &MarginShape) -> MarginCircuit {
+    let (mut circuit, _) =
+        MarginCircuit::new(CircuitBuilderStage::Keygen, &zero_witness(shape), None);
+    circuit.builder.calculate_params(Some(RESERVED_ROWS));
+    circuit
+}
+
+/// A circuit for `witness` run by `MockProver` (constraints recorded), with the instances it
+/// computed.
+pub fn mock_circuit(witness: &MarginWitness) -> (MarginCircuit, Vec<Fr>) {
+    let (mut circuit, instances) = MarginCircuit::new(CircuitBuilderStage::Mock, witness, None);
+    circuit.builder.calculate_params(Some(RESERVED_ROWS));
+    (circuit, instances)
 }
 
 impl CircuitLayout {
-    /// Advice columns, lookup-enabled ones included: their commitments open every proof.
-    pub fn advice_columns(&self) -> usize {
-        self.params.num_advice_per_phase.iter().sum::<usize>()
+    /// The circuit parameters (what `configure` needs) of `shape` laid out like this.
+    pub fn margin_params(&self, shape: &MarginShape) -> Option<MarginParams> {
+        Some(MarginParams {
+            base: self.params.clone(),
+            plan: Some(crate::table::plan::TablePlan::new(shape)?),
+        })
+    }
+
+    /// First-phase advice columns (halo2-base's and the account table's): their commitments
+    /// open every proof, and they commit to the whole account table.
+    pub fn first_phase_columns(&self, shape: &MarginShape) -> usize {
+        let base = self.params.num_advice_per_phase.iter().sum::<usize>()
             + self
                 .params
                 .num_lookup_advice_per_phase
                 .iter()
-                .sum::<usize>()
+                .sum::<usize>();
+        base + crate::table::plan::TablePlan::new(shape).map_or(0, |p| p.first_phase_columns())
     }
 }
 
 /// The layout of a keygen circuit once key generation has laid it out.
-fn layout(builder: &BaseCircuitBuilder<Fr>) -> CircuitLayout {
+fn layout(circuit: &MarginCircuit) -> CircuitLayout {
     CircuitLayout {
-        params: builder.config_params.clone(),
-        break_points: builder.break_points(),
+        params: circuit.builder.config_params.clone(),
+        break_points: circuit.builder.break_points(),
     }
 }
 
@@ -128,9 +143,9 @@ pub fn verifying_key(
     srs: &ParamsKZG<Bn256>,
     shape: &MarginShape,
 ) -> Result<(VerifyingKey<G1Affine>, CircuitLayout), Error> {
-    let builder = keygen_circuit(shape);
-    let vk = keygen_vk(srs, &builder)?;
-    Ok((vk, layout(&builder)))
+    let circuit = keygen_circuit(shape);
+    let vk = keygen_vk(srs, &circuit)?;
+    Ok((vk, layout(&circuit)))
 }
 
 /// The proving key of `shape` under `srs`.
@@ -138,20 +153,17 @@ pub fn proving_key(
     srs: &ParamsKZG<Bn256>,
     shape: &MarginShape,
 ) -> Result<(ProvingKey<G1Affine>, CircuitLayout), Error> {
-    let builder = keygen_circuit(shape);
-    let vk = keygen_vk(srs, &builder)?;
-    let pk = keygen_pk(srs, vk, &builder)?;
-    Ok((pk, layout(&builder)))
+    let circuit = keygen_circuit(shape);
+    let vk = keygen_vk(srs, &circuit)?;
+    let pk = keygen_pk(srs, vk, &circuit)?;
+    Ok((pk, layout(&circuit)))
 }
 
 /// The circuit a prover proves: the witness synthesized with the keygen layout.
-pub fn prover_circuit(
-    layout: &CircuitLayout,
-    witness: &MarginWitness,
-) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
-    let mut builder = new_builder(&witness.shape, CircuitBuilderStage::Prover)
-        .use_params(layout.params.clone())
-        .use_break_points(layout.break_points.clone());
-    let instances = build(&mut builder, witness);
-    (builder, instances)
+pub fn prover_circuit(layout: &CircuitLayout, witness: &MarginWitness) -> (MarginCircuit, Vec<Fr>) {
+    MarginCircuit::new(
+        CircuitBuilderStage::Prover,
+        witness,
+        Some((layout.params.clone(), layout.break_points.clone())),
+    )
 }

@@ -1,17 +1,20 @@
-//! zkmargin constraint systems and gadgets: halo2 (halo2-axiom) with KZG over BN254, laid out by
-//! halo2-base's vertical flex gate and lookup range chip.
+//! zkmargin constraint systems and gadgets: halo2 (halo2-axiom) with KZG over BN254.
 //!
-//! Why this layout: every account needs ~150 range-checked 16-bit limbs (inputs, ids, and the
-//! sign of equity in every scenario). One wide row per account would need ~60 lookup columns at
-//! k = 17 and proofs of ~30 KB; the vertical layout keeps a handful of columns at a larger k,
-//! so proofs stay small, and reuses a maintained, audited range chip.
+//! Two parts share one proof. The oracle (a few thousand cells) runs on halo2-base's flex gate
+//! and range chip ([`chips::oracle`]). The account table ([`table`]) is custom gates: every
+//! account is one block of rows whose lanes range-check its ~120 16-bit limbs (inputs, the id
+//! gap, and the sign of equity in every case), all limbs through one logUp argument, which
+//! costs one committed column per three limb columns instead of halo2's three per column.
+//! Copy constraints tie the two: the table's price coefficients are the oracle's medians times
+//! the public weights, and its final totals are the public outputs.
 //!
 //! Soundness pattern: every claim the prover makes (a median, the sign of an equity, the
-//! under-margined flag) is a *hint* in [`witness::MarginWitness`] that the chips constrain;
+//! under-margined flag) is a *hint* in [`witness::MarginWitness`] that the constraints check;
 //! nothing is trusted. Tests build dishonest witnesses and expect `MockProver` to fail.
 //!
 //! Modules: [`shape`] (what fixes the verifying key), [`witness`] (circuit inputs and hints),
-//! [`encoding`] (statement ↔ public instances), [`chips`] (gadgets), [`circuit`] (assembly).
+//! [`encoding`] (statement ↔ public instances), [`chips`] (oracle gadget), [`table`] (account
+//! table), [`circuit`] (assembly), [`keys`] (keys from the shape).
 
 pub mod chips;
 pub mod circuit;
@@ -19,10 +22,11 @@ pub mod encoding;
 pub mod field;
 pub mod keys;
 pub mod shape;
+pub mod table;
 pub mod witness;
 
 /// Version of the constraint system and instance layout (semantic; recorded for humans).
-pub const CIRCUIT_VERSION: u32 = 2;
+pub const CIRCUIT_VERSION: u32 = 3;
 
 /// SHA-256 of this crate's sources and the workspace lock file (see `build.rs`): cached keys
 /// are named by it, so they never outlive the code that made them.

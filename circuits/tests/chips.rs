@@ -4,7 +4,6 @@ use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::halo2_proofs::dev::MockProver;
 use zkmargin_circuits::chips::oracle::{OracleChip, OracleInstructions};
-use zkmargin_circuits::chips::sign::{pow2, SignChip, SignInstructions};
 use zkmargin_circuits::encoding::{AssetInput, QuoteInput};
 use zkmargin_circuits::halo2_base;
 use zkmargin_circuits::Fr;
@@ -22,34 +21,6 @@ fn run(f: impl FnOnce(&mut BaseCircuitBuilder<Fr>)) -> bool {
         .unwrap()
         .verify()
         .is_ok()
-}
-
-fn sign(x: Fr, bits: usize, hint: bool) -> bool {
-    run(|b| {
-        let range = b.range_chip();
-        let ctx = b.main(0);
-        let x = ctx.load_witness(x);
-        SignChip { range: &range }.is_negative(ctx, x, bits, Fr::from(u64::from(hint)));
-    })
-}
-
-#[test]
-fn sign_chip_accepts_only_the_true_sign_up_to_the_bound() {
-    let edge = pow2(20) - Fr::one();
-    for (x, negative) in [
-        (Fr::zero(), false),
-        (Fr::one(), false),
-        (edge, false),
-        (-Fr::one(), true),
-        (-edge, true),
-    ] {
-        assert!(sign(x, 20, negative), "true sign of {x:?}");
-        assert!(!sign(x, 20, !negative), "false sign of {x:?}");
-    }
-    // The domain is −2^20 ≤ x < 2^20: −2^20 is still told negative, 2^20 admits no hint.
-    assert!(sign(-pow2(20), 20, true) && !sign(-pow2(20), 20, false));
-    assert!(!sign(pow2(20), 20, false) && !sign(pow2(20), 20, true));
-    assert!(!sign(-pow2(20) - Fr::one(), 20, true) && !sign(-pow2(20) - Fr::one(), 20, false));
 }
 
 /// One asset, three sources at `prices`/`ages` (seconds before T = 1000), max age 60, band

@@ -4,20 +4,18 @@
 mod common;
 
 use common::*;
-use halo2_base::gates::circuit::CircuitBuilderStage;
-use zkmargin_circuits::circuit::{build, new_builder};
-use zkmargin_circuits::halo2_base;
+use zkmargin_circuits::keys::mock_circuit;
 
 #[test]
 fn honest_demo_shaped_snapshot_is_satisfied_and_matches_engine() {
     let case = small_case();
     let witness = case.witness();
-    let mut builder = new_builder(&case.shape, CircuitBuilderStage::Mock);
-    let computed = build(&mut builder, &witness);
-    let stats = builder.statistics();
+    let (circuit, computed) = mock_circuit(&witness);
     eprintln!(
-        "gate cells {:?}, lookup cells {:?}",
-        stats.gate.total_advice_per_phase, stats.total_lookup_advice_per_phase
+        "table: {} lanes × {} rows per block, {} committed columns",
+        circuit.plan.lanes,
+        circuit.plan.block_rows,
+        circuit.plan.committed_columns()
     );
     assert_eq!(
         computed,

@@ -3,19 +3,21 @@
 //!
 //! - `salt = HMAC-SHA-256(master_secret, "zkmargin/salt/v1" ‖ identifier)`;
 //! - `id = Keccak-256("zkmargin/account-id/v1" ‖ u32be(len(identifier)) ‖ identifier ‖ salt)`
-//!   with its top 16 bits cleared, read big-endian: `id < 2^240`, a canonical BN254 scalar.
+//!   with its top 64 bits cleared, read big-endian: `id < 2^192`, a canonical BN254 scalar.
 //!
-//! Truncation to 240 bits leaves a 2^120 birthday bound against a prover grinding salts to
-//! make two accounts share an id (which the strictly increasing table forbids anyway).
+//! Truncation to 192 bits leaves a 2^96 birthday bound against a prover grinding salts to
+//! make two accounts share an id (which the strictly increasing table forbids anyway). The
+//! circuit checks each id gap in 192 bits (three 64-bit lanes), so a wider id would cost a
+//! fourth lane per account.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use sha3::{Digest as _, Keccak256};
 
 /// Bits of an account id.
-pub const ID_BITS: u32 = 240;
+pub const ID_BITS: u32 = 192;
 
-/// A 240-bit account id, big-endian in 32 bytes (the first two are zero). Ordered as integers.
+/// A 192-bit account id, big-endian in 32 bytes (the first eight are zero). Ordered as integers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AccountId(pub [u8; 32]);
 
@@ -27,7 +29,7 @@ pub fn derive_salt(master_secret: &[u8; 32], identifier: &str) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// `H(identifier ‖ salt)` truncated to 240 bits.
+/// `H(identifier ‖ salt)` truncated to [`ID_BITS`] bits.
 pub fn account_id(identifier: &str, salt: &[u8; 32]) -> AccountId {
     let mut h = Keccak256::new();
     h.update(b"zkmargin/account-id/v1");
@@ -35,15 +37,20 @@ pub fn account_id(identifier: &str, salt: &[u8; 32]) -> AccountId {
     h.update(identifier.as_bytes());
     h.update(salt);
     let mut id: [u8; 32] = h.finalize().into();
-    id[0] = 0;
-    id[1] = 0;
+    id[..(32 - ID_BITS as usize / 8)].fill(0);
     AccountId(id)
 }
 
-/// Ids for padding rows: the top of the id range, `2^240 − rows + r` for row `r`, so they sort
-/// after every real id (a real id that high has probability `rows / 2^240`).
+/// The sentinel id `2^192 − 1` that closes the table: every row's id must lie below it.
+pub fn sentinel_id() -> AccountId {
+    AccountId(((ethnum::U256::ONE << ID_BITS) - 1).to_be_bytes())
+}
+
+/// Ids for padding rows: the top of the id range, `2^192 − 1 − rows + r` for row `r`, so they
+/// sort after every real id and below [`sentinel_id`] (a real id that high has probability
+/// about `rows / 2^192`).
 pub fn padding_id(rows: usize, row: usize) -> AccountId {
-    let value = (ethnum::U256::ONE << ID_BITS) - ethnum::U256::from(rows as u64)
+    let value = (ethnum::U256::ONE << ID_BITS) - 1 - ethnum::U256::from(rows as u64)
         + ethnum::U256::from(row as u64);
     AccountId(value.to_be_bytes())
 }
@@ -53,10 +60,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_240_bit_and_depend_on_salt_and_identifier() {
+    fn ids_are_192_bit_and_depend_on_salt_and_identifier() {
         let salt = derive_salt(&[7; 32], "alice");
         let id = account_id("alice", &salt);
-        assert_eq!(&id.0[..2], &[0, 0]);
+        assert_eq!(&id.0[..8], &[0; 8]);
         assert_ne!(id, account_id("alice", &derive_salt(&[8; 32], "alice")));
         assert_ne!(id, account_id("bob", &salt));
         // Length prefix: ("ab", salt) and ("a", "b" ‖ salt…) cannot collide by concatenation.
@@ -68,7 +75,8 @@ mod tests {
         let a = padding_id(16, 3);
         let b = padding_id(16, 4);
         assert!(a < b);
-        assert!(b < AccountId((ethnum::U256::ONE << ID_BITS).to_be_bytes()));
+        assert!(b < sentinel_id());
+        assert!(padding_id(16, 15) < sentinel_id());
         assert!(account_id("x", &[0; 32]) < padding_id(16, 0));
     }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use rand::RngCore;
 use rayon::prelude::*;
 use zkmargin_circuits::shape::MarginShape;
+use zkmargin_circuits::table::plan::TablePlan;
 use zkmargin_circuits::witness::{MarginWitness, WitnessError};
 use zkmargin_core::account_id::{account_id, derive_salt, AccountId};
 use zkmargin_core::accounts::{read_all, AccountRow};
@@ -16,12 +17,6 @@ use zkmargin_core::oracle::HaltReport;
 use zkmargin_core::statement::Statement;
 use zkmargin_core::InputError;
 
-/// Advice columns the automatic choice of k aims for.
-const TARGET_COLUMNS: usize = 20;
-/// Advice cells per unit of row width: measured ~880 cells per row for the demo shape (4
-/// assets, 4 markets, 2 scenarios: width 37) with 15-bit lookups.
-const CELLS_PER_UNIT: usize = 25;
-
 #[derive(Debug, thiserror::Error)]
 pub enum PrepareError {
     #[error(transparent)]
@@ -30,6 +25,10 @@ pub enum PrepareError {
     Halted(Box<HaltReport>),
     #[error(transparent)]
     Witness(#[from] WitnessError),
+    #[error("a table of {rows} rows does not fit a circuit of 2^{k} rows (raise --k)")]
+    TableDoesNotFit { rows: usize, k: u32 },
+    #[error("a table of {0} rows does not fit any supported circuit size")]
+    TooLarge(usize),
 }
 
 /// An epoch ready to prove.
@@ -43,19 +42,6 @@ pub struct PreparedEpoch {
     pub master_secret: [u8; 32],
     /// Private: the number of real accounts.
     pub accounts: usize,
-}
-
-/// The circuit size for `rows` table rows: the smallest k whose columns hold the estimated
-/// cells in about [`TARGET_COLUMNS`] columns, at least 12 and above the table itself. (Measured
-/// on the demo, 1,024 rows: k = 15 with 30 + 7 columns proves in 15.5 s (14.8 KB proof),
-/// k = 16 with 14 + 3 in 13.3 s (7.1 KB), k = 17 with 7 + 2 in 17.2 s, k = 18 in 25 s.)
-pub fn choose_k(config: &Config, rows: usize) -> u32 {
-    let width =
-        4 + 2 * config.assets.len() + 4 * config.markets.len() + 3 * config.scenario_count();
-    let cells = rows * width * CELLS_PER_UNIT + 50_000;
-    let per_column = cells.div_ceil(TARGET_COLUMNS);
-    let k = (usize::BITS - (per_column.max(1) - 1).leading_zeros()).max(12);
-    k.max((rows as u64).trailing_zeros() + 1)
 }
 
 /// Loads and evaluates `dir`, salts and sorts the accounts, and builds the witness.
@@ -89,8 +75,17 @@ pub fn prepare(
         .collect();
     accounts.par_sort_unstable_by_key(|a| a.0);
     let table_rows = MarginShape::padded_rows(accounts.len() as u64);
-    let k = k.unwrap_or_else(|| choose_k(&snapshot.config, table_rows));
-    let shape = MarginShape::new(&snapshot.config, table_rows, k);
+    let shape = match k {
+        Some(k) => MarginShape::new(&snapshot.config, table_rows, k),
+        None => MarginShape::choose(&snapshot.config, table_rows)
+            .ok_or(PrepareError::TooLarge(table_rows))?,
+    };
+    if TablePlan::new(&shape).is_none() {
+        return Err(PrepareError::TableDoesNotFit {
+            rows: table_rows,
+            k: shape.k,
+        });
+    }
     let witness = MarginWitness::honest(&shape, &snapshot.config, &eval.statement, &accounts)?;
     Ok(PreparedEpoch {
         config_toml: snapshot.config_text,

@@ -24,7 +24,7 @@ pub fn load_or_generate(
     srs_label: &str,
     shape: &MarginShape,
 ) -> Result<(ProvingKey<G1Affine>, CircuitLayout, bool), Error> {
-    key_cache::load_or_make(Some(dir), &cache_name(srs, srs_label, shape), || {
+    key_cache::load_or_make(Some(dir), &cache_name(srs, srs_label, shape), shape, || {
         proving_key(srs, shape)
     })
 }

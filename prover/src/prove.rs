@@ -15,6 +15,7 @@ use std::path::Path;
 use zkmargin_circuits::encoding::encode;
 
 use zkmargin_circuits::keys::prover_circuit;
+use zkmargin_circuits::table::plan::TablePlan;
 use zkmargin_core::digest::keccak256;
 
 use crate::epoch::PreparedEpoch;
@@ -63,17 +64,19 @@ pub fn prove(
     if cached {
         eprintln!("(proving key from the cache in {})", key_dir.display());
     }
-    eprintln!(
-        "layout: k = {}, {} advice + {} lookup columns, {}-bit lookups",
-        layout.params.k,
-        layout.params.num_advice_per_phase.iter().sum::<usize>(),
-        layout
-            .params
-            .num_lookup_advice_per_phase
-            .iter()
-            .sum::<usize>(),
-        layout.params.lookup_bits.unwrap_or(0)
-    );
+    if let Some(plan) = TablePlan::new(&epoch.shape) {
+        eprintln!(
+            "layout: k = {}, account blocks of {} rows × {} lanes, {} committed columns \
+             ({} oracle-side), {}-bit limbs",
+            layout.params.k,
+            plan.block_rows,
+            plan.lanes,
+            plan.committed_columns() + layout.first_phase_columns(&epoch.shape)
+                - plan.first_phase_columns(),
+            layout.first_phase_columns(&epoch.shape) - plan.first_phase_columns(),
+            plan.limb_bits
+        );
+    }
     let (circuit, instances) = phase("witness generation", || {
         prover_circuit(&layout, &epoch.witness)
     });
@@ -94,7 +97,7 @@ pub fn prove(
         .map(|()| transcript.finalize())
     })
     .map_err(ProveError::Prove)?;
-    let columns = layout.advice_columns();
+    let columns = layout.first_phase_columns(&epoch.shape);
     let advice_commitments = zkmargin_bundle::leading_commitments(&bytes, columns)
         .expect("a proof opens with its advice commitments");
     Ok(Proof {

@@ -20,6 +20,7 @@ use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTrans
 use zkmargin_bundle::{Bundle, BundleError};
 use zkmargin_circuits::encoding::encode;
 use zkmargin_circuits::shape::MarginShape;
+use zkmargin_circuits::table::plan::TablePlan;
 use zkmargin_core::config::Config;
 use zkmargin_core::fine::FineScale;
 use zkmargin_core::oracle;
@@ -119,7 +120,7 @@ fn snark_verifies(
     let (vk, layout, cached) = crate::vk_cache::load_or_rebuild(vk_cache, srs, srs_label, shape)
         .map_err(|e| format!("cannot rebuild the verifying key: {e:?}"))?;
     let rebuilt = start.elapsed();
-    let columns = layout.advice_columns();
+    let columns = layout.first_phase_columns(shape);
     if zkmargin_bundle::leading_commitments(proof, columns).as_deref() != Some(table_commitment) {
         return Err("the manifest's account-table commitment is not the proof's".into());
     }
@@ -210,7 +211,8 @@ pub fn verify_bundle(
     let shape_ok = m.shape == expected_shape
         && m.shape.rows.is_power_of_two()
         && m.shape.k <= MAX_K
-        && (m.shape.rows as u64) < (1u64 << m.shape.k);
+        && (m.shape.rows as u64) < (1u64 << m.shape.k)
+        && TablePlan::new(&m.shape).is_some();
     checks.push(check(
         "declared shape fits the config",
         shape_ok,

@@ -23,7 +23,7 @@ pub fn load_or_rebuild(
     srs_label: &str,
     shape: &MarginShape,
 ) -> Result<(VerifyingKey<G1Affine>, CircuitLayout, bool), Error> {
-    key_cache::load_or_make(dir, &cache_name(srs, srs_label, shape), || {
+    key_cache::load_or_make(dir, &cache_name(srs, srs_label, shape), shape, || {
         verifying_key(srs, shape)
     })
 }

@@ -1,5 +1,3 @@
-//! Gadgets in instructions → chip style, each on top of halo2-base's `RangeChip`.
+//! The oracle gadget in instructions → chip style, on top of halo2-base's `RangeChip`.
 
-pub mod account;
 pub mod oracle;
-pub mod sign;

@@ -5,11 +5,10 @@
 
 use std::path::Path;
 
-use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::halo2_proofs::dev::MockProver;
-use zkmargin_circuits::circuit::{build, new_builder};
 use zkmargin_circuits::encoding::encode;
 use zkmargin_circuits::halo2_base;
+use zkmargin_circuits::keys::mock_circuit;
 use zkmargin_circuits::shape::MarginShape;
 use zkmargin_circuits::witness::MarginWitness;
 use zkmargin_circuits::Fr;
@@ -82,10 +81,8 @@ impl Case {
 
 /// Runs `witness` through MockProver against `instances`; `Ok` iff every constraint holds.
 pub fn mock(witness: &MarginWitness, instances: Vec<Fr>) -> Result<(), String> {
-    let mut builder = new_builder(&witness.shape, CircuitBuilderStage::Mock);
-    build(&mut builder, witness);
-    builder.calculate_params(Some(20));
-    let prover = MockProver::run(witness.shape.k, &builder, vec![instances])
+    let (circuit, _) = mock_circuit(witness);
+    let prover = MockProver::run(witness.shape.k, &circuit, vec![instances])
         .map_err(|e| format!("{e:?}"))?;
     prover.verify().map_err(|errors| {
         format!(
@@ -113,10 +110,8 @@ pub fn small_case() -> Case {
 /// Runs `witness` against the instances the circuit itself computes from it, so a failure can
 /// only come from an internal constraint (not from a mismatch with the statement).
 pub fn mock_own(witness: &MarginWitness) -> Result<(), String> {
-    let mut builder = new_builder(&witness.shape, CircuitBuilderStage::Mock);
-    let instances = build(&mut builder, witness);
-    builder.calculate_params(Some(20));
-    let prover = MockProver::run(witness.shape.k, &builder, vec![instances])
+    let (circuit, instances) = mock_circuit(witness);
+    let prover = MockProver::run(witness.shape.k, &circuit, vec![instances])
         .map_err(|e| format!("{e:?}"))?;
     prover
         .verify()

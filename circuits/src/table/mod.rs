@@ -1,0 +1,392 @@
+//! The account table: one block of rows per account, with custom gates for the margin
+//! arithmetic and one logUp range check ([`lookup::LimbLookup`]) for every limb.
+//!
+//! Gates (all behind fixed selectors, so blinding rows are free), for every account block
+//! (`[x]` is the cell of `x` in the block, `[x]'` the same cell one block down):
+//! - lanes: every lane-row recomposes its limbs (`v = Σ 2^(b·i)·l_i (+ 2^(4b)·v_below)`), and
+//!   unused lane-rows hold 0 — every checked value is in `[0, 2^width)`;
+//! - ids: `[gap] = [id] − [id]_previous − 1` (block 0: `[gap] = [id]`; the tail block's id is the
+//!   sentinel `2^192 − 1`), so ids strictly increase, start at ≥ 0 and stay below the sentinel;
+//! - flags are bits; `[E_j] = E_j + f_j·2^B` and `[surplus] = E_0 − MM + u·2^B`, where
+//!   `E_j = Σ bal·[P·W_j] + Σ |size|·(1 − 2·short)·[P·V_j] − [C]·Σ ([cost] − 2^127)` and
+//!   `MM = Σ |size|·[P·R]`; with the range checks, `f_j = [E_j < 0]` and `u = [E_0 < MM]`;
+//! - coefficients: `[c] = [c]'` (the same in every block; block 0 is tied to the oracle side);
+//! - totals: `[acc]' = [acc] + contribution` (block 0: `[acc] = 0`; the tail block's
+//!   accumulators are tied to the public outputs).
+
+pub mod lookup;
+pub mod plan;
+pub mod witness;
+
+use halo2_base::halo2_proofs::circuit::{Cell, Region, Value};
+use halo2_base::halo2_proofs::plonk::{
+    Advice, Column, ConstraintSystem, Expression, FirstPhase, Selector, VirtualCells,
+};
+use halo2_base::halo2_proofs::poly::Rotation;
+
+use crate::field::pow2;
+use crate::Fr;
+use lookup::LimbLookup;
+use plan::{Aux, Checked, Coef, Slot, TablePlan, Total, COST_BITS, LANE_LIMBS};
+use witness::{sentinel, TableWitness};
+
+#[derive(Debug, Clone)]
+pub struct TableConfig {
+    pub plan: TablePlan,
+    pub values: Vec<Column<Advice>>,
+    pub lookup: LimbLookup,
+    pub aux: Vec<Column<Advice>>,
+    pub coef: Vec<Column<Advice>>,
+    pub acc: Vec<Column<Advice>>,
+    /// `q_pos[r]`: row `r` of every block (tail included).
+    q_pos: Vec<Selector>,
+    /// First row of every account block.
+    q_block: Selector,
+    /// First row of block 0.
+    q_first: Selector,
+    /// First row of blocks 1.. and of the tail (the id gap to the block above).
+    q_chain: Selector,
+    /// First row of the tail block.
+    q_tail: Selector,
+    /// Every row of every account block.
+    q_rows: Selector,
+}
+
+/// The halo2 cells of the table that tie it to the rest of the circuit.
+pub struct TableCells {
+    /// Block 0's coefficient cells.
+    pub coefs: Vec<(Coef, Cell)>,
+    /// The tail block's accumulators (the final totals), in [`TablePlan::totals`] order.
+    pub totals: Vec<(Total, Cell)>,
+}
+
+fn constant(x: Fr) -> Expression<Fr> {
+    Expression::Constant(x)
+}
+
+fn sum(terms: impl IntoIterator<Item = Expression<Fr>>) -> Expression<Fr> {
+    terms
+        .into_iter()
+        .reduce(|a, b| a + b)
+        .unwrap_or(constant(Fr::zero()))
+}
+
+/// Queries of one block's cells, relative to the block's first row.
+struct BlockQueries<'a> {
+    config: &'a TableConfig,
+}
+
+impl BlockQueries<'_> {
+    fn at(meta: &mut VirtualCells<Fr>, column: Column<Advice>, row: usize) -> Expression<Fr> {
+        meta.query_advice(column, Rotation(row as i32))
+    }
+
+    fn value(&self, meta: &mut VirtualCells<Fr>, c: Checked) -> Expression<Fr> {
+        let p = self.config.plan.checked[&c];
+        Self::at(meta, self.config.values[p.lane], p.row)
+    }
+
+    fn aux(&self, meta: &mut VirtualCells<Fr>, a: Aux) -> Expression<Fr> {
+        let s = self.config.plan.aux[&a];
+        Self::at(meta, self.config.aux[s.column], s.row)
+    }
+
+    fn coef(&self, meta: &mut VirtualCells<Fr>, c: Coef) -> Expression<Fr> {
+        let s = self.config.plan.coefs[&c];
+        Self::at(meta, self.config.coef[s.column], s.row)
+    }
+
+    /// `E_j` from the inputs.
+    fn equity(&self, meta: &mut VirtualCells<Fr>, case: usize) -> Expression<Fr> {
+        let plan = &self.config.plan;
+        let collateral: Vec<_> = (0..plan.assets)
+            .map(|asset| {
+                self.value(meta, Checked::Balance(asset))
+                    * self.coef(meta, Coef::Collateral { case, asset })
+            })
+            .collect();
+        let markets = plan.markets;
+        let marked: Vec<_> = (0..markets)
+            .map(|market| {
+                let size = self.value(meta, Checked::Size(market));
+                let short = self.aux(meta, Aux::Short(market));
+                size * (constant(Fr::one()) - constant(Fr::from(2u64)) * short)
+                    * self.coef(meta, Coef::Mark { case, market })
+            })
+            .collect();
+        let costs: Vec<_> = (0..markets)
+            .map(|m| self.value(meta, Checked::Cost(m)) - constant(pow2(COST_BITS - 1)))
+            .collect();
+        let quote = self.coef(meta, Coef::Quote);
+        sum(collateral) + sum(marked) - quote * sum(costs)
+    }
+
+    fn maintenance(&self, meta: &mut VirtualCells<Fr>) -> Expression<Fr> {
+        let terms: Vec<_> = (0..self.config.plan.markets)
+            .map(|m| self.value(meta, Checked::Size(m)) * self.coef(meta, Coef::Maintenance(m)))
+            .collect();
+        sum(terms)
+    }
+
+    /// Block contribution to a total.
+    fn contribution(&self, meta: &mut VirtualCells<Fr>, t: Total) -> Expression<Fr> {
+        let one = constant(Fr::one());
+        let shift = constant(pow2(self.config.plan.value_bits));
+        let markets = self.config.plan.has_markets();
+        match t {
+            Total::Liability(a) => self.value(meta, Checked::Balance(a)),
+            Total::Long(m) => {
+                self.value(meta, Checked::Size(m)) * (one - self.aux(meta, Aux::Short(m)))
+            }
+            Total::Short(m) => self.value(meta, Checked::Size(m)) * self.aux(meta, Aux::Short(m)),
+            Total::Equity => self.equity(meta, 0),
+            Total::Maintenance => self.maintenance(meta),
+            Total::Under if markets => self.aux(meta, Aux::Under),
+            Total::Shortfall if markets => {
+                self.aux(meta, Aux::Under) * (shift - self.value(meta, Checked::Surplus))
+            }
+            Total::BadDebt(j) if markets => {
+                self.aux(meta, Aux::Negative(j)) * (shift - self.value(meta, Checked::Equity(j)))
+            }
+            _ => constant(Fr::zero()),
+        }
+    }
+}
+
+impl TableConfig {
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, plan: TablePlan) -> Self {
+        let advice = |meta: &mut ConstraintSystem<Fr>, n: usize| -> Vec<Column<Advice>> {
+            (0..n).map(|_| meta.advice_column_in(FirstPhase)).collect()
+        };
+        let values = advice(meta, plan.lanes);
+        let limbs = advice(meta, plan.limb_columns());
+        let aux = advice(meta, plan.aux_columns);
+        let coef = advice(meta, plan.coef_columns);
+        let acc = advice(meta, plan.acc_columns);
+        for &c in coef.iter().chain(&acc) {
+            meta.enable_equality(c);
+        }
+        let lookup = LimbLookup::configure(meta, limbs);
+        let q_pos: Vec<Selector> = (0..plan.block_rows).map(|_| meta.selector()).collect();
+        let config = TableConfig {
+            values,
+            lookup,
+            aux,
+            coef,
+            acc,
+            q_pos,
+            q_block: meta.selector(),
+            q_first: meta.selector(),
+            q_chain: meta.selector(),
+            q_tail: meta.selector(),
+            q_rows: meta.selector(),
+            plan,
+        };
+        config.lane_gates(meta);
+        config.account_gates(meta);
+        config
+    }
+
+    fn lane_gates(&self, meta: &mut ConstraintSystem<Fr>) {
+        let plan = &self.plan;
+        let b = plan.limb_bits;
+        meta.create_gate("lane recomposition", |meta| {
+            let mut out = Vec::new();
+            for (r, &q) in self.q_pos.iter().enumerate() {
+                let q = meta.query_selector(q);
+                for lane in 0..plan.lanes {
+                    let role = plan.lane_row_role(lane, r);
+                    let v = meta.query_advice(self.values[lane], Rotation::cur());
+                    let limbs = sum((0..role.limbs).map(|i| {
+                        meta.query_advice(self.lookup.limbs[lane * LANE_LIMBS + i], Rotation::cur())
+                            * constant(pow2(b * i))
+                    }));
+                    let carry = if role.carries {
+                        meta.query_advice(self.values[lane], Rotation::next())
+                            * constant(pow2(b * LANE_LIMBS))
+                    } else {
+                        constant(Fr::zero())
+                    };
+                    out.push(q.clone() * (v - limbs - carry));
+                }
+            }
+            out
+        });
+    }
+
+    fn account_gates(&self, meta: &mut ConstraintSystem<Fr>) {
+        let plan = &self.plan;
+        let block = BlockQueries { config: self };
+        let r = plan.block_rows as i32;
+        meta.create_gate("account ids", |meta| {
+            let id = block.aux(meta, Aux::Id);
+            let gap = block.value(meta, Checked::Gap);
+            let s = plan.aux[&Aux::Id];
+            let prev = meta.query_advice(self.aux[s.column], Rotation(s.row as i32 - r));
+            let (first, chain, tail) = (
+                meta.query_selector(self.q_first),
+                meta.query_selector(self.q_chain),
+                meta.query_selector(self.q_tail),
+            );
+            vec![
+                first * (gap.clone() - id.clone()),
+                chain * (gap - (id.clone() - prev - constant(Fr::one()))),
+                tail * (id - constant(sentinel())),
+            ]
+        });
+        let flags: Vec<Aux> = plan
+            .aux
+            .keys()
+            .filter(|a| **a != Aux::Id)
+            .copied()
+            .collect();
+        if !flags.is_empty() {
+            meta.create_gate("flags are bits", |meta| {
+                let q = meta.query_selector(self.q_block);
+                flags
+                    .iter()
+                    .map(|&a| {
+                        let f = block.aux(meta, a);
+                        q.clone() * f.clone() * (constant(Fr::one()) - f)
+                    })
+                    .collect::<Vec<_>>()
+            });
+        }
+        if plan.has_markets() {
+            meta.create_gate("equity and surplus", |meta| {
+                let q = meta.query_selector(self.q_block);
+                let shift = constant(pow2(plan.value_bits));
+                let mut out = Vec::new();
+                for j in 0..plan.cases {
+                    let v = block.value(meta, Checked::Equity(j));
+                    let f = block.aux(meta, Aux::Negative(j));
+                    let e = block.equity(meta, j);
+                    out.push(q.clone() * (v - f * shift.clone() - e));
+                }
+                let surplus = block.value(meta, Checked::Surplus);
+                let u = block.aux(meta, Aux::Under);
+                let e0 = block.value(meta, Checked::Equity(0))
+                    - block.aux(meta, Aux::Negative(0)) * shift.clone();
+                let mm = block.maintenance(meta);
+                out.push(q * (surplus - u * shift - (e0 - mm)));
+                out
+            });
+        }
+        meta.create_gate("coefficients repeat", |meta| {
+            let q = meta.query_selector(self.q_rows);
+            self.coef
+                .iter()
+                .map(|&c| {
+                    q.clone()
+                        * (meta.query_advice(c, Rotation::cur())
+                            - meta.query_advice(c, Rotation(r)))
+                })
+                .collect::<Vec<_>>()
+        });
+        meta.create_gate("totals accumulate", |meta| {
+            let q = meta.query_selector(self.q_block);
+            let first = meta.query_selector(self.q_first);
+            let mut out = Vec::new();
+            for &(t, Slot { column, row }) in &plan.totals {
+                let acc = meta.query_advice(self.acc[column], Rotation(row as i32));
+                let next = meta.query_advice(self.acc[column], Rotation(row as i32 + r));
+                let contribution = block.contribution(meta, t);
+                out.push(q.clone() * (next - acc.clone() - contribution));
+                out.push(first.clone() * acc);
+            }
+            out
+        });
+    }
+
+    /// Assigns the first-phase cells; returns the cells tied to the rest of the circuit.
+    pub fn assign_first_phase(&self, region: &mut Region<Fr>, w: &TableWitness) -> TableCells {
+        let plan = &self.plan;
+        let r = plan.block_rows;
+        let tail = plan.blocks * r;
+        for block in 0..=plan.blocks {
+            let start = block * r;
+            for (i, q) in self.q_pos.iter().enumerate() {
+                q.enable(region, start + i).expect("row in range");
+            }
+            if block < plan.blocks {
+                self.q_block.enable(region, start).expect("row in range");
+                for i in 0..r {
+                    self.q_rows.enable(region, start + i).expect("row in range");
+                }
+            }
+            if block == 0 {
+                self.q_first.enable(region, start).expect("row in range");
+            } else {
+                self.q_chain.enable(region, start).expect("row in range");
+            }
+        }
+        self.q_tail.enable(region, tail).expect("row in range");
+
+        let assign = |region: &mut Region<Fr>, cols: &[Column<Advice>], data: &[Vec<Fr>]| {
+            for (col, values) in cols.iter().zip(data) {
+                for (row, v) in values.iter().enumerate() {
+                    region.assign_advice(*col, row, Value::known(*v));
+                }
+            }
+        };
+        assign(region, &self.values, &w.values);
+        assign(region, &self.aux, &w.aux);
+        for (col, values) in self.lookup.limbs.iter().zip(&w.limbs) {
+            for (row, v) in values.iter().enumerate() {
+                region.assign_advice(*col, row, Value::known(Fr::from(u64::from(*v))));
+            }
+        }
+        let mut coef_cells = Vec::new();
+        for (col, values) in w.coef.iter().enumerate() {
+            for (row, v) in values.iter().enumerate() {
+                let cell = region
+                    .assign_advice(self.coef[col], row, Value::known(*v))
+                    .cell();
+                if row < r {
+                    if let Some((c, _)) = plan
+                        .coefs
+                        .iter()
+                        .find(|(_, s)| s.column == col && s.row == row)
+                    {
+                        coef_cells.push((*c, cell));
+                    }
+                }
+            }
+        }
+        let mut total_cells = Vec::new();
+        for (col, values) in w.acc.iter().enumerate() {
+            for (row, v) in values.iter().enumerate() {
+                let cell = region
+                    .assign_advice(self.acc[col], row, Value::known(*v))
+                    .cell();
+                if row >= tail {
+                    if let Some((t, _)) = plan
+                        .totals
+                        .iter()
+                        .find(|(_, s)| s.column == col && s.row == row - tail)
+                    {
+                        total_cells.push((*t, cell));
+                    }
+                }
+            }
+        }
+        self.lookup
+            .assign_first_phase(region, &w.limbs, plan.lookup_rows, plan.limb_bits);
+        total_cells.sort_by_key(|(t, _)| plan.totals.iter().position(|(u, _)| u == t));
+        TableCells {
+            coefs: coef_cells,
+            totals: total_cells,
+        }
+    }
+
+    /// Assigns the second-phase cells (the lookup's helpers and running sum).
+    pub fn assign_second_phase(&self, region: &mut Region<Fr>, w: &TableWitness, beta: Value<Fr>) {
+        self.lookup.assign_second_phase(
+            region,
+            &w.limbs,
+            self.plan.lookup_rows,
+            self.plan.limb_bits,
+            beta,
+        );
+    }
+}
