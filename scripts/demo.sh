@@ -9,3 +9,7 @@ cargo build --release -q -p zkmargin-prover -p zkmargin-verifier
 rm -rf out/demo-epoch
 ./target/release/zkmargin prove fixtures/demo --out out/demo-epoch
 ./target/release/zkmargin-verify bundle out/demo-epoch
+# One account holder's view: an inclusion proof for the first account, checked against the bundle.
+ACCOUNT=$(sed -n 2p fixtures/demo/accounts.csv | cut -d, -f1)
+./target/release/zkmargin inclusion out/demo-epoch --account "$ACCOUNT" --out out/demo-inclusion.json
+./target/release/zkmargin-verify inclusion out/demo-epoch out/demo-inclusion.json --identifier "$ACCOUNT"

@@ -11,6 +11,7 @@
 //!
 //! Bundles are written atomically: into a sibling temporary directory renamed into place.
 
+pub mod inclusion;
 pub mod key_cache;
 pub mod ptau;
 pub mod srs;
@@ -31,6 +32,9 @@ pub const CONFIG: &str = "config.toml";
 pub const QUOTES: &str = "quotes.csv";
 pub const PRIVATE: &str = "private";
 pub const MASTER_SECRET: &str = "master_secret.hex";
+/// `private/snapshot/`: the proven snapshot (config, quotes, accounts), from which the
+/// operator rebuilds the witness for inclusion proofs.
+pub const PRIVATE_SNAPSHOT: &str = "snapshot";
 
 /// Where the KZG parameters came from; verifiers use their own copy and compare the label.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +100,16 @@ impl Bundle {
     /// Writes the public files and `private/` atomically to `out` (replacing nothing: `out`
     /// must not exist).
     pub fn write(&self, out: &Path, private_files: &[(&str, Vec<u8>)]) -> Result<(), BundleError> {
+        self.write_with_copies(out, private_files, &[])
+    }
+
+    /// As [`Bundle::write`], also copying files into `private/` (`(relative path, source)`).
+    pub fn write_with_copies(
+        &self,
+        out: &Path,
+        private_files: &[(&str, Vec<u8>)],
+        private_copies: &[(&str, &Path)],
+    ) -> Result<(), BundleError> {
         if out.exists() {
             return Err(BundleError::Io {
                 path: out.to_path_buf(),
@@ -139,6 +153,13 @@ impl Bundle {
         for (file, bytes) in private_files {
             let path = tmp.join(PRIVATE).join(file);
             fs::write(&path, bytes).map_err(io(&path))?;
+        }
+        for (file, source) in private_copies {
+            let path = tmp.join(PRIVATE).join(file);
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir).map_err(io(dir))?;
+            }
+            fs::copy(source, &path).map_err(io(source))?;
         }
         fs::rename(&tmp, out).map_err(io(out))
     }

@@ -145,6 +145,48 @@ pub fn import(bytes: &[u8], k: u32) -> Result<ParamsKZG<Bn256>, PtauError> {
     Ok(seed.from_parts(k, g, None, gen2, s_g2))
 }
 
+/// The first G2 powers `τ^i·G2` of the ceremony in `bytes` (at most `max`, at least 2),
+/// checked for consistency with its `τ·G1` by a random linear combination:
+/// `e(G1, Σ r_i·τ^(i+1)·G2) = e(τ·G1, Σ r_i·τ^i·G2)`.
+pub fn import_g2_powers(bytes: &[u8], max: usize) -> Result<Vec<G2Affine>, PtauError> {
+    let secs = sections(bytes)?;
+    let range = |t: u32| {
+        secs.get(&t)
+            .cloned()
+            .ok_or_else(|| PtauError::Format(format!("missing section {t}")))
+    };
+    let tau_g1 = &bytes[range(2)?];
+    let tau_g2 = &bytes[range(3)?];
+    let count = (tau_g2.len() / 128).min(max);
+    if count < 2 || tau_g1.len() < 128 {
+        return Err(PtauError::Format(
+            "the ceremony has fewer than 2 G2 powers".into(),
+        ));
+    }
+    let powers: Vec<G2Affine> = (0..count)
+        .map(|i| {
+            g2(&tau_g2[i * 128..(i + 1) * 128]).ok_or(PtauError::BadPoint {
+                section: 3,
+                index: i,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let tau = g1(&tau_g1[64..128]).ok_or(PtauError::BadPoint {
+        section: 2,
+        index: 1,
+    })?;
+    let mut rng = ChaCha20Rng::from_seed(zkmargin_core::digest::keccak256(&tau_g2[..count * 128]));
+    let r: Vec<Fr> = (0..count - 1)
+        .map(|_| Fr::from_u128(rand::Rng::gen(&mut rng)))
+        .collect();
+    let shifted = best_multiexp(&r, &powers[1..]).to_affine();
+    let base = best_multiexp(&r, &powers[..count - 1]).to_affine();
+    if Bn256::pairing(&G1Affine::generator(), &shifted) != Bn256::pairing(&tau, &base) {
+        return Err(PtauError::Inconsistent);
+    }
+    Ok(powers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

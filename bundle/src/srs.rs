@@ -9,7 +9,10 @@ use std::fs;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 
-use halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G2Affine, G2};
+use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::halo2curves::group::Curve;
+use halo2_proofs::halo2curves::serde::SerdeObject;
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
@@ -170,4 +173,80 @@ pub fn store_ptau(dir: &Path, params: &ParamsKZG<Bn256>) -> Result<PathBuf, SrsE
     let path = SrsKind::Ptau.file(dir, params.k());
     write(params, &path)?;
     Ok(path)
+}
+
+/// How many G2 powers `τ^i·G2` (`i = 0..G2_POWERS`) are kept for inclusion proofs: a proof
+/// for a set of `m` points needs `[Z(τ)]_2` of its degree-`m` vanishing polynomial.
+pub const G2_POWERS: usize = 4097;
+
+fn g2_file(dir: &Path, kind: SrsKind) -> PathBuf {
+    dir.join(format!("{}-g2.bin", kind.label()))
+}
+
+/// Stores G2 powers for `kind` (`τ^0·G2, τ^1·G2, …`, raw uncompressed points).
+pub fn store_g2_powers(dir: &Path, kind: SrsKind, powers: &[G2Affine]) -> Result<(), SrsError> {
+    let path = g2_file(dir, kind);
+    let err = |source| SrsError::Io {
+        path: path.clone(),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(err)?;
+    let mut bytes = Vec::with_capacity(powers.len() * 128);
+    for p in powers {
+        p.write_raw(&mut bytes).map_err(err)?;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    fs::write(&tmp, bytes).map_err(err)?;
+    fs::rename(&tmp, &path).map_err(err)
+}
+
+/// The G2 powers of `kind`, checked against `params` (`[1]` must be its `τ·G2`). The dev ones
+/// are derived from the public seed when missing; ceremony ones come from `setup --ptau`.
+pub fn g2_powers(
+    dir: &Path,
+    kind: SrsKind,
+    params: &ParamsKZG<Bn256>,
+) -> Result<Vec<G2Affine>, SrsError> {
+    let path = g2_file(dir, kind);
+    let corrupt = |what: &str| SrsError::Io {
+        path: path.clone(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string()),
+    };
+    let powers = match fs::read(&path) {
+        Ok(bytes) => {
+            if bytes.len() % 128 != 0 || bytes.len() < 2 * 128 {
+                return Err(corrupt("wrong length for the G2 powers"));
+            }
+            bytes
+                .chunks(128)
+                .map(|c| G2Affine::from_raw_bytes(c).ok_or_else(|| corrupt("not a G2 point")))
+                .collect::<Result<Vec<_>, _>>()?
+        }
+        Err(_) if kind == SrsKind::Dev => {
+            // ParamsKZG::setup draws τ first from the seeded generator.
+            let tau = Fr::random(ChaCha20Rng::from_seed(DEV_SEED));
+            let mut powers = Vec::with_capacity(G2_POWERS);
+            let mut acc = G2::generator();
+            for _ in 0..G2_POWERS {
+                powers.push(acc);
+                acc *= tau;
+            }
+            let mut affine = vec![G2Affine::default(); G2_POWERS];
+            G2::batch_normalize(&powers, &mut affine);
+            store_g2_powers(dir, kind, &affine)?;
+            affine
+        }
+        Err(_) => {
+            return Err(SrsError::Missing {
+                kind: "ptau G2 powers",
+                k: params.k(),
+                dir: dir.to_path_buf(),
+                hint: " --ptau FILE",
+            })
+        }
+    };
+    if powers[0] != params.g2() || powers[1] != params.s_g2() {
+        return Err(corrupt("G2 powers of another setup"));
+    }
+    Ok(powers)
 }

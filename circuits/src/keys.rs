@@ -167,3 +167,23 @@ pub fn prover_circuit(layout: &CircuitLayout, witness: &MarginWitness) -> (Margi
         Some((layout.params.clone(), layout.break_points.clone())),
     )
 }
+
+/// The account data columns of `shape` laid out like `layout`: for each data column, its
+/// advice column index and its position among the first-phase commitments that open the proof.
+pub fn data_columns(layout: &CircuitLayout, shape: &MarginShape) -> Option<Vec<(usize, usize)>> {
+    use halo2_base::halo2_proofs::plonk::{Circuit, ConstraintSystem};
+    let mut cs = ConstraintSystem::<Fr>::default();
+    let config = MarginCircuit::configure_with_params(&mut cs, layout.margin_params(shape)?);
+    let phases = cs.advice_column_phase();
+    Some(
+        config
+            .table
+            .data
+            .iter()
+            .map(|c| {
+                let index = c.index();
+                (index, phases[..index].iter().filter(|&&p| p == 0).count())
+            })
+            .collect(),
+    )
+}

@@ -135,3 +135,24 @@ fn surplus_and_equity_lanes_are_bound_to_the_inputs() {
         );
     }
 }
+
+#[test]
+fn account_data_must_equal_its_lanes() {
+    // Inclusion proofs open the data columns: each datum must be the range-checked lane value
+    // the margin arithmetic used (a cost through its 2^127 offset).
+    let w = small_case().witness();
+    for a in [Aux::Balance(1), Aux::Size(2), Aux::Cost(0)] {
+        assert!(
+            !run_edited(&w, |plan, t| *t.aux_mut(plan, 4, a) += Fr::one()),
+            "{a:?} edited"
+        );
+    }
+    let cost = w.rows[4].costs[0];
+    assert!(run_edited(&w, |plan, t| {
+        assert_eq!(
+            *t.aux_mut(plan, 4, Aux::Cost(0)),
+            cost,
+            "data holds the signed cost"
+        );
+    }));
+}

@@ -26,6 +26,9 @@ pub enum Command {
     /// Prove a snapshot and write an epoch bundle. Exit 0 = bundle written, 2 = unusable
     /// input, 3 = oracle halt (halt report written next to --out, no bundle).
     Prove(ProveArgs),
+    /// Write per-account inclusion proofs for a bundle (needs its `private/` directory).
+    /// Exit 0 = written, 1 = failure, 2 = unusable input or unknown account.
+    Inclusion(InclusionArgs),
     /// Synthetic snapshots.
     Fixtures {
         #[command(subcommand)]
@@ -122,6 +125,24 @@ pub struct ProveArgs {
     /// Use the imported powers-of-tau SRS instead of the development one.
     #[arg(long)]
     pub ptau: bool,
+    #[arg(long)]
+    pub srs_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["account", "all"])))]
+pub struct InclusionArgs {
+    /// Epoch bundle directory, with its private/ directory.
+    pub bundle: PathBuf,
+    /// The account identifier (as in accounts.csv) to prove.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Prove every account: one file per account in the --out directory, named by account id.
+    #[arg(long)]
+    pub all: bool,
+    /// Output file (--account) or directory (--all, must not exist).
+    #[arg(long)]
+    pub out: PathBuf,
     #[arg(long)]
     pub srs_dir: Option<PathBuf>,
 }

@@ -42,6 +42,26 @@ pub struct PreparedEpoch {
     pub master_secret: [u8; 32],
     /// Private: the number of real accounts.
     pub accounts: usize,
+    /// Private: the accounts with their ids, in table order (block `i` holds `sorted[i]`).
+    pub sorted: Vec<(AccountId, AccountRow)>,
+}
+
+/// The accounts with their ids under `master_secret`, in table order (ascending id).
+pub fn salted_and_sorted(
+    rows: Vec<AccountRow>,
+    master_secret: &[u8; 32],
+) -> Vec<(AccountId, AccountRow)> {
+    let mut accounts: Vec<(AccountId, AccountRow)> = rows
+        .into_par_iter()
+        .map(|r| {
+            (
+                account_id(&r.identifier, &derive_salt(master_secret, &r.identifier)),
+                r,
+            )
+        })
+        .collect();
+    accounts.par_sort_unstable_by_key(|a| a.0);
+    accounts
 }
 
 /// Loads and evaluates `dir`, salts and sorts the accounts, and builds the witness.
@@ -64,16 +84,7 @@ pub fn prepare(
         rand::rngs::OsRng.fill_bytes(&mut s);
         s
     });
-    let mut accounts: Vec<(AccountId, AccountRow)> = rows
-        .into_par_iter()
-        .map(|r| {
-            (
-                account_id(&r.identifier, &derive_salt(&master_secret, &r.identifier)),
-                r,
-            )
-        })
-        .collect();
-    accounts.par_sort_unstable_by_key(|a| a.0);
+    let accounts = salted_and_sorted(rows, &master_secret);
     let table_rows = MarginShape::padded_rows(accounts.len() as u64);
     let shape = match k {
         Some(k) => MarginShape::new(&snapshot.config, table_rows, k),
@@ -96,5 +107,6 @@ pub fn prepare(
         witness,
         master_secret,
         accounts: accounts.len(),
+        sorted: accounts,
     })
 }

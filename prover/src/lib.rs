@@ -2,6 +2,7 @@
 //! bundle writing. The `zkmargin` binary is a thin CLI over it.
 
 pub mod epoch;
+pub mod inclusion;
 pub mod keystore;
 pub mod progress;
 pub mod prove;

@@ -3,6 +3,7 @@
 mod check;
 mod cli;
 mod fixtures_cmd;
+mod inclusion_cmd;
 mod prove_cmd;
 
 use std::process::ExitCode;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
         cli::Command::Check(args) => check::run(&args),
         cli::Command::Setup(args) => prove_cmd::setup(&args),
         cli::Command::Prove(args) => prove_cmd::prove_cmd(&args),
+        cli::Command::Inclusion(args) => inclusion_cmd::run(&args),
         cli::Command::Fixtures {
             command: cli::FixturesCommand::Generate(args),
         } => fixtures_cmd::generate(&args),

@@ -48,6 +48,17 @@ pub fn setup(args: &SetupArgs) -> u8 {
             return exit::INPUT;
         }
     };
+    let g2 = match zkmargin_bundle::ptau::import_g2_powers(&bytes, srs::G2_POWERS) {
+        Ok(g2) => g2,
+        Err(e) => {
+            eprintln!("error: {}: {e}", ptau.display());
+            return exit::INPUT;
+        }
+    };
+    if let Err(e) = srs::store_g2_powers(&dir, SrsKind::Ptau, &g2) {
+        eprintln!("error: {e}");
+        return exit::FAILURE;
+    }
     match srs::store_ptau(&dir, &params) {
         Ok(path) => {
             eprintln!(
@@ -146,9 +157,20 @@ pub fn prove_cmd(args: &ProveArgs) -> u8 {
         config_toml: epoch.config_toml.clone(),
         quotes_csv: epoch.quotes_csv.clone(),
     };
-    match bundle.write(
+    let snapshot_file = |name: &str| args.snapshot.join(name);
+    let (config, quotes, accounts) = (
+        snapshot_file("config.toml"),
+        snapshot_file("quotes.csv"),
+        snapshot_file("accounts.csv"),
+    );
+    match bundle.write_with_copies(
         &args.out,
         &[(MASTER_SECRET, hex::encode(epoch.master_secret).into_bytes())],
+        &[
+            ("snapshot/config.toml", &config),
+            ("snapshot/quotes.csv", &quotes),
+            ("snapshot/accounts.csv", &accounts),
+        ],
     ) {
         Ok(()) => {
             eprintln!(

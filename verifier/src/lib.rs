@@ -4,5 +4,6 @@
 //! inclusion verification extend this library as proofs land.
 
 pub mod bundle_check;
+pub mod inclusion_check;
 pub mod statement_check;
 pub mod vk_cache;

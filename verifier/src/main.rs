@@ -10,6 +10,7 @@ use zkmargin_bundle::srs::{self, SrsKind};
 use zkmargin_core::policy::PolicyCheck;
 use zkmargin_core::render;
 use zkmargin_core::statement::Statement;
+use zkmargin_verifier::inclusion_check::{self, InclusionReport};
 use zkmargin_verifier::{bundle_check, statement_check};
 
 #[derive(Parser)]
@@ -42,6 +43,22 @@ enum Command {
         #[arg(long)]
         srs_dir: Option<PathBuf>,
         /// Rebuild the verifying key even if this verifier cached it before.
+        #[arg(long)]
+        no_key_cache: bool,
+    },
+    /// Check an inclusion file: the bundle verifies, and the file's account — with exactly
+    /// its balances, sizes and costs — is a constrained row of that epoch's account table.
+    /// Prints the account's equity, requirement and margin status at the epoch's prices.
+    Inclusion {
+        bundle: PathBuf,
+        file: PathBuf,
+        /// Your account identifier: checks that H(identifier ‖ salt) is the row's id.
+        #[arg(long)]
+        identifier: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        srs_dir: Option<PathBuf>,
         #[arg(long)]
         no_key_cache: bool,
     },
@@ -96,6 +113,45 @@ fn report<R: Serialize>(
     ExitCode::from(if passed { 0 } else { 1 })
 }
 
+fn inclusion_report(json: bool, r: &InclusionReport) -> ExitCode {
+    let passed = r.passed();
+    if json {
+        let out =
+            serde_json::json!({ "status": if passed { "valid" } else { "invalid" }, "report": r });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("report serializes")
+        );
+    } else {
+        println!("epoch {}, row {}, account id {}", r.epoch, r.row, r.id);
+        print!("{}", render::policy(&r.checks));
+        let a = &r.account;
+        println!("\nat the epoch's prices:");
+        println!("  equity                   {}", a.equity);
+        println!("  maintenance requirement  {}", a.maintenance_requirement);
+        println!(
+            "  status                   {}",
+            if a.under_margined {
+                format!(
+                    "UNDER-MARGINED (shortfall {}, bad debt {})",
+                    a.shortfall, a.bad_debt
+                )
+            } else {
+                "adequately margined".to_string()
+            }
+        );
+        println!(
+            "\n{}",
+            if passed {
+                "VALID: this account is a constrained row of the proven table"
+            } else {
+                "INVALID: see the failed checks above"
+            }
+        );
+    }
+    ExitCode::from(if passed { 0 } else { 1 })
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Bundle {
@@ -122,6 +178,36 @@ fn main() -> ExitCode {
             ) {
                 Err(e) => unusable(json, e.to_string()),
                 Ok(r) => report(json, &r, &r.statement, &r.checks),
+            }
+        }
+        Command::Inclusion {
+            bundle,
+            file,
+            identifier,
+            json,
+            srs_dir,
+            no_key_cache,
+        } => {
+            let dir = srs_dir.unwrap_or_else(srs::default_dir);
+            let kind = |label: &str| {
+                SrsKind::from_label(label).ok_or_else(|| format!("unknown SRS source `{label}`"))
+            };
+            let load =
+                |label: &str, k: u32| srs::load(&dir, kind(label)?, k).map_err(|e| e.to_string());
+            let load_g2 = |label: &str, params: &_| {
+                srs::g2_powers(&dir, kind(label)?, params).map_err(|e| e.to_string())
+            };
+            let vk_cache = (!no_key_cache).then(zkmargin_verifier::vk_cache::default_dir);
+            match inclusion_check::verify_inclusion(
+                &bundle,
+                &file,
+                identifier.as_deref(),
+                vk_cache.as_deref(),
+                &load,
+                &load_g2,
+            ) {
+                Err(e) => unusable(json, e.to_string()),
+                Ok(r) => inclusion_report(json, &r),
             }
         }
         Command::Statement { file, strict, json } => {

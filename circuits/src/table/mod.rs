@@ -35,7 +35,9 @@ pub struct TableConfig {
     pub plan: TablePlan,
     pub values: Vec<Column<Advice>>,
     pub lookup: LimbLookup,
-    pub aux: Vec<Column<Advice>>,
+    /// Account data columns: what an inclusion proof opens.
+    pub data: Vec<Column<Advice>>,
+    pub flags: Vec<Column<Advice>>,
     pub coef: Vec<Column<Advice>>,
     pub acc: Vec<Column<Advice>>,
     /// `q_pos[r]`: row `r` of every block (tail included).
@@ -87,8 +89,13 @@ impl BlockQueries<'_> {
     }
 
     fn aux(&self, meta: &mut VirtualCells<Fr>, a: Aux) -> Expression<Fr> {
-        let s = self.config.plan.aux[&a];
-        Self::at(meta, self.config.aux[s.column], s.row)
+        let (data, s) = self.config.plan.aux_slot(a);
+        let columns = if data {
+            &self.config.data
+        } else {
+            &self.config.flags
+        };
+        Self::at(meta, columns[s.column], s.row)
     }
 
     fn coef(&self, meta: &mut VirtualCells<Fr>, c: Coef) -> Expression<Fr> {
@@ -160,7 +167,8 @@ impl TableConfig {
         };
         let values = advice(meta, plan.lanes);
         let limbs = advice(meta, plan.limb_columns());
-        let aux = advice(meta, plan.aux_columns);
+        let data = advice(meta, plan.data_columns);
+        let flags = advice(meta, plan.flag_columns);
         let coef = advice(meta, plan.coef_columns);
         let acc = advice(meta, plan.acc_columns);
         for &c in coef.iter().chain(&acc) {
@@ -171,7 +179,8 @@ impl TableConfig {
         let config = TableConfig {
             values,
             lookup,
-            aux,
+            data,
+            flags,
             coef,
             acc,
             q_pos,
@@ -221,8 +230,8 @@ impl TableConfig {
         meta.create_gate("account ids", |meta| {
             let id = block.aux(meta, Aux::Id);
             let gap = block.value(meta, Checked::Gap);
-            let s = plan.aux[&Aux::Id];
-            let prev = meta.query_advice(self.aux[s.column], Rotation(s.row as i32 - r));
+            let s = plan.data[&Aux::Id];
+            let prev = meta.query_advice(self.data[s.column], Rotation(s.row as i32 - r));
             let (first, chain, tail) = (
                 meta.query_selector(self.q_first),
                 meta.query_selector(self.q_chain),
@@ -234,10 +243,29 @@ impl TableConfig {
                 tail * (id - constant(sentinel())),
             ]
         });
+        meta.create_gate("account data equals its lanes", |meta| {
+            let q = meta.query_selector(self.q_block);
+            let mut out = Vec::new();
+            for (a, c, offset) in (0..plan.assets)
+                .map(|a| (Aux::Balance(a), Checked::Balance(a), Fr::zero()))
+                .chain((0..plan.markets).flat_map(|m| {
+                    [
+                        (Aux::Size(m), Checked::Size(m), Fr::zero()),
+                        (Aux::Cost(m), Checked::Cost(m), pow2(COST_BITS - 1)),
+                    ]
+                }))
+            {
+                let lane = block.value(meta, c);
+                let datum = block.aux(meta, a);
+                out.push(q.clone() * (lane - datum - constant(offset)));
+            }
+            out
+        });
         let flags: Vec<Aux> = plan
-            .aux
+            .data
             .keys()
-            .filter(|a| **a != Aux::Id)
+            .chain(plan.flags.keys())
+            .filter(|a| a.is_flag())
             .copied()
             .collect();
         if !flags.is_empty() {
@@ -330,7 +358,8 @@ impl TableConfig {
             }
         };
         assign(region, &self.values, &w.values);
-        assign(region, &self.aux, &w.aux);
+        assign(region, &self.data, &w.data);
+        assign(region, &self.flags, &w.flags);
         for (col, values) in self.lookup.limbs.iter().zip(&w.limbs) {
             for (row, v) in values.iter().enumerate() {
                 region.assign_advice(*col, row, Value::known(Fr::from(u64::from(*v))));

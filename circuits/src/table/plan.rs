@@ -9,8 +9,10 @@
 //! `⌈n/4⌉` consecutive lane-rows of one lane; its top lane-row uses only the limbs it needs, so
 //! the bound is exact (every width is a multiple of 16 bits, and `b ∈ {8, 16}`).
 //!
-//! Besides the lanes a block has *aux* cells (id and flags), *coefficient* cells (prices folded
-//! into the fine weights; equal in every block) and *accumulator* cells (running totals: the
+//! Besides the lanes a block has *account data* cells (id, balances, sizes, short flags, costs:
+//! exactly what the account holder knows, so an inclusion proof opens these columns and
+//! nothing else), *flag* cells (the sign hints), *coefficient* cells (prices folded into the
+//! fine weights; equal in every block) and *accumulator* cells (running totals: the
 //! accumulator in block `i + 1` is the one in block `i` plus block `i`'s contribution).
 
 use std::collections::BTreeMap;
@@ -24,6 +26,9 @@ pub const LANE_LIMBS: usize = 4;
 pub const RESERVED_ROWS: usize = 64;
 /// Largest block height (bounds the rotations per column).
 pub const MAX_BLOCK_ROWS: usize = 16;
+/// Account data fills at most this many rows of a block (and more columns): an inclusion
+/// proof costs one opening, one MSM of size 2^k, per data row.
+pub const MAX_DATA_ROWS: usize = 4;
 /// Bit width of an account-id gap check (`zkmargin_core::account_id::ID_BITS`).
 pub const GAP_BITS: usize = zkmargin_core::account_id::ID_BITS as usize;
 pub const BALANCE_BITS: usize = 64;
@@ -70,16 +75,34 @@ pub struct LaneRowRole {
     pub carries: bool,
 }
 
-/// Per-account witness cells that are not range-checked by lanes.
+/// Per-account cells outside the lanes: the account data and the sign flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Aux {
     Id,
+    /// Balance of an asset (equal to its lane).
+    Balance(usize),
+    /// `|size|` of a market (equal to its lane).
+    Size(usize),
     /// Market position is short (bit).
     Short(usize),
+    /// Signed cost of a market (its lane holds `cost + 2^127`).
+    Cost(usize),
     /// Equity in case `j` is negative (bit).
     Negative(usize),
     /// Under-margined (bit).
     Under,
+}
+
+impl Aux {
+    /// Account data (what the holder knows and an inclusion proof opens), not a derived flag.
+    pub fn is_account_data(&self) -> bool {
+        !matches!(self, Aux::Negative(_) | Aux::Under)
+    }
+
+    /// Whether the cell must be a bit.
+    pub fn is_flag(&self) -> bool {
+        matches!(self, Aux::Short(_) | Aux::Negative(_) | Aux::Under)
+    }
 }
 
 /// Price-dependent weights shared by all blocks.
@@ -130,8 +153,12 @@ pub struct TablePlan {
     /// Base case plus scenarios.
     pub cases: usize,
     pub checked: BTreeMap<Checked, LanePlacement>,
-    pub aux: BTreeMap<Aux, Slot>,
-    pub aux_columns: usize,
+    /// Account data cells ([`Aux::is_account_data`]) in the data columns.
+    pub data: BTreeMap<Aux, Slot>,
+    pub data_columns: usize,
+    /// Sign flags in the flag columns.
+    pub flags: BTreeMap<Aux, Slot>,
+    pub flag_columns: usize,
     pub coefs: BTreeMap<Coef, Slot>,
     pub coef_columns: usize,
     pub totals: Vec<(Total, Slot)>,
@@ -236,13 +263,19 @@ impl TablePlan {
             .find_map(|lanes| pack(&values, limb_bits, lanes, block_rows))?;
         let lanes = checked.values().map(|p| p.lane + 1).max().unwrap_or(1);
 
-        let mut aux = vec![Aux::Id];
-        aux.extend((0..shape.markets()).map(Aux::Short));
-        if shape.markets() > 0 {
-            aux.extend((0..shape.cases()).map(Aux::Negative));
-            aux.push(Aux::Under);
+        let mut data = vec![Aux::Id];
+        data.extend((0..shape.assets()).map(Aux::Balance));
+        for m in 0..shape.markets() {
+            data.extend([Aux::Size(m), Aux::Short(m), Aux::Cost(m)]);
         }
-        let (aux, aux_columns) = slots(&aux, block_rows);
+        let (data, data_columns) = slots(&data, block_rows.min(MAX_DATA_ROWS));
+        let mut flags = Vec::new();
+        if shape.markets() > 0 {
+            flags.extend((0..shape.cases()).map(Aux::Negative));
+            flags.push(Aux::Under);
+        }
+        let (flags, flag_columns) = slots(&flags, block_rows);
+        let flag_columns = if flags.is_empty() { 0 } else { flag_columns };
 
         let mut coefs = Vec::new();
         for case in 0..shape.cases() {
@@ -272,8 +305,10 @@ impl TablePlan {
             markets: shape.markets(),
             cases: shape.cases(),
             checked,
-            aux,
-            aux_columns,
+            data,
+            data_columns,
+            flags,
+            flag_columns,
             coefs,
             coef_columns,
             totals,
@@ -337,27 +372,42 @@ impl TablePlan {
         }
     }
 
-    /// First-phase (witness) columns: limbs, lane values, multiplicities, aux, coefficients and
-    /// accumulators, in that order of configuration.
+    /// Rows of a block holding account data (an inclusion proof opens these).
+    pub fn data_rows(&self) -> usize {
+        self.data.values().map(|s| s.row + 1).max().unwrap_or(1)
+    }
+
+    /// The slot of an account data cell or flag, and whether it is account data.
+    pub fn aux_slot(&self, a: Aux) -> (bool, Slot) {
+        match self.data.get(&a) {
+            Some(s) => (true, *s),
+            None => (false, self.flags[&a]),
+        }
+    }
+
+    /// First-phase (witness) columns: limbs, lane values, multiplicities, account data, flags,
+    /// coefficients and accumulators.
     pub fn first_phase_columns(&self) -> usize {
         self.limb_columns()
             + self.lanes
             + 1
-            + self.aux_columns
+            + self.data_columns
+            + self.flag_columns
             + self.coef_columns
             + self.acc_columns
     }
 
     /// Committed columns of the table (the cost model: every column costs about one MSM and a
     /// few FFTs of size 2^k): limbs, lane values, lookup helpers, multiplicities, running sum,
-    /// aux, coefficients and accumulators.
+    /// account data, flags, coefficients and accumulators.
     pub fn committed_columns(&self) -> usize {
         let limbs = self.limb_columns();
         limbs
             + self.lanes
             + limbs.div_ceil(crate::table::lookup::LIMBS_PER_HELPER)
             + 2
-            + self.aux_columns
+            + self.data_columns
+            + self.flag_columns
             + self.coef_columns
             + self.acc_columns
     }

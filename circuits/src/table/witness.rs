@@ -61,7 +61,8 @@ struct BlockCells {
 pub struct TableWitness {
     pub values: Vec<Vec<Fr>>,
     pub limbs: Vec<Vec<u32>>,
-    pub aux: Vec<Vec<Fr>>,
+    pub data: Vec<Vec<Fr>>,
+    pub flags: Vec<Vec<Fr>>,
     pub coef: Vec<Vec<Fr>>,
     pub acc: Vec<Vec<Fr>>,
     /// Final totals, in [`TablePlan::totals`] order.
@@ -140,7 +141,8 @@ impl TableWitness {
         let n = plan.table_rows();
         let mut values = vec![vec![Fr::zero(); n]; plan.lanes];
         let mut limbs = vec![vec![0u32; plan.lookup_rows]; plan.limb_columns()];
-        let mut aux = vec![vec![Fr::zero(); n]; plan.aux_columns];
+        let mut data = vec![vec![Fr::zero(); n]; plan.data_columns];
+        let mut flags = vec![vec![Fr::zero(); n]; plan.flag_columns];
         let mut coef = vec![vec![Fr::zero(); n]; plan.coef_columns];
         let mut acc = vec![vec![Fr::zero(); n]; plan.acc_columns];
         let mut running = vec![Fr::zero(); plan.totals.len()];
@@ -152,8 +154,11 @@ impl TableWitness {
             for (c, col) in block.limbs.iter().enumerate() {
                 limbs[c][base..base + r].copy_from_slice(col);
             }
-            for (a, slot) in &plan.aux {
-                aux[slot.column][base + slot.row] = block.aux.get(a).copied().unwrap_or_default();
+            for (a, slot) in &plan.data {
+                data[slot.column][base + slot.row] = block.aux.get(a).copied().unwrap_or_default();
+            }
+            for (a, slot) in &plan.flags {
+                flags[slot.column][base + slot.row] = block.aux.get(a).copied().unwrap_or_default();
             }
             for (c, slot) in &plan.coefs {
                 coef[slot.column][base + slot.row] = coefficients[c];
@@ -170,7 +175,8 @@ impl TableWitness {
         TableWitness {
             values,
             limbs,
-            aux,
+            data,
+            flags,
             coef,
             acc,
             totals: running,
@@ -196,8 +202,13 @@ impl TableWitness {
 
     /// The cell of `a` in `block`.
     pub fn aux_mut(&mut self, plan: &TablePlan, block: usize, a: Aux) -> &mut Fr {
-        let s = plan.aux[&a];
-        &mut self.aux[s.column][block * plan.block_rows + s.row]
+        let (data, s) = plan.aux_slot(a);
+        let columns = if data {
+            &mut self.data
+        } else {
+            &mut self.flags
+        };
+        &mut columns[s.column][block * plan.block_rows + s.row]
     }
 }
 
@@ -266,8 +277,13 @@ fn account_block(
         checked.insert(Checked::Cost(m), *c + pow2(COST_BITS - 1));
     }
     let mut aux = BTreeMap::from([(Aux::Id, row.id)]);
+    for (a, b) in row.balances.iter().enumerate() {
+        aux.insert(Aux::Balance(a), *b);
+    }
     for (m, n) in row.size_negative.iter().enumerate() {
+        aux.insert(Aux::Size(m), row.size_abs[m]);
         aux.insert(Aux::Short(m), *n);
+        aux.insert(Aux::Cost(m), row.costs[m]);
     }
     let surplus = terms.equity[0] - terms.maintenance + row.under_margined * shift;
     if plan.has_markets() {

@@ -1,0 +1,561 @@
+//! Inclusion proofs (see `zkmargin_bundle::inclusion`): rebuilds the committed account data
+//! columns of a bundle from `private/`, checks them against the proof, and opens
+//! `F = Σ_c γ^c · data_c` on an account's data rows.
+//!
+//! Rebuilding: the prover proved with an RNG seeded from the epoch's master secret, so
+//! `synthesize_witness` with the same seed reproduces every advice polynomial, blinding rows
+//! included (the circuit has two phases, so halo2-axiom's single-phase
+//! `create_proof_from_advice` does not apply; `synthesize_witness` runs the same phase-by-phase
+//! synthesis, commitments and challenges as `create_proof`). The rebuilt data columns are
+//! committed again and must equal the commitments in the proof before anything is opened.
+
+use std::path::Path;
+
+use halo2_proofs::arithmetic::{best_fft, best_multiexp};
+use halo2_proofs::fft::recursive::FFTData;
+use halo2_proofs::halo2curves::bn256::G2Affine;
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine, G1};
+use halo2_proofs::halo2curves::ff::{BatchInvert, PrimeField};
+use halo2_proofs::halo2curves::group::Curve;
+use halo2_proofs::plonk::synthesize_witness;
+use halo2_proofs::poly::commitment::{Blind, Params, ParamsProver};
+use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
+use halo2_proofs::transcript::TranscriptWriterBuffer;
+use indicatif::ParallelProgressIterator;
+use rayon::prelude::*;
+use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
+use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
+use zkmargin_bundle::inclusion::{
+    combined_values, data_cells, data_points, divide_exact, g1_from_transcript_hex, g1_to_hex,
+    gamma, interpolate, vanishing, InclusionFile, OpeningLevel, INCLUSION_FORMAT,
+};
+use zkmargin_bundle::srs::{self, SrsKind};
+use zkmargin_bundle::{Bundle, MASTER_SECRET, PRIVATE, PRIVATE_SNAPSHOT};
+use zkmargin_circuits::keys::CircuitLayout;
+use zkmargin_circuits::keys::{data_columns, prover_circuit};
+use zkmargin_circuits::table::plan::TablePlan;
+use zkmargin_core::account_id::{derive_salt, AccountId};
+use zkmargin_core::accounts::{read_all, AccountRow};
+use zkmargin_core::amount::format_units;
+use zkmargin_core::config::Config;
+
+use crate::epoch::{prepare, salted_and_sorted, PreparedEpoch};
+use crate::prove::proving_rng;
+
+/// Blocks per outer chunk and per sub-chunk when proving every account (each level is one
+/// MSM over the level above; see `zkmargin_bundle::inclusion`).
+const CHUNK_BLOCKS: [usize; 2] = [1024, 32];
+
+#[derive(Debug, thiserror::Error)]
+pub enum InclusionError {
+    #[error(transparent)]
+    Bundle(#[from] zkmargin_bundle::BundleError),
+    #[error("{0}")]
+    Private(String),
+    #[error(transparent)]
+    Srs(#[from] srs::SrsError),
+    #[error("rebuilding the witness: {0}")]
+    Prepare(String),
+    #[error("the rebuilt epoch does not match the bundle: {0}")]
+    Mismatch(&'static str),
+    #[error("halo2: {0:?}")]
+    Halo2(halo2_proofs::plonk::Error),
+    #[error("no account {0:?} in this epoch")]
+    UnknownAccount(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A bundle opened for inclusion proofs: the combined data polynomial and its commitment.
+pub struct InclusionProver {
+    pub bundle: Bundle,
+    pub plan: TablePlan,
+    config: Config,
+    master: [u8; 32],
+    /// The accounts in table order (block `i` holds `sorted[i]`).
+    sorted: Vec<(AccountId, AccountRow)>,
+    params: ParamsKZG<Bn256>,
+    g2_powers: Vec<G2Affine>,
+    gamma: Fr,
+    /// `F` in coefficient form.
+    poly: Vec<Fr>,
+    /// `C_F`, from the proof's commitments.
+    commitment: G1Affine,
+}
+
+fn read_private(dir: &Path, file: &str) -> Result<Vec<u8>, InclusionError> {
+    let path = dir.join(PRIVATE).join(file);
+    std::fs::read(&path).map_err(|source| InclusionError::Io { path, source })
+}
+
+/// `private/inclusion-cache.bin`: the statement digest (32 bytes), the circuit layout (u32
+/// length + JSON) and `F`'s coefficients (32-byte little-endian each). Rebuilt when missing
+/// or stale; its contents are never trusted blindly: every opening is checked against the
+/// proof's own commitments before it is handed out.
+const CACHE: &str = "inclusion-cache.bin";
+
+fn write_cache(
+    path: &Path,
+    digest: &[u8; 32],
+    layout: &CircuitLayout,
+    poly: &[Fr],
+) -> std::io::Result<()> {
+    let layout = serde_json::to_vec(layout).expect("layout serializes");
+    let mut bytes = Vec::with_capacity(36 + layout.len() + poly.len() * 32);
+    bytes.extend_from_slice(digest);
+    bytes.extend_from_slice(&(layout.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&layout);
+    for c in poly {
+        bytes.extend_from_slice(c.to_repr().as_ref());
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(tmp, path)
+}
+
+fn read_cache(path: &Path, digest: &[u8; 32], n: usize) -> Option<(CircuitLayout, Vec<Fr>)> {
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.get(..32)? != digest {
+        return None;
+    }
+    let len = u32::from_le_bytes(bytes.get(32..36)?.try_into().ok()?) as usize;
+    let layout = serde_json::from_slice(bytes.get(36..36 + len)?).ok()?;
+    let rest = bytes.get(36 + len..)?;
+    if rest.len() != n * 32 {
+        return None;
+    }
+    let poly = rest
+        .chunks(32)
+        .map(|c| Option::from(Fr::from_repr(c.try_into().ok()?)))
+        .collect::<Option<Vec<Fr>>>()?;
+    Some((layout, poly))
+}
+
+impl InclusionProver {
+    /// Opens `bundle_dir` for inclusion proofs: `F` from the private cache, or rebuilt from
+    /// `private/` (witness, `synthesize_witness`, self-check against the proof) and cached.
+    pub fn open(
+        bundle_dir: &Path,
+        srs_dir: &Path,
+        key_dir: &Path,
+    ) -> Result<InclusionProver, InclusionError> {
+        let bundle = Bundle::read(bundle_dir)?;
+        let m = &bundle.manifest;
+        let secret = read_private(bundle_dir, MASTER_SECRET)?;
+        let master: [u8; 32] = hex::decode(String::from_utf8_lossy(&secret).trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| {
+                InclusionError::Private("private/master_secret.hex is malformed".into())
+            })?;
+        let digest: [u8; 32] = hex::decode(&m.statement_digest)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or(InclusionError::Mismatch("statement digest"))?;
+        let snapshot = bundle_dir.join(PRIVATE).join(PRIVATE_SNAPSHOT);
+        let plan = TablePlan::new(&m.shape).ok_or(InclusionError::Mismatch("table plan"))?;
+        let kind = SrsKind::from_label(&m.srs.source).ok_or(InclusionError::Mismatch("SRS"))?;
+        let params = srs::load(srs_dir, kind, m.shape.k)?;
+        let g2_powers = srs::g2_powers(srs_dir, kind, &params)?;
+        let config = Config::parse(&bundle.config_toml)
+            .map_err(|e| InclusionError::Prepare(e.to_string()))?;
+
+        let cache = bundle_dir.join(PRIVATE).join(CACHE);
+        let n = params.n() as usize;
+        let (layout, columns, sorted) = match read_cache(&cache, &digest, n) {
+            Some((layout, poly)) => {
+                let rows = read_all(&snapshot.join("accounts.csv"), &config)
+                    .map_err(|e| InclusionError::Prepare(e.to_string()))?;
+                (
+                    layout,
+                    ColumnsOrF::F(poly),
+                    salted_and_sorted(rows, &master),
+                )
+            }
+            None => {
+                let r = rebuild(&bundle, &snapshot, &params, kind, key_dir, master)?;
+                (r.layout, ColumnsOrF::Columns(r.advice), r.sorted)
+            }
+        };
+        let data =
+            data_columns(&layout, &m.shape).ok_or(InclusionError::Mismatch("data columns"))?;
+        let committed: Vec<G1Affine> = data
+            .iter()
+            .map(|&(_, position)| {
+                m.account_table_commitment
+                    .get(position)
+                    .and_then(|h| g1_from_transcript_hex(h))
+                    .ok_or(InclusionError::Mismatch("account-table commitment"))
+            })
+            .collect::<Result<_, _>>()?;
+        let g = gamma(&digest, &committed);
+        let weights = zkmargin_bundle::inclusion::powers(g, data.len());
+        let commitment: G1 = weights.iter().zip(&committed).map(|(w, c)| c * w).sum();
+        let poly = match columns {
+            ColumnsOrF::F(poly) => poly,
+            ColumnsOrF::Columns(advice) => {
+                // Self-check: the rebuilt columns are exactly the committed ones.
+                for (&(index, _), c) in data.iter().zip(&committed) {
+                    let again = params
+                        .commit_lagrange(&advice.advice_values[index], Blind::default())
+                        .to_affine();
+                    if again != *c {
+                        return Err(InclusionError::Mismatch(
+                            "rebuilt data column differs from the proof's commitment",
+                        ));
+                    }
+                }
+                let mut poly = vec![Fr::zero(); n];
+                for (w, &(index, _)) in weights.iter().zip(&data) {
+                    for (acc, x) in poly.iter_mut().zip(advice.advice_polys[index].iter()) {
+                        *acc += *w * x;
+                    }
+                }
+                if let Err(e) = write_cache(&cache, &digest, &layout, &poly) {
+                    eprintln!("warning: cannot cache F in {}: {e}", cache.display());
+                }
+                poly
+            }
+        };
+        Ok(InclusionProver {
+            config,
+            bundle,
+            plan,
+            master,
+            sorted,
+            params,
+            g2_powers,
+            gamma: g,
+            poly,
+            commitment: commitment.to_affine(),
+        })
+    }
+
+    /// Number of account rows (real accounts; padding rows have no holder).
+    pub fn accounts(&self) -> usize {
+        self.sorted.len()
+    }
+
+    /// The block of `identifier`.
+    pub fn block_of(&self, identifier: &str) -> Result<usize, InclusionError> {
+        self.sorted
+            .iter()
+            .position(|(_, row)| row.identifier == identifier)
+            .ok_or_else(|| InclusionError::UnknownAccount(identifier.to_string()))
+    }
+
+    /// `y_o` of block `b` (its own rows).
+    fn values(&self, b: usize) -> Vec<Fr> {
+        let (id, row) = &self.sorted[b];
+        combined_values(&self.plan, &data_cells(&self.plan, id, row), self.gamma)
+    }
+
+    /// The inclusion file of the account in block `b` with the given opening levels.
+    fn file(&self, b: usize, openings: Vec<OpeningLevel>) -> InclusionFile {
+        let (id, row) = &self.sorted[b];
+        let c = &self.config;
+        InclusionFile {
+            format_version: INCLUSION_FORMAT,
+            epoch: self.bundle.manifest.statement.epoch,
+            statement_digest: self.bundle.manifest.statement_digest.clone(),
+            row: b,
+            id: hex::encode(id.0),
+            salt: hex::encode(derive_salt(&self.master, &row.identifier)),
+            balances: row
+                .balances
+                .iter()
+                .zip(&c.assets)
+                .map(|(v, a)| format_units(v, a.decimals))
+                .collect(),
+            sizes: row
+                .sizes
+                .iter()
+                .zip(&c.markets)
+                .map(|(v, m)| format_units(v, m.size_decimals))
+                .collect(),
+            costs: row
+                .costs
+                .iter()
+                .map(|v| format_units(v, c.quote.decimals))
+                .collect(),
+            openings,
+        }
+    }
+
+    /// Checks `file`'s opening as a verifier would (the prover's own check before handing a
+    /// proof out).
+    pub fn self_check(&self, file: &InclusionFile) -> bool {
+        let (id, row) = &self.sorted[file.row];
+        let values = combined_values(&self.plan, &data_cells(&self.plan, id, row), self.gamma);
+        let k = self.params.k();
+        let levels: Option<Vec<(G1Affine, Vec<Fr>)>> = file
+            .openings
+            .iter()
+            .map(|l| {
+                zkmargin_bundle::inclusion::g1_from_hex(&l.point)
+                    .map(|p| (p, data_points(&self.plan, k, l.blocks)))
+            })
+            .collect();
+        levels.is_some_and(|levels| {
+            zkmargin_bundle::inclusion::check_opening(
+                self.params.get_g(),
+                &self.g2_powers,
+                &self.commitment,
+                &data_points(&self.plan, k, [file.row, file.row + 1]),
+                &values,
+                &levels,
+            )
+        })
+    }
+
+    /// The proof for one account: one level, `W = [(F − I_A)/Z_A]` (one MSM of size 2^k).
+    pub fn prove(&self, b: usize) -> Result<InclusionFile, InclusionError> {
+        let points = data_points(&self.plan, self.params.k(), [b, b + 1]);
+        let i = interpolate(&points, &self.values(b));
+        let mut num = self.poly.clone();
+        for (a, c) in num.iter_mut().zip(&i) {
+            *a -= c;
+        }
+        // F takes the account's values on its rows unless the cached F is not the committed one.
+        let w = divide_exact(&num, &vanishing(&points)).ok_or(InclusionError::Mismatch(
+            "the data polynomial does not take this account's values",
+        ))?;
+        let point = best_multiexp(&w, &self.params.get_g()[..w.len()]).to_affine();
+        Ok(self.file(
+            b,
+            vec![OpeningLevel {
+                blocks: [b, b + 1],
+                point: g1_to_hex(&point),
+            }],
+        ))
+    }
+
+    /// Proofs for every account, with shared outer levels. `emit` receives each file.
+    pub fn prove_all(
+        &self,
+        emit: impl Fn(InclusionFile) -> Result<(), InclusionError> + Sync,
+    ) -> Result<(), InclusionError> {
+        let accounts = self.sorted.len();
+        let per_block = self.plan.data_rows();
+        // The largest set must fit the G2 powers.
+        let outer = CHUNK_BLOCKS[0]
+            .min((self.g2_powers.len() - 1) / per_block)
+            .max(1);
+        let inner = CHUNK_BLOCKS[1].min(outer);
+        let k = self.params.k();
+        let n = self.params.n() as usize;
+        // F must be the committed polynomial before thousands of openings are derived from it.
+        if best_multiexp(&self.poly, &self.params.get_g()[..n]).to_affine() != self.commitment {
+            return Err(InclusionError::Mismatch(
+                "the cached data polynomial is not the committed one",
+            ));
+        }
+        let coset = CosetDivider::new(k, &self.poly);
+        let chunks: Vec<usize> = (0..accounts).step_by(outer).collect();
+        eprintln!(
+            "{} accounts: {} chunks of {} blocks, sub-chunks of {}",
+            accounts,
+            chunks.len(),
+            outer,
+            inner
+        );
+        chunks
+            .par_iter()
+            .progress_count(chunks.len() as u64)
+            .try_for_each(|&start| -> Result<(), InclusionError> {
+                let end = (start + outer).min(accounts);
+                let outer_points = data_points(&self.plan, k, [start, end]);
+                let outer_values: Vec<Fr> = (start..end).flat_map(|b| self.values(b)).collect();
+                let i_outer = interpolate(&outer_points, &outer_values);
+                let w = coset.quotient(&i_outer, &vanishing(&outer_points));
+                let w0 = best_multiexp(
+                    &w[..n - outer_points.len()],
+                    &self.params.get_g()[..n - outer_points.len()],
+                )
+                .to_affine();
+                for sub in (start..end).step_by(inner) {
+                    let sub_end = (sub + inner).min(end);
+                    let sub_points = data_points(&self.plan, k, [sub, sub_end]);
+                    let sub_values: Vec<Fr> = (sub..sub_end).flat_map(|b| self.values(b)).collect();
+                    let i_sub = interpolate(&sub_points, &sub_values);
+                    let w1 = self.level(&i_outer, &i_sub, &sub_points);
+                    for b in sub..sub_end {
+                        let own = data_points(&self.plan, k, [b, b + 1]);
+                        let i_own = interpolate(&own, &self.values(b));
+                        let w2 = self.level(&i_sub, &i_own, &own);
+                        let file = self.file(
+                            b,
+                            vec![
+                                OpeningLevel {
+                                    blocks: [start, end],
+                                    point: g1_to_hex(&w0),
+                                },
+                                OpeningLevel {
+                                    blocks: [sub, sub_end],
+                                    point: g1_to_hex(&w1),
+                                },
+                                OpeningLevel {
+                                    blocks: [b, b + 1],
+                                    point: g1_to_hex(&w2),
+                                },
+                            ],
+                        );
+                        // One full check per chunk (the outer vanishing polynomial is large).
+                        if b == start && !self.self_check(&file) {
+                            return Err(InclusionError::Mismatch(
+                                "an opening failed its own check",
+                            ));
+                        }
+                        emit(file)?;
+                    }
+                }
+                Ok(())
+            })
+    }
+
+    /// `[(I_outer − I_inner)/Z_inner]`: an inner level (a small MSM).
+    fn level(&self, outer: &[Fr], inner: &[Fr], inner_points: &[Fr]) -> G1Affine {
+        let mut num = outer.to_vec();
+        for (a, c) in num.iter_mut().zip(inner) {
+            *a -= c;
+        }
+        // Both interpolations take the same values on the inner rows, so the division is exact.
+        let q = divide_exact(&num, &vanishing(inner_points)).expect("nested interpolations agree");
+        best_multiexp(&q, &self.params.get_g()[..q.len()]).to_affine()
+    }
+}
+
+enum ColumnsOrF {
+    Columns(halo2_proofs::plonk::AdviceSingle<G1Affine>),
+    F(Vec<Fr>),
+}
+
+/// A rebuilt epoch: its layout, every advice column, and the accounts in table order.
+struct Rebuilt {
+    layout: CircuitLayout,
+    advice: halo2_proofs::plonk::AdviceSingle<G1Affine>,
+    sorted: Vec<(AccountId, AccountRow)>,
+}
+
+/// Rebuilds the epoch from `private/snapshot` and re-derives every advice column with the
+/// proving RNG (seeded from the master secret).
+fn rebuild(
+    bundle: &Bundle,
+    snapshot: &Path,
+    params: &ParamsKZG<Bn256>,
+    kind: SrsKind,
+    key_dir: &Path,
+    master: [u8; 32],
+) -> Result<Rebuilt, InclusionError> {
+    let m = &bundle.manifest;
+    let epoch: PreparedEpoch = prepare(
+        snapshot,
+        m.statement.prev_digest,
+        Some(m.shape.k),
+        Some(master),
+    )
+    .map_err(|e| InclusionError::Prepare(e.to_string()))?;
+    if epoch.shape != m.shape {
+        return Err(InclusionError::Mismatch("shape"));
+    }
+    if hex::encode(epoch.statement.digest()) != m.statement_digest {
+        return Err(InclusionError::Mismatch("statement digest"));
+    }
+    let (pk, layout, _) = crate::progress::phase("proving key", || {
+        crate::keystore::load_or_generate(key_dir, params, kind.label(), &m.shape)
+    })
+    .map_err(InclusionError::Halo2)?;
+    let (circuit, instances) = prover_circuit(&layout, &epoch.witness);
+    if instances != bundle.instances {
+        return Err(InclusionError::Mismatch("public instances"));
+    }
+    let advice = crate::progress::phase("rebuilding the committed columns", || {
+        let mut transcript =
+            EvmTranscript::<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>::init(Vec::new());
+        synthesize_witness::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+            params,
+            &pk,
+            &[circuit],
+            &[&[&instances]],
+            proving_rng(&master),
+            &mut transcript,
+        )
+    })
+    .map_err(InclusionError::Halo2)?
+    .1
+    .remove(0);
+    Ok(Rebuilt {
+        layout,
+        advice,
+        sorted: epoch.sorted,
+    })
+}
+
+/// Exact division of `F − I` by a vanishing polynomial, on a coset of the 2^k domain (where
+/// no divisor vanishes): `F` is evaluated there once.
+struct CosetDivider {
+    k: u32,
+    shift: Fr,
+    data: FFTData<Fr>,
+    omega: Fr,
+    omega_inv: Fr,
+    /// `F` on the coset.
+    f: Vec<Fr>,
+}
+
+impl CosetDivider {
+    fn new(k: u32, poly: &[Fr]) -> Self {
+        let n = 1usize << k;
+        let omega = zkmargin_bundle::inclusion::omega(k);
+        let omega_inv = omega.invert().expect("non-zero");
+        let data = FFTData::new(n, omega, omega_inv);
+        let shift = Fr::MULTIPLICATIVE_GENERATOR;
+        let mut d = CosetDivider {
+            k,
+            shift,
+            data,
+            omega,
+            omega_inv,
+            f: Vec::new(),
+        };
+        d.f = d.to_coset(poly);
+        d
+    }
+
+    fn to_coset(&self, coeffs: &[Fr]) -> Vec<Fr> {
+        let n = 1usize << self.k;
+        let mut v = vec![Fr::zero(); n];
+        let mut s = Fr::one();
+        for (o, c) in v.iter_mut().zip(coeffs) {
+            *o = *c * s;
+            s *= self.shift;
+        }
+        best_fft(&mut v, self.omega, self.k, &self.data, false);
+        v
+    }
+
+    /// `(F − i)/z` in coefficient form (degree `< n − deg z`).
+    fn quotient(&self, i: &[Fr], z: &[Fr]) -> Vec<Fr> {
+        let n = 1usize << self.k;
+        let iv = self.to_coset(i);
+        let mut zv = self.to_coset(z);
+        zv.iter_mut().batch_invert();
+        let mut q: Vec<Fr> = (0..n)
+            .into_par_iter()
+            .map(|j| (self.f[j] - iv[j]) * zv[j])
+            .collect();
+        best_fft(&mut q, self.omega_inv, self.k, &self.data, true);
+        let n_inv = Fr::from(n as u64).invert().expect("non-zero");
+        let shift_inv = self.shift.invert().expect("non-zero");
+        let mut s = n_inv;
+        for c in q.iter_mut() {
+            *c *= s;
+            s *= shift_inv;
+        }
+        q
+    }
+}
