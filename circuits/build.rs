@@ -1,4 +1,5 @@
-//! Exposes `ZKMARGIN_CIRCUIT_SOURCE_HASH`: SHA-256 of this crate's sources and the workspace
+//! Exposes `ZKMARGIN_CIRCUIT_SOURCE_HASH`: SHA-256 of this crate's and zkmargin-layout's
+//! sources and the workspace
 //! lock file. Cached proving and verifying keys are named by it, so any change to the circuit
 //! code or to a dependency (halo2-base, halo2-axiom) invalidates them automatically.
 
@@ -25,6 +26,8 @@ fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let mut files = Vec::new();
     sources(&root.join("src"), &mut files);
+    // The shape and table plan live in zkmargin-layout: they fix the constraint system too.
+    sources(&root.join("../layout/src"), &mut files);
     files.push(root.join("../Cargo.lock"));
     let mut hasher = Sha256::new();
     for file in &files {
@@ -43,5 +46,6 @@ fn main() {
         .collect();
     println!("cargo:rustc-env=ZKMARGIN_CIRCUIT_SOURCE_HASH={hash}");
     println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=../layout/src");
     println!("cargo:rerun-if-changed=../Cargo.lock");
 }

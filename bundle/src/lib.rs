@@ -11,7 +11,6 @@
 //!
 //! Bundles are written atomically: into a sibling temporary directory renamed into place.
 
-pub mod inclusion;
 pub mod key_cache;
 pub mod ptau;
 pub mod srs;

@@ -17,11 +17,10 @@
 //! table), [`circuit`] (assembly), [`keys`] (keys from the shape).
 
 pub mod chips;
+pub use zkmargin_layout::{field, shape};
 pub mod circuit;
 pub mod encoding;
-pub mod field;
 pub mod keys;
-pub mod shape;
 pub mod table;
 pub mod witness;
 

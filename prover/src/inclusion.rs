@@ -1,4 +1,4 @@
-//! Inclusion proofs (see `zkmargin_bundle::inclusion`): rebuilds the committed account data
+//! Inclusion proofs (see `zkmargin_inclusion`): rebuilds the committed account data
 //! columns of a bundle from `private/`, checks them against the proof, and opens
 //! `F = Σ_c γ^c · data_c` on an account's data rows.
 //!
@@ -26,10 +26,6 @@ use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
-use zkmargin_bundle::inclusion::{
-    combined_values, data_cells, data_points, divide_exact, g1_from_transcript_hex, g1_to_hex,
-    gamma, interpolate, vanishing, InclusionFile, OpeningLevel, INCLUSION_FORMAT,
-};
 use zkmargin_bundle::srs::{self, SrsKind};
 use zkmargin_bundle::{Bundle, MASTER_SECRET, PRIVATE, PRIVATE_SNAPSHOT};
 use zkmargin_circuits::keys::CircuitLayout;
@@ -39,12 +35,16 @@ use zkmargin_core::account_id::{derive_salt, AccountId};
 use zkmargin_core::accounts::{read_all, AccountRow};
 use zkmargin_core::amount::format_units;
 use zkmargin_core::config::Config;
+use zkmargin_inclusion::{
+    combined_values, data_cells, data_points, divide_exact, g1_from_transcript_hex, g1_to_hex,
+    gamma, interpolate, vanishing, InclusionFile, OpeningLevel, INCLUSION_FORMAT,
+};
 
 use crate::epoch::{prepare, salted_and_sorted, PreparedEpoch};
 use crate::prove::proving_rng;
 
 /// Blocks per outer chunk and per sub-chunk when proving every account (each level is one
-/// MSM over the level above; see `zkmargin_bundle::inclusion`).
+/// MSM over the level above; see `zkmargin_inclusion`).
 const CHUNK_BLOCKS: [usize; 2] = [1024, 32];
 
 #[derive(Debug, thiserror::Error)]
@@ -193,7 +193,7 @@ impl InclusionProver {
             })
             .collect::<Result<_, _>>()?;
         let g = gamma(&digest, &committed);
-        let weights = zkmargin_bundle::inclusion::powers(g, data.len());
+        let weights = zkmargin_inclusion::powers(g, data.len());
         let commitment: G1 = weights.iter().zip(&committed).map(|(w, c)| c * w).sum();
         let poly = match columns {
             ColumnsOrF::F(poly) => poly,
@@ -296,12 +296,12 @@ impl InclusionProver {
             .openings
             .iter()
             .map(|l| {
-                zkmargin_bundle::inclusion::g1_from_hex(&l.point)
+                zkmargin_inclusion::g1_from_hex(&l.point)
                     .map(|p| (p, data_points(&self.plan, k, l.blocks)))
             })
             .collect();
         levels.is_some_and(|levels| {
-            zkmargin_bundle::inclusion::check_opening(
+            zkmargin_inclusion::check_opening(
                 self.params.get_g(),
                 &self.g2_powers,
                 &self.commitment,
@@ -510,7 +510,7 @@ struct CosetDivider {
 impl CosetDivider {
     fn new(k: u32, poly: &[Fr]) -> Self {
         let n = 1usize << k;
-        let omega = zkmargin_bundle::inclusion::omega(k);
+        let omega = zkmargin_inclusion::omega(k);
         let omega_inv = omega.invert().expect("non-zero");
         let data = FFTData::new(n, omega, omega_inv);
         let shift = Fr::MULTIPLICATIVE_GENERATOR;

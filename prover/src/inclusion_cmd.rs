@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use zkmargin_bundle::inclusion::InclusionFile;
 use zkmargin_bundle::srs;
+use zkmargin_inclusion::InclusionFile;
 use zkmargin_prover::inclusion::{InclusionError, InclusionProver};
 
 use crate::cli::InclusionArgs;

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use assert_cmd::Command;
-use zkmargin_bundle::inclusion::{g1_to_hex, InclusionFile};
 use zkmargin_bundle::srs::{self, SrsKind};
 use zkmargin_core::account_id::account_id;
+use zkmargin_inclusion::{g1_to_hex, InclusionFile};
 use zkmargin_verifier::inclusion_check::{verify_inclusion, InclusionReport};
 
 struct Epochs {
@@ -265,9 +265,9 @@ fn a_proof_replayed_against_another_epoch_is_rejected() {
 
 #[test]
 fn tampered_opening_points_are_rejected() {
-    use zkmargin_bundle::inclusion::g1_from_hex;
     use zkmargin_circuits::halo2_base::halo2_proofs::halo2curves::bn256::G1Affine;
     use zkmargin_circuits::halo2_base::halo2_proofs::halo2curves::group::Curve;
+    use zkmargin_inclusion::g1_from_hex;
     let (f, _, who) = files_by_row().remove(5);
     for level in 0..f.openings.len() {
         let mut bad = f.clone();

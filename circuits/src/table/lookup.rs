@@ -31,8 +31,7 @@ use rayon::prelude::*;
 
 use crate::Fr;
 
-/// Limb columns summed by one helper column (the helper gate has degree `2 + this`, kept ≤ 5).
-pub const LIMBS_PER_HELPER: usize = 3;
+pub use zkmargin_layout::plan::LIMBS_PER_HELPER;
 
 #[derive(Debug, Clone)]
 pub struct LimbLookup {

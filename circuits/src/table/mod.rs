@@ -15,8 +15,8 @@
 //!   accumulators are tied to the public outputs).
 
 pub mod lookup;
-pub mod plan;
 pub mod witness;
+pub use zkmargin_layout::plan;
 
 use halo2_base::halo2_proofs::circuit::{Cell, Region, Value};
 use halo2_base::halo2_proofs::plonk::{

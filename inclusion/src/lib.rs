@@ -17,19 +17,21 @@
 //! whole chunk. The outer points depend on other accounts' rows only through polynomials
 //! that contain their unguessable 192-bit ids.
 
-use halo2_proofs::arithmetic::best_multiexp;
-use halo2_proofs::halo2curves::bn256::{Bn256, Fq, Fr, G1Affine, G2Affine, G2Prepared};
-use halo2_proofs::halo2curves::ff::{Field, FromUniformBytes, PrimeField};
-use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
-use halo2_proofs::halo2curves::group::{Curve, Group, GroupEncoding};
-use halo2_proofs::halo2curves::pairing::{MillerLoopResult, MultiMillerLoop};
-use halo2_proofs::halo2curves::CurveAffine;
+use halo2curves::bn256::{Bn256, Fq, Fr, G1Affine, G2Affine, G2Prepared, G1, G2};
+use halo2curves::ff::{Field, FromUniformBytes, PrimeField};
+use halo2curves::group::prime::PrimeCurveAffine;
+use halo2curves::group::{Curve, Group, GroupEncoding};
+use halo2curves::msm::msm_serial;
+use halo2curves::pairing::{MillerLoopResult, MultiMillerLoop};
+use halo2curves::CurveAffine;
 use serde::{Deserialize, Serialize};
-use zkmargin_circuits::field::{fr_from_i128, fr_from_id};
-use zkmargin_circuits::table::plan::{Aux, TablePlan};
 use zkmargin_core::account_id::AccountId;
 use zkmargin_core::accounts::AccountRow;
 use zkmargin_core::digest::keccak256;
+use zkmargin_layout::field::{fr_from_i128, fr_from_id};
+use zkmargin_layout::plan::{Aux, TablePlan};
+
+pub mod check;
 
 pub const INCLUSION_FORMAT: u32 = 1;
 
@@ -181,14 +183,14 @@ pub fn check_opening(
     if i.len() > g1.len() {
         return false;
     }
-    let lhs = (commitment.to_curve() - best_multiexp(&i, &g1[..i.len()])).to_affine();
+    let lhs = (commitment.to_curve() - msm_g1(&i, &g1[..i.len()])).to_affine();
     let mut terms = vec![(lhs, G2Prepared::from(G2Affine::generator()))];
     for (w, set) in levels {
         let z = vanishing(set);
         if z.len() > g2.len() {
             return false;
         }
-        let zt = best_multiexp(&z, &g2[..z.len()]).to_affine();
+        let zt = msm_g2(&z, &g2[..z.len()]).to_affine();
         terms.push((-*w, G2Prepared::from(zt)));
     }
     let refs: Vec<(&G1Affine, &G2Prepared)> = terms.iter().map(|(a, b)| (a, b)).collect();
@@ -197,6 +199,19 @@ pub fn check_opening(
             .final_exponentiation()
             .is_identity(),
     )
+}
+
+/// Serial multi-scalar multiplications (no threads: this crate also runs in browsers).
+fn msm_g1(scalars: &[Fr], bases: &[G1Affine]) -> G1 {
+    let mut acc = G1::identity();
+    msm_serial(scalars, bases, &mut acc);
+    acc
+}
+
+fn msm_g2(scalars: &[Fr], bases: &[G2Affine]) -> G2 {
+    let mut acc = G2::identity();
+    msm_serial(scalars, bases, &mut acc);
+    acc
 }
 
 /// `1, x, x², …` (`n` terms).
@@ -270,8 +285,7 @@ pub fn g1_from_hex(s: &str) -> Option<G1Affine> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use halo2_proofs::halo2curves::ff::Field;
-    use halo2_proofs::halo2curves::group::Curve;
+    use halo2curves::group::Curve;
 
     #[test]
     fn omega_has_order_two_to_the_k() {

@@ -21,6 +21,9 @@ use crate::shape::MarginShape;
 
 /// Limbs per lane-row.
 pub const LANE_LIMBS: usize = 4;
+/// Limb columns summed by one lookup helper column (the helper gate has degree `2 + this`,
+/// kept ≤ 5).
+pub const LIMBS_PER_HELPER: usize = 3;
 /// Rows kept free at the bottom of the circuit for halo2's blinding rows (which grow with the
 /// number of rotations queried per column, at most `2 · MAX_BLOCK_ROWS + 2`).
 pub const RESERVED_ROWS: usize = 64;
@@ -404,7 +407,7 @@ impl TablePlan {
         let limbs = self.limb_columns();
         limbs
             + self.lanes
-            + limbs.div_ceil(crate::table::lookup::LIMBS_PER_HELPER)
+            + limbs.div_ceil(LIMBS_PER_HELPER)
             + 2
             + self.data_columns
             + self.flag_columns

@@ -2,7 +2,7 @@
 //! to `p − |x|`; every value converted here is bounded far below `p/2` by `zkmargin_core::bounds`.
 
 use ethnum::{I256, U256};
-use halo2_base::halo2_proofs::halo2curves::ff::{Field, PrimeField};
+use halo2curves::ff::{Field, PrimeField};
 
 use crate::Fr;
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use zkmargin_core::config::Config;
 use zkmargin_core::fine::FineScale;
 
-use crate::table::plan::{TablePlan, BALANCE_BITS, COST_BITS, SIZE_BITS};
+use crate::plan::{TablePlan, BALANCE_BITS, COST_BITS, SIZE_BITS};
 
 /// Smallest table: 2^4 rows.
 pub const MIN_ROWS_LOG2: u32 = 4;
@@ -66,7 +66,7 @@ impl MarginShape {
     pub fn new(config: &Config, rows: usize, k: u32) -> Self {
         MarginShape {
             k,
-            lookup_bits: crate::table::plan::limb_bits(k),
+            lookup_bits: crate::plan::limb_bits(k),
             rows,
             sources: config.assets.iter().map(|a| a.sources.len()).collect(),
             underlying: config.markets.iter().map(|m| m.underlying).collect(),

@@ -1,0 +1,242 @@
+//! The holder's checks of an inclusion file against an epoch's public data (statement, config,
+//! shape and the data columns' commitments taken from a verified proof). No I/O and no threads:
+//! the native verifier and the browser page run the same code.
+
+use ethnum::I256;
+use halo2curves::bn256::{G1Affine, G2Affine, G1};
+use halo2curves::group::Curve;
+use serde::Serialize;
+use zkmargin_core::account_id::{account_id, AccountId};
+use zkmargin_core::accounts::AccountRow;
+use zkmargin_core::amount::{parse_signed, parse_unsigned};
+use zkmargin_core::bounds::{BALANCE_LIMIT, COST_LIMIT, SIZE_LIMIT};
+use zkmargin_core::config::Config;
+use zkmargin_core::fine::FineScale;
+use zkmargin_core::margin::MarkTable;
+use zkmargin_core::policy::PolicyCheck;
+use zkmargin_core::statement::Statement;
+use zkmargin_layout::plan::TablePlan;
+use zkmargin_layout::shape::MarginShape;
+
+use crate::{
+    check_opening, combined_values, data_cells, data_points, g1_from_hex, gamma, powers,
+    InclusionFile, INCLUSION_FORMAT,
+};
+
+/// The public data of a verified epoch that an inclusion file is checked against.
+pub struct Epoch<'a> {
+    pub statement: &'a Statement,
+    /// Hex Keccak-256 of the statement.
+    pub statement_digest: &'a str,
+    pub config: &'a Config,
+    pub shape: &'a MarginShape,
+    /// The account data columns' commitments, from the verified proof.
+    pub data_commitments: &'a [G1Affine],
+}
+
+/// SRS powers: `τ^i·G1` (at least as many as the largest opening set) and `τ^i·G2`.
+pub struct Powers<'a> {
+    pub g1: &'a [G1Affine],
+    pub g2: &'a [G2Affine],
+}
+
+/// The account at the epoch's prices (fine values shown in the quote currency).
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountStatus {
+    pub equity: String,
+    pub maintenance_requirement: String,
+    pub under_margined: bool,
+    pub shortfall: String,
+    pub bad_debt: String,
+}
+
+fn check(name: &str, passed: bool, detail: impl Into<String>) -> PolicyCheck {
+    PolicyCheck {
+        name: name.into(),
+        passed,
+        detail: detail.into(),
+    }
+}
+
+fn hex32(s: &str) -> Option<[u8; 32]> {
+    hex::decode(s).ok()?.try_into().ok()
+}
+
+/// Parses an inclusion file, refusing unknown versions (`Err`: why it is unusable).
+pub fn parse_file(bytes: &[u8]) -> Result<InclusionFile, String> {
+    let file: InclusionFile =
+        serde_json::from_slice(bytes).map_err(|e| format!("not an inclusion file: {e}"))?;
+    if file.format_version != INCLUSION_FORMAT {
+        return Err(format!(
+            "format version {} (expected {INCLUSION_FORMAT})",
+            file.format_version
+        ));
+    }
+    Ok(file)
+}
+
+/// The account row an inclusion file claims, parsed with the config's decimals and bounds.
+fn parse_row(file: &InclusionFile, config: &Config) -> Result<AccountRow, String> {
+    if file.balances.len() != config.assets.len()
+        || file.sizes.len() != config.markets.len()
+        || file.costs.len() != config.markets.len()
+    {
+        return Err("balances, sizes or costs do not match the config's assets and markets".into());
+    }
+    let balances = file
+        .balances
+        .iter()
+        .zip(&config.assets)
+        .map(|(v, a)| {
+            parse_unsigned(v.as_bytes(), a.decimals, BALANCE_LIMIT)
+                .map(|x| x as u64)
+                .map_err(|e| format!("balance {v:?}: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    let sizes = file
+        .sizes
+        .iter()
+        .zip(&config.markets)
+        .map(|(v, m)| {
+            parse_signed(v.as_bytes(), m.size_decimals, SIZE_LIMIT)
+                .map(|x| x as i64)
+                .map_err(|e| format!("size {v:?}: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    let costs = file
+        .costs
+        .iter()
+        .map(|v| {
+            parse_signed(v.as_bytes(), config.quote.decimals, COST_LIMIT)
+                .map_err(|e| format!("cost {v:?}: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(AccountRow {
+        identifier: String::new(),
+        balances,
+        sizes,
+        costs,
+    })
+}
+
+/// Every check of `file` against `epoch` (all reported, none short-circuits), and the
+/// account's status at the epoch's prices. `Err`: the file is unusable (malformed values).
+pub fn check_file(
+    file: &InclusionFile,
+    epoch: &Epoch<'_>,
+    identifier: Option<&str>,
+    powers_of_tau: &Powers<'_>,
+) -> Result<(Vec<PolicyCheck>, AccountStatus), String> {
+    let id = AccountId(hex32(&file.id).ok_or("id is not 32 hex bytes")?);
+    let salt = hex32(&file.salt).ok_or("salt is not 32 hex bytes")?;
+    let levels: Vec<G1Affine> = file
+        .openings
+        .iter()
+        .map(|l| g1_from_hex(&l.point))
+        .collect::<Option<_>>()
+        .ok_or("an opening is not a compressed G1 point")?;
+    let row = parse_row(file, epoch.config)?;
+    let plan = TablePlan::new(epoch.shape).ok_or("the epoch's shape has no table")?;
+    let rows = epoch.shape.rows;
+
+    let mut checks = vec![
+        check(
+            "the file is for this epoch's statement",
+            file.statement_digest == epoch.statement_digest && file.epoch == epoch.statement.epoch,
+            format!(
+                "file: epoch {} digest {}",
+                file.epoch, file.statement_digest
+            ),
+        ),
+        check(
+            "the row is an account row of the constrained table",
+            file.row < rows,
+            format!("row {} of {rows} account rows", file.row),
+        ),
+    ];
+    // Nested block ranges ending at the row, each within the G2 powers (which also bounds the
+    // work a hostile file can cause).
+    let nested = file.openings.last().map(|l| l.blocks)
+        == file.row.checked_add(1).map(|e| [file.row, e])
+        && file
+            .openings
+            .windows(2)
+            .all(|w| w[0].blocks[0] <= w[1].blocks[0] && w[1].blocks[1] <= w[0].blocks[1])
+        && file.openings.iter().all(|l| {
+            l.blocks[0] < l.blocks[1]
+                && l.blocks[1] <= rows
+                && (l.blocks[1] - l.blocks[0]) * plan.data_rows() < powers_of_tau.g2.len()
+        });
+    checks.push(check(
+        "opening sets are nested block ranges ending at the row",
+        nested,
+        format!("{} levels", file.openings.len()),
+    ));
+    checks.push(match identifier {
+        Some(identifier) => {
+            let derived = account_id(identifier, &salt);
+            check(
+                "H(identifier ‖ salt) is the row's id",
+                derived == id,
+                format!("derived {}", hex::encode(derived.0)),
+            )
+        }
+        None => check(
+            "H(identifier ‖ salt) is the row's id",
+            true,
+            "not checked: pass the identifier to bind the row to it",
+        ),
+    });
+
+    let opening_ok = nested
+        && file.row < rows
+        && hex32(epoch.statement_digest).is_some_and(|digest| {
+            let g = gamma(&digest, epoch.data_commitments);
+            let combined: G1 = powers(g, epoch.data_commitments.len())
+                .iter()
+                .zip(epoch.data_commitments)
+                .map(|(p, c)| c * p)
+                .sum();
+            let values = combined_values(&plan, &data_cells(&plan, &id, &row), g);
+            let points = data_points(&plan, epoch.shape.k, [file.row, file.row + 1]);
+            let sets: Vec<(G1Affine, Vec<_>)> = levels
+                .iter()
+                .zip(&file.openings)
+                .map(|(w, l)| (*w, data_points(&plan, epoch.shape.k, l.blocks)))
+                .collect();
+            check_opening(
+                powers_of_tau.g1,
+                powers_of_tau.g2,
+                &combined.to_affine(),
+                &points,
+                &values,
+                &sets,
+            )
+        });
+    checks.push(check(
+        "the KZG opening of the account data columns equals this account",
+        opening_ok,
+        if opening_ok {
+            "id, balances, sizes and costs are the row's committed values"
+        } else {
+            "the opening does not match these values"
+        },
+    ));
+
+    let s = epoch.statement;
+    let prices: Vec<u64> = s.oracle.iter().map(|o| o.median.unwrap_or(0)).collect();
+    let scale = FineScale::derive(epoch.config).map_err(|e| e.reason)?;
+    let underlying: Vec<usize> = epoch.config.markets.iter().map(|m| m.underlying).collect();
+    let margin = MarkTable::new(&scale, &underlying, &prices).evaluate(&row);
+    let money = |v: I256| format!("{} {}", s.display_fine(v), s.quote_symbol);
+    Ok((
+        checks,
+        AccountStatus {
+            equity: money(margin.equity()),
+            maintenance_requirement: money(margin.maintenance),
+            under_margined: margin.is_under_margined(),
+            shortfall: money(margin.shortfall()),
+            bad_debt: money(margin.bad_debt()),
+        },
+    ))
+}
