@@ -27,6 +27,7 @@ pub fn run(args: &InclusionArgs) -> u8 {
         eprintln!("error: {} already exists", args.out.display());
         return exit::INPUT;
     }
+    let opened = Instant::now();
     let prover = match InclusionProver::open(
         &args.bundle,
         &srs_dir,
@@ -42,6 +43,10 @@ pub fn run(args: &InclusionArgs) -> u8 {
             return exit::FAILURE;
         }
     };
+    eprintln!(
+        "bundle opened for inclusion proofs in {:.2} s",
+        opened.elapsed().as_secs_f64()
+    );
     let result = match &args.account {
         Some(identifier) => match prover.block_of(identifier) {
             Ok(block) => {
