@@ -88,15 +88,39 @@ fn g2(b: &[u8]) -> Option<G2Affine> {
     Option::from(G2Affine::from_xy(x, y))
 }
 
+/// Section `t` of a parsed file.
+fn section<'a>(
+    bytes: &'a [u8],
+    secs: &HashMap<u32, std::ops::Range<usize>>,
+    t: u32,
+) -> Result<&'a [u8], PtauError> {
+    secs.get(&t)
+        .map(|r| &bytes[r.clone()])
+        .ok_or_else(|| PtauError::Format(format!("missing section {t}")))
+}
+
+/// The first `count` points of `size` bytes of section `t`, each parsed by `parse`.
+fn points<T>(
+    data: &[u8],
+    t: u32,
+    size: usize,
+    count: usize,
+    parse: impl Fn(&[u8]) -> Option<T>,
+) -> Result<Vec<T>, PtauError> {
+    (0..count)
+        .map(|i| {
+            parse(&data[i * size..(i + 1) * size]).ok_or(PtauError::BadPoint {
+                section: t,
+                index: i,
+            })
+        })
+        .collect()
+}
+
 /// Parses `bytes` and returns verified KZG parameters for 2^k points.
 pub fn import(bytes: &[u8], k: u32) -> Result<ParamsKZG<Bn256>, PtauError> {
     let secs = sections(bytes)?;
-    let section = |t: u32| {
-        secs.get(&t)
-            .cloned()
-            .ok_or_else(|| PtauError::Format(format!("missing section {t}")))
-    };
-    let header = &bytes[section(1)?];
+    let header = section(bytes, &secs, 1)?;
     if u32_at(header, 0)? != 32 || header.get(4..36) != Some(&BN254_Q_LE[..]) {
         return Err(PtauError::Format("not a BN254 (bn128) ceremony".into()));
     }
@@ -105,21 +129,14 @@ pub fn import(bytes: &[u8], k: u32) -> Result<ParamsKZG<Bn256>, PtauError> {
         return Err(PtauError::TooSmall { power, k });
     }
     let n = 1usize << k;
-    let tau_g1 = &bytes[section(2)?];
-    let tau_g2 = &bytes[section(3)?];
+    let tau_g1 = section(bytes, &secs, 2)?;
+    let tau_g2 = section(bytes, &secs, 3)?;
     if tau_g1.len() < n * 64 || tau_g2.len() < 2 * 128 {
         return Err(PtauError::Format(
             "sections 2/3 shorter than the declared power".into(),
         ));
     }
-    let g: Vec<G1Affine> = (0..n)
-        .map(|i| {
-            g1(&tau_g1[i * 64..(i + 1) * 64]).ok_or(PtauError::BadPoint {
-                section: 2,
-                index: i,
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let g: Vec<G1Affine> = points(tau_g1, 2, 64, n, g1)?;
     let gen2 = g2(&tau_g2[..128]).ok_or(PtauError::BadPoint {
         section: 3,
         index: 0,
@@ -150,27 +167,15 @@ pub fn import(bytes: &[u8], k: u32) -> Result<ParamsKZG<Bn256>, PtauError> {
 /// `e(G1, Σ r_i·τ^(i+1)·G2) = e(τ·G1, Σ r_i·τ^i·G2)`.
 pub fn import_g2_powers(bytes: &[u8], max: usize) -> Result<Vec<G2Affine>, PtauError> {
     let secs = sections(bytes)?;
-    let range = |t: u32| {
-        secs.get(&t)
-            .cloned()
-            .ok_or_else(|| PtauError::Format(format!("missing section {t}")))
-    };
-    let tau_g1 = &bytes[range(2)?];
-    let tau_g2 = &bytes[range(3)?];
+    let tau_g1 = section(bytes, &secs, 2)?;
+    let tau_g2 = section(bytes, &secs, 3)?;
     let count = (tau_g2.len() / 128).min(max);
     if count < 2 || tau_g1.len() < 128 {
         return Err(PtauError::Format(
             "the ceremony has fewer than 2 G2 powers".into(),
         ));
     }
-    let powers: Vec<G2Affine> = (0..count)
-        .map(|i| {
-            g2(&tau_g2[i * 128..(i + 1) * 128]).ok_or(PtauError::BadPoint {
-                section: 3,
-                index: i,
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let powers: Vec<G2Affine> = points(tau_g2, 3, 128, count, g2)?;
     let tau = g1(&tau_g1[64..128]).ok_or(PtauError::BadPoint {
         section: 2,
         index: 1,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use zkmargin_bundle::srs::{self, SrsKind};
 use zkmargin_core::policy::PolicyCheck;
@@ -36,15 +36,8 @@ enum Command {
         /// Also require zero under-margined accounts and a real (non-development) SRS.
         #[arg(long)]
         strict: bool,
-        #[arg(long)]
-        json: bool,
-        /// The verifier's own SRS directory (default: $ZKMARGIN_HOME/srs or
-        /// ~/.cache/zkmargin/srs). Parameters are never taken from the bundle.
-        #[arg(long)]
-        srs_dir: Option<PathBuf>,
-        /// Rebuild the verifying key even if this verifier cached it before.
-        #[arg(long)]
-        no_key_cache: bool,
+        #[command(flatten)]
+        options: Options,
     },
     /// Check an inclusion file: the bundle verifies, and the file's account — with exactly
     /// its balances, sizes and costs — is a constrained row of that epoch's account table.
@@ -55,12 +48,8 @@ enum Command {
         /// Your account identifier: checks that H(identifier ‖ salt) is the row's id.
         #[arg(long)]
         identifier: Option<String>,
-        #[arg(long)]
-        json: bool,
-        #[arg(long)]
-        srs_dir: Option<PathBuf>,
-        #[arg(long)]
-        no_key_cache: bool,
+        #[command(flatten)]
+        options: Options,
     },
     /// Check a published statement (bare, or the `zkmargin check --json` output): its digest
     /// and the policy of SPEC §6. This checks what a statement claims, not that it is true.
@@ -74,6 +63,34 @@ enum Command {
     },
 }
 
+/// Options shared by the commands that check proofs.
+#[derive(Args)]
+struct Options {
+    #[arg(long)]
+    json: bool,
+    /// The verifier's own SRS directory (default: $ZKMARGIN_HOME/srs or
+    /// ~/.cache/zkmargin/srs). Parameters are never taken from the bundle.
+    #[arg(long)]
+    srs_dir: Option<PathBuf>,
+    /// Rebuild the verifying key even if this verifier cached it before.
+    #[arg(long)]
+    no_key_cache: bool,
+}
+
+impl Options {
+    fn srs_dir(&self) -> PathBuf {
+        self.srs_dir.clone().unwrap_or_else(srs::default_dir)
+    }
+
+    fn vk_cache(&self) -> Option<PathBuf> {
+        (!self.no_key_cache).then(zkmargin_verifier::vk_cache::default_dir)
+    }
+}
+
+fn srs_kind(label: &str) -> Result<SrsKind, String> {
+    SrsKind::from_label(label).ok_or_else(|| format!("unknown SRS source `{label}`"))
+}
+
 fn unusable(json: bool, message: String) -> ExitCode {
     eprintln!("error: {message}");
     if json {
@@ -85,13 +102,14 @@ fn unusable(json: bool, message: String) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn report<R: Serialize>(
+/// Prints a report (JSON, or `human` then the verdict line) and returns the exit code.
+fn emit<R: Serialize>(
     json: bool,
+    passed: bool,
     report: &R,
-    statement: &Statement,
-    checks: &[PolicyCheck],
+    human: impl FnOnce(),
+    valid: &str,
 ) -> ExitCode {
-    let passed = checks.iter().all(|c| c.passed);
     if json {
         let out = serde_json::json!({ "status": if passed { "valid" } else { "invalid" }, "report": report });
         println!(
@@ -99,12 +117,11 @@ fn report<R: Serialize>(
             serde_json::to_string_pretty(&out).expect("report serializes")
         );
     } else {
-        print!("{}", render::statement(statement));
-        print!("{}", render::policy(checks));
+        human();
         println!(
             "\n{}",
             if passed {
-                "VALID: every check passed"
+                valid
             } else {
                 "INVALID: see the failed checks above"
             }
@@ -113,43 +130,51 @@ fn report<R: Serialize>(
     ExitCode::from(if passed { 0 } else { 1 })
 }
 
+fn report<R: Serialize>(
+    json: bool,
+    report: &R,
+    statement: &Statement,
+    checks: &[PolicyCheck],
+) -> ExitCode {
+    let passed = checks.iter().all(|c| c.passed);
+    emit(
+        json,
+        passed,
+        report,
+        || {
+            print!("{}", render::statement(statement));
+            print!("{}", render::policy(checks));
+        },
+        "VALID: every check passed",
+    )
+}
+
 fn inclusion_report(json: bool, r: &InclusionReport) -> ExitCode {
-    let passed = r.passed();
-    if json {
-        let out =
-            serde_json::json!({ "status": if passed { "valid" } else { "invalid" }, "report": r });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&out).expect("report serializes")
-        );
-    } else {
-        println!("epoch {}, row {}, account id {}", r.epoch, r.row, r.id);
-        print!("{}", render::policy(&r.checks));
-        let a = &r.account;
-        println!("\nat the epoch's prices:");
-        println!("  equity                   {}", a.equity);
-        println!("  maintenance requirement  {}", a.maintenance_requirement);
-        println!(
-            "  status                   {}",
-            if a.under_margined {
-                format!(
-                    "UNDER-MARGINED (shortfall {}, bad debt {})",
-                    a.shortfall, a.bad_debt
-                )
-            } else {
-                "adequately margined".to_string()
-            }
-        );
-        println!(
-            "\n{}",
-            if passed {
-                "VALID: this account is a constrained row of the proven table"
-            } else {
-                "INVALID: see the failed checks above"
-            }
-        );
-    }
-    ExitCode::from(if passed { 0 } else { 1 })
+    emit(
+        json,
+        r.passed(),
+        r,
+        || {
+            println!("epoch {}, row {}, account id {}", r.epoch, r.row, r.id);
+            print!("{}", render::policy(&r.checks));
+            let a = &r.account;
+            println!("\nat the epoch's prices:");
+            println!("  equity                   {}", a.equity);
+            println!("  maintenance requirement  {}", a.maintenance_requirement);
+            println!(
+                "  status                   {}",
+                if a.under_margined {
+                    format!(
+                        "UNDER-MARGINED (shortfall {}, bad debt {})",
+                        a.shortfall, a.bad_debt
+                    )
+                } else {
+                    "adequately margined".to_string()
+                }
+            );
+        },
+        "VALID: this account is a constrained row of the proven table",
+    )
 }
 
 fn main() -> ExitCode {
@@ -158,17 +183,13 @@ fn main() -> ExitCode {
             bundle,
             prev,
             strict,
-            json,
-            srs_dir,
-            no_key_cache,
+            options,
         } => {
-            let dir = srs_dir.unwrap_or_else(srs::default_dir);
+            let dir = options.srs_dir();
             let load = |label: &str, k: u32| {
-                let kind = SrsKind::from_label(label)
-                    .ok_or_else(|| format!("unknown SRS source `{label}`"))?;
-                srs::load(&dir, kind, k).map_err(|e| e.to_string())
+                srs::load(&dir, srs_kind(label)?, k).map_err(|e| e.to_string())
             };
-            let vk_cache = (!no_key_cache).then(zkmargin_verifier::vk_cache::default_dir);
+            let vk_cache = options.vk_cache();
             match bundle_check::verify_bundle(
                 &bundle,
                 prev.as_deref(),
@@ -176,28 +197,24 @@ fn main() -> ExitCode {
                 vk_cache.as_deref(),
                 &load,
             ) {
-                Err(e) => unusable(json, e.to_string()),
-                Ok(r) => report(json, &r, &r.statement, &r.checks),
+                Err(e) => unusable(options.json, e.to_string()),
+                Ok(r) => report(options.json, &r, &r.statement, &r.checks),
             }
         }
         Command::Inclusion {
             bundle,
             file,
             identifier,
-            json,
-            srs_dir,
-            no_key_cache,
+            options,
         } => {
-            let dir = srs_dir.unwrap_or_else(srs::default_dir);
-            let kind = |label: &str| {
-                SrsKind::from_label(label).ok_or_else(|| format!("unknown SRS source `{label}`"))
+            let dir = options.srs_dir();
+            let load = |label: &str, k: u32| {
+                srs::load(&dir, srs_kind(label)?, k).map_err(|e| e.to_string())
             };
-            let load =
-                |label: &str, k: u32| srs::load(&dir, kind(label)?, k).map_err(|e| e.to_string());
             let load_g2 = |label: &str, params: &_| {
-                srs::g2_powers(&dir, kind(label)?, params).map_err(|e| e.to_string())
+                srs::g2_powers(&dir, srs_kind(label)?, params).map_err(|e| e.to_string())
             };
-            let vk_cache = (!no_key_cache).then(zkmargin_verifier::vk_cache::default_dir);
+            let vk_cache = options.vk_cache();
             match inclusion_check::verify_inclusion(
                 &bundle,
                 &file,
@@ -206,8 +223,8 @@ fn main() -> ExitCode {
                 &load,
                 &load_g2,
             ) {
-                Err(e) => unusable(json, e.to_string()),
-                Ok(r) => inclusion_report(json, &r),
+                Err(e) => unusable(options.json, e.to_string()),
+                Ok(r) => inclusion_report(options.json, &r),
             }
         }
         Command::Statement { file, strict, json } => {

@@ -148,17 +148,7 @@ impl LimbLookup {
         }
         self.q_start.enable(region, 0).expect("row 0");
         self.q_end.enable(region, rows).expect("row N");
-        let mut counts = vec![0u64; 1 << bits];
-        for column in limb_values {
-            for &v in column.iter().take(rows) {
-                // Out-of-table limbs (a dishonest witness) get no multiplicity; the argument
-                // then fails.
-                if let Some(c) = counts.get_mut(v as usize) {
-                    *c += 1;
-                }
-            }
-        }
-        for (row, &c) in counts.iter().enumerate() {
+        for (row, &c) in multiplicities(limb_values, rows, bits).iter().enumerate() {
             region.assign_advice(self.multiplicity, row, Value::known(Fr::from(c)));
         }
     }
@@ -206,21 +196,11 @@ impl LimbLookup {
                     .collect()
             })
             .collect();
-        let table_terms: Vec<Fr> = {
-            let mut counts = vec![0u64; 1 << bits];
-            for column in limb_values {
-                for &v in column.iter().take(rows) {
-                    if let Some(c) = counts.get_mut(v as usize) {
-                        *c += 1;
-                    }
-                }
-            }
-            counts
-                .iter()
-                .zip(&inverses)
-                .map(|(&c, &inv)| Fr::from(c) * inv)
-                .collect()
-        };
+        let table_terms: Vec<Fr> = multiplicities(limb_values, rows, bits)
+            .iter()
+            .zip(&inverses)
+            .map(|(&c, &inv)| Fr::from(c) * inv)
+            .collect();
         let mut z = Fr::zero();
         for row in 0..rows {
             region.assign_advice(self.running, row, Value::known(z));
@@ -234,6 +214,20 @@ impl LimbLookup {
         }
         region.assign_advice(self.running, rows, Value::known(z));
     }
+}
+
+/// How often each table value occurs among the limb cells of rows `0..rows`. Out-of-table
+/// limbs (a dishonest witness) get no multiplicity: the argument then fails.
+fn multiplicities(limb_values: &[Vec<u32>], rows: usize, bits: usize) -> Vec<u64> {
+    let mut counts = vec![0u64; 1 << bits];
+    for column in limb_values {
+        for &v in column.iter().take(rows) {
+            if let Some(c) = counts.get_mut(v as usize) {
+                *c += 1;
+            }
+        }
+    }
+    counts
 }
 
 fn known(v: Value<Fr>) -> Option<Fr> {
