@@ -126,7 +126,12 @@ pub fn statement(s: &Statement) -> String {
 
 /// The policy checks, one line each.
 pub fn policy(checks: &[PolicyCheck]) -> String {
-    let mut t = String::from("\npolicy\n");
+    checks_under("policy", checks)
+}
+
+/// Named checks under a heading, one line each.
+pub fn checks_under(heading: &str, checks: &[PolicyCheck]) -> String {
+    let mut t = format!("\n{heading}\n");
     for c in checks {
         let _ = writeln!(
             t,

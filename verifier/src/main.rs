@@ -156,7 +156,7 @@ fn inclusion_report(json: bool, r: &InclusionReport) -> ExitCode {
         r,
         || {
             println!("epoch {}, row {}, account id {}", r.epoch, r.row, r.id);
-            print!("{}", render::policy(&r.checks));
+            print!("{}", render::checks_under("checks", &r.checks));
             let a = &r.account;
             println!("\nat the epoch's prices:");
             println!("  equity                   {}", a.equity);
