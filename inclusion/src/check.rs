@@ -3,8 +3,7 @@
 //! the native verifier and the browser page run the same code.
 
 use ethnum::I256;
-use halo2curves::bn256::{G1Affine, G2Affine, G1};
-use halo2curves::group::Curve;
+use halo2curves::bn256::{G1Affine, G2Affine};
 use serde::Serialize;
 use zkmargin_core::account_id::{account_id, AccountId};
 use zkmargin_core::accounts::AccountRow;
@@ -19,8 +18,7 @@ use zkmargin_layout::plan::TablePlan;
 use zkmargin_layout::shape::MarginShape;
 
 use crate::{
-    check_opening, combined_values, data_cells, data_points, g1_from_hex, gamma, powers,
-    InclusionFile, INCLUSION_FORMAT,
+    account_values, check_account_opening, combine, g1_from_hex, InclusionFile, INCLUSION_FORMAT,
 };
 
 /// The public data of a verified epoch that an inclusion file is checked against.
@@ -129,10 +127,10 @@ pub fn check_file(
 ) -> Result<(Vec<PolicyCheck>, AccountStatus), String> {
     let id = AccountId(hex32(&file.id).ok_or("id is not 32 hex bytes")?);
     let salt = hex32(&file.salt).ok_or("salt is not 32 hex bytes")?;
-    let levels: Vec<G1Affine> = file
+    let levels: Vec<(G1Affine, [usize; 2])> = file
         .openings
         .iter()
-        .map(|l| g1_from_hex(&l.point))
+        .map(|l| g1_from_hex(&l.point).map(|p| (p, l.blocks)))
         .collect::<Option<_>>()
         .ok_or("an opening is not a compressed G1 point")?;
     let row = parse_row(file, epoch.config)?;
@@ -191,26 +189,16 @@ pub fn check_file(
     let opening_ok = nested
         && file.row < rows
         && hex32(epoch.statement_digest).is_some_and(|digest| {
-            let g = gamma(&digest, epoch.data_commitments);
-            let combined: G1 = powers(g, epoch.data_commitments.len())
-                .iter()
-                .zip(epoch.data_commitments)
-                .map(|(p, c)| c * p)
-                .sum();
-            let values = combined_values(&plan, &data_cells(&plan, &id, &row), g);
-            let points = data_points(&plan, epoch.shape.k, [file.row, file.row + 1]);
-            let sets: Vec<(G1Affine, Vec<_>)> = levels
-                .iter()
-                .zip(&file.openings)
-                .map(|(w, l)| (*w, data_points(&plan, epoch.shape.k, l.blocks)))
-                .collect();
-            check_opening(
+            let (g, combined) = combine(&digest, epoch.data_commitments);
+            check_account_opening(
                 powers_of_tau.g1,
                 powers_of_tau.g2,
-                &combined.to_affine(),
-                &points,
-                &values,
-                &sets,
+                &plan,
+                epoch.shape.k,
+                &combined,
+                file.row,
+                &account_values(&plan, &id, &row, g),
+                &levels,
             )
         });
     checks.push(check(

@@ -68,30 +68,21 @@ pub struct InclusionFile {
     pub openings: Vec<OpeningLevel>,
 }
 
-/// The data cells of an account row in its block, `(data column, row offset, value)`.
-pub fn data_cells(plan: &TablePlan, id: &AccountId, row: &AccountRow) -> Vec<(usize, usize, Fr)> {
-    plan.data
-        .iter()
-        .map(|(a, slot)| {
-            let v = match *a {
-                Aux::Id => fr_from_id(&id.0),
-                Aux::Balance(i) => Fr::from(row.balances[i]),
-                Aux::Size(m) => Fr::from(row.sizes[m].unsigned_abs()),
-                Aux::Short(m) => Fr::from(u64::from(row.sizes[m] < 0)),
-                Aux::Cost(m) => fr_from_i128(row.costs[m]),
-                Aux::Negative(_) | Aux::Under => unreachable!("flags are not account data"),
-            };
-            (slot.column, slot.row, v)
-        })
-        .collect()
-}
-
-/// `y_o = Σ_c γ^c · cell(c, o)` for every data row `o` of a block.
-pub fn combined_values(plan: &TablePlan, cells: &[(usize, usize, Fr)], gamma: Fr) -> Vec<Fr> {
+/// `y_o = Σ_c γ^c · cell(c, o)` for every data row `o` of the account's block, from its id
+/// and row (exactly what the account holder knows).
+pub fn account_values(plan: &TablePlan, id: &AccountId, row: &AccountRow, gamma: Fr) -> Vec<Fr> {
     let powers = powers(gamma, plan.data_columns);
     let mut y = vec![Fr::zero(); plan.data_rows()];
-    for &(c, o, v) in cells {
-        y[o] += powers[c] * v;
+    for (a, slot) in &plan.data {
+        let v = match *a {
+            Aux::Id => fr_from_id(&id.0),
+            Aux::Balance(i) => Fr::from(row.balances[i]),
+            Aux::Size(m) => Fr::from(row.sizes[m].unsigned_abs()),
+            Aux::Short(m) => Fr::from(u64::from(row.sizes[m] < 0)),
+            Aux::Cost(m) => fr_from_i128(row.costs[m]),
+            Aux::Negative(_) | Aux::Under => unreachable!("flags are not account data"),
+        };
+        y[slot.row] += powers[slot.column] * v;
     }
     y
 }
@@ -168,6 +159,34 @@ pub fn divide_exact(num: &[Fr], den: &[Fr]) -> Option<Vec<Fr>> {
     rem.iter().all(|c| bool::from(c.is_zero())).then_some(q)
 }
 
+/// The opening of the account in block `row` (own values `values`) by nested levels of
+/// `(point, block range)`, checked against `C_F`: the data points of every set, then
+/// [`check_opening`].
+#[allow(clippy::too_many_arguments)]
+pub fn check_account_opening(
+    g1: &[G1Affine],
+    g2: &[G2Affine],
+    plan: &TablePlan,
+    k: u32,
+    commitment: &G1Affine,
+    row: usize,
+    values: &[Fr],
+    levels: &[(G1Affine, [usize; 2])],
+) -> bool {
+    let sets: Vec<(G1Affine, Vec<Fr>)> = levels
+        .iter()
+        .map(|(w, blocks)| (*w, data_points(plan, k, *blocks)))
+        .collect();
+    check_opening(
+        g1,
+        g2,
+        commitment,
+        &data_points(plan, k, [row, row + 1]),
+        values,
+        &sets,
+    )
+}
+
 /// The pairing check of an opening: `e(C − [I(τ)]_1, G2) = Π_l e(W_l, [Z_l(τ)]_2)`, with
 /// `I` the interpolation of `values` on `points`, `levels` the `(W_l, S_l)` and the SRS powers
 /// `g1` (`τ^i·G1`) and `g2` (`τ^i·G2`). `false` when a set needs more G2 powers than given.
@@ -232,6 +251,17 @@ fn to_field(domain: &[u8], parts: &[&[u8]]) -> Fr {
         half.copy_from_slice(&keccak256(&input));
     }
     Fr::from_uniform_bytes(&wide)
+}
+
+/// `γ` and the commitment `C_F = Σ_c γ^c · C_c` of the combined data polynomial.
+pub fn combine(statement_digest: &[u8; 32], data_commitments: &[G1Affine]) -> (Fr, G1Affine) {
+    let g = gamma(statement_digest, data_commitments);
+    let combined: G1 = powers(g, data_commitments.len())
+        .iter()
+        .zip(data_commitments)
+        .map(|(p, c)| c * p)
+        .sum();
+    (g, combined.to_affine())
 }
 
 /// `γ`, bound to the statement digest and the data columns' commitments.

@@ -14,7 +14,7 @@ use std::path::Path;
 use halo2_proofs::arithmetic::{best_fft, best_multiexp};
 use halo2_proofs::fft::recursive::FFTData;
 use halo2_proofs::halo2curves::bn256::G2Affine;
-use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine, G1};
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::{BatchInvert, PrimeField};
 use halo2_proofs::halo2curves::group::Curve;
 use halo2_proofs::plonk::synthesize_witness;
@@ -36,8 +36,9 @@ use zkmargin_core::accounts::{read_all, AccountRow};
 use zkmargin_core::amount::format_units;
 use zkmargin_core::config::Config;
 use zkmargin_inclusion::{
-    combined_values, data_cells, data_points, divide_exact, g1_from_transcript_hex, g1_to_hex,
-    gamma, interpolate, vanishing, InclusionFile, OpeningLevel, INCLUSION_FORMAT,
+    account_values, check_account_opening, combine, data_points, divide_exact,
+    g1_from_transcript_hex, g1_to_hex, interpolate, vanishing, InclusionFile, OpeningLevel,
+    INCLUSION_FORMAT,
 };
 
 use crate::epoch::{prepare, salted_and_sorted, PreparedEpoch};
@@ -192,9 +193,8 @@ impl InclusionProver {
                     .ok_or(InclusionError::Mismatch("account-table commitment"))
             })
             .collect::<Result<_, _>>()?;
-        let g = gamma(&digest, &committed);
+        let (g, commitment) = combine(&digest, &committed);
         let weights = zkmargin_inclusion::powers(g, data.len());
-        let commitment: G1 = weights.iter().zip(&committed).map(|(w, c)| c * w).sum();
         let poly = match columns {
             ColumnsOrF::F(poly) => poly,
             ColumnsOrF::Columns(advice) => {
@@ -231,7 +231,7 @@ impl InclusionProver {
             g2_powers,
             gamma: g,
             poly,
-            commitment: commitment.to_affine(),
+            commitment,
         })
     }
 
@@ -251,7 +251,14 @@ impl InclusionProver {
     /// `y_o` of block `b` (its own rows).
     fn values(&self, b: usize) -> Vec<Fr> {
         let (id, row) = &self.sorted[b];
-        combined_values(&self.plan, &data_cells(&self.plan, id, row), self.gamma)
+        account_values(&self.plan, id, row, self.gamma)
+    }
+
+    /// The data points of `blocks` and the interpolation of `values` (theirs, in order) there.
+    fn interpolation(&self, blocks: [usize; 2], values: &[Fr]) -> (Vec<Fr>, Vec<Fr>) {
+        let points = data_points(&self.plan, self.params.k(), blocks);
+        let i = interpolate(&points, values);
+        (points, i)
     }
 
     /// The inclusion file of the account in block `b` with the given opening levels.
@@ -289,24 +296,20 @@ impl InclusionProver {
     /// Checks `file`'s opening as a verifier would (the prover's own check before handing a
     /// proof out).
     pub fn self_check(&self, file: &InclusionFile) -> bool {
-        let (id, row) = &self.sorted[file.row];
-        let values = combined_values(&self.plan, &data_cells(&self.plan, id, row), self.gamma);
-        let k = self.params.k();
-        let levels: Option<Vec<(G1Affine, Vec<Fr>)>> = file
+        let levels: Option<Vec<(G1Affine, [usize; 2])>> = file
             .openings
             .iter()
-            .map(|l| {
-                zkmargin_inclusion::g1_from_hex(&l.point)
-                    .map(|p| (p, data_points(&self.plan, k, l.blocks)))
-            })
+            .map(|l| zkmargin_inclusion::g1_from_hex(&l.point).map(|p| (p, l.blocks)))
             .collect();
         levels.is_some_and(|levels| {
-            zkmargin_inclusion::check_opening(
+            check_account_opening(
                 self.params.get_g(),
                 &self.g2_powers,
+                &self.plan,
+                self.params.k(),
                 &self.commitment,
-                &data_points(&self.plan, k, [file.row, file.row + 1]),
-                &values,
+                file.row,
+                &self.values(file.row),
                 &levels,
             )
         })
@@ -314,8 +317,7 @@ impl InclusionProver {
 
     /// The proof for one account: one level, `W = [(F − I_A)/Z_A]` (one MSM of size 2^k).
     pub fn prove(&self, b: usize) -> Result<InclusionFile, InclusionError> {
-        let points = data_points(&self.plan, self.params.k(), [b, b + 1]);
-        let i = interpolate(&points, &self.values(b));
+        let (points, i) = self.interpolation([b, b + 1], &self.values(b));
         let mut num = self.poly.clone();
         for (a, c) in num.iter_mut().zip(&i) {
             *a -= c;
@@ -368,9 +370,11 @@ impl InclusionProver {
             .progress_count(chunks.len() as u64)
             .try_for_each(|&start| -> Result<(), InclusionError> {
                 let end = (start + outer).min(accounts);
-                let outer_points = data_points(&self.plan, k, [start, end]);
-                let outer_values: Vec<Fr> = (start..end).flat_map(|b| self.values(b)).collect();
-                let i_outer = interpolate(&outer_points, &outer_values);
+                // Each account's values once, sliced for every level.
+                let per = self.plan.data_rows();
+                let values: Vec<Fr> = (start..end).flat_map(|b| self.values(b)).collect();
+                let of = |from: usize, to: usize| &values[(from - start) * per..(to - start) * per];
+                let (outer_points, i_outer) = self.interpolation([start, end], &values);
                 let w = coset.quotient(&i_outer, &vanishing(&outer_points));
                 let w0 = best_multiexp(
                     &w[..n - outer_points.len()],
@@ -379,13 +383,10 @@ impl InclusionProver {
                 .to_affine();
                 for sub in (start..end).step_by(inner) {
                     let sub_end = (sub + inner).min(end);
-                    let sub_points = data_points(&self.plan, k, [sub, sub_end]);
-                    let sub_values: Vec<Fr> = (sub..sub_end).flat_map(|b| self.values(b)).collect();
-                    let i_sub = interpolate(&sub_points, &sub_values);
+                    let (sub_points, i_sub) = self.interpolation([sub, sub_end], of(sub, sub_end));
                     let w1 = self.level(&i_outer, &i_sub, &sub_points);
                     for b in sub..sub_end {
-                        let own = data_points(&self.plan, k, [b, b + 1]);
-                        let i_own = interpolate(&own, &self.values(b));
+                        let (own, i_own) = self.interpolation([b, b + 1], of(b, b + 1));
                         let w2 = self.level(&i_sub, &i_own, &own);
                         let file = self.file(
                             b,

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_proofs::plonk::verify_proof;
+use halo2_proofs::plonk::{verify_proof, VerifyingKey};
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
@@ -19,6 +19,7 @@ use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use zkmargin_bundle::{Bundle, BundleError};
 use zkmargin_circuits::encoding::encode;
+use zkmargin_circuits::keys::CircuitLayout;
 use zkmargin_circuits::shape::MarginShape;
 use zkmargin_circuits::table::plan::TablePlan;
 use zkmargin_core::config::Config;
@@ -104,22 +105,20 @@ fn config_mismatches(s: &Statement, c: &Config) -> Vec<String> {
     out
 }
 
-/// Verifies the proof against `instances` with a key rebuilt from `shape`, and that the
+/// Verifies the proof against `instances` with `vk` (rebuilt from the shape), and that the
 /// manifest's account-table commitment is the proof's advice commitments. On success returns
-/// how long the key rebuild and the SNARK check took.
+/// how the key was obtained and how long the SNARK check took.
+#[allow(clippy::too_many_arguments)]
 fn snark_verifies(
     srs: &ParamsKZG<Bn256>,
-    srs_label: &str,
-    vk_cache: Option<&Path>,
+    vk: &VerifyingKey<G1Affine>,
+    layout: &CircuitLayout,
+    key_source: &str,
     shape: &MarginShape,
     instances: &[Fr],
     proof: &[u8],
     table_commitment: &[String],
 ) -> Result<String, String> {
-    let start = Instant::now();
-    let (vk, layout, cached) = crate::vk_cache::load_or_rebuild(vk_cache, srs, srs_label, shape)
-        .map_err(|e| format!("cannot rebuild the verifying key: {e:?}"))?;
-    let rebuilt = start.elapsed();
     let columns = layout.first_phase_columns(shape);
     if zkmargin_bundle::leading_commitments(proof, columns).as_deref() != Some(table_commitment) {
         return Err("the manifest's account-table commitment is not the proof's".into());
@@ -129,21 +128,15 @@ fn snark_verifies(
     let strategy = SingleStrategy::new(srs);
     verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
         srs.verifier_params(),
-        &vk,
+        vk,
         strategy,
         &[&[instances]],
         &mut transcript,
     )
     .map_err(|e| format!("{e:?}"))?;
     Ok(format!(
-        "{} byte proof; key {} in {:.3} s; SNARK checked in {:.2} ms",
+        "{} byte proof; {key_source}; SNARK checked in {:.2} ms",
         proof.len(),
-        if cached {
-            "from this verifier's own cache"
-        } else {
-            "rebuilt"
-        },
-        rebuilt.as_secs_f64(),
         start.elapsed().as_secs_f64() * 1e3
     ))
 }
@@ -151,8 +144,19 @@ fn snark_verifies(
 /// Supplies the verifier's own KZG parameters for an SRS label and size.
 pub type SrsLoader<'a> = &'a dyn Fn(&str, u32) -> Result<ParamsKZG<Bn256>, String>;
 
-/// Checks a bundle. `load_srs(label, k)` supplies the verifier's own KZG parameters;
-/// `vk_cache` is this verifier's own key cache (`None`: always rebuild).
+/// A bundle checked for integrity (everything but policy), with what the checks loaded.
+pub struct CheckedBundle {
+    pub bundle: Bundle,
+    pub config: Config,
+    /// Every integrity check; [`verify_bundle`] appends the policy checks.
+    pub report: Report,
+    /// The verifier's SRS and the circuit layout of its rebuilt key, when the shape and
+    /// statement were usable enough to get that far (whatever the SNARK's verdict).
+    pub keys: Option<(ParamsKZG<Bn256>, CircuitLayout)>,
+}
+
+/// Checks a bundle and its policy. `load_srs(label, k)` supplies the verifier's own KZG
+/// parameters; `vk_cache` is this verifier's own key cache (`None`: always rebuild).
 pub fn verify_bundle(
     dir: &Path,
     prev: Option<&Path>,
@@ -160,6 +164,21 @@ pub fn verify_bundle(
     vk_cache: Option<&Path>,
     load_srs: SrsLoader<'_>,
 ) -> Result<Report, UnusableBundle> {
+    let mut checked = check_bundle(dir, prev, strict, vk_cache, load_srs)?;
+    let policy = policy::evaluate(&checked.report.statement, strict);
+    checked.report.checks.extend(policy);
+    Ok(checked.report)
+}
+
+/// Every integrity check of a bundle (SNARK, statement, digests, config, oracle, chaining,
+/// setup), without policy.
+pub fn check_bundle(
+    dir: &Path,
+    prev: Option<&Path>,
+    strict: bool,
+    vk_cache: Option<&Path>,
+    load_srs: SrsLoader<'_>,
+) -> Result<CheckedBundle, UnusableBundle> {
     let bundle = Bundle::read(dir)?;
     let config = Config::parse(&bundle.config_toml).map_err(UnusableBundle::Config)?;
     let m = &bundle.manifest;
@@ -235,18 +254,37 @@ pub fn verify_bundle(
             m.srs.source.clone()
         },
     ));
+    let mut keys = None;
     let snark = match (&instances, shape_ok) {
         (Some(instances), true) => {
             let srs = load_srs(&m.srs.source, m.shape.k).map_err(UnusableBundle::Srs)?;
-            snark_verifies(
-                &srs,
-                &m.srs.source,
-                vk_cache,
-                &expected_shape,
-                instances,
-                &bundle.proof,
-                &m.account_table_commitment,
-            )
+            let start = Instant::now();
+            match crate::vk_cache::load_or_rebuild(vk_cache, &srs, &m.srs.source, &expected_shape) {
+                Err(e) => Err(format!("cannot rebuild the verifying key: {e:?}")),
+                Ok((vk, layout, cached)) => {
+                    let source = format!(
+                        "key {} in {:.3} s",
+                        if cached {
+                            "from this verifier's own cache"
+                        } else {
+                            "rebuilt"
+                        },
+                        start.elapsed().as_secs_f64()
+                    );
+                    let verdict = snark_verifies(
+                        &srs,
+                        &vk,
+                        &layout,
+                        &source,
+                        &expected_shape,
+                        instances,
+                        &bundle.proof,
+                        &m.account_table_commitment,
+                    );
+                    keys = Some((srs, layout));
+                    verdict
+                }
+            }
         }
         _ => Err("not attempted: shape or statement unusable".into()),
     };
@@ -278,10 +316,15 @@ pub fn verify_bundle(
             format!("epoch {} after {}", s.epoch, p.manifest.statement.epoch),
         ));
     }
-    checks.extend(policy::evaluate(s, strict));
-    Ok(Report {
+    let report = Report {
         statement: s.clone(),
         statement_digest: digest,
         checks,
+    };
+    Ok(CheckedBundle {
+        bundle,
+        config,
+        report,
+        keys,
     })
 }

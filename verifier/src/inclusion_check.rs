@@ -1,8 +1,8 @@
 //! `zkmargin-verify inclusion`: an account holder's check that their account, with exactly
 //! these balances and positions, is a constrained row of a verified epoch's account table.
 //!
-//! This module verifies the bundle (SNARK, statement, digests, oracle; policy is `bundle`'s
-//! business), takes the account data columns' commitments from the verified proof, and hands
+//! This module checks the bundle's integrity (SNARK, statement, digests, oracle; policy is
+//! `bundle`'s business), takes the account data columns' commitments from the verified proof, and hands
 //! the file to `zkmargin_inclusion::check`, the same code the browser page runs.
 
 use std::path::Path;
@@ -11,14 +11,12 @@ use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine, G2Affine};
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use serde::Serialize;
-use zkmargin_bundle::Bundle;
 use zkmargin_circuits::keys::data_columns;
-use zkmargin_core::config::Config;
-use zkmargin_core::policy::{self, PolicyCheck};
+use zkmargin_core::policy::PolicyCheck;
 use zkmargin_inclusion::check::{check_file, parse_file, AccountStatus, Epoch, Powers};
 use zkmargin_inclusion::g1_from_transcript_hex;
 
-use crate::bundle_check::{verify_bundle, SrsLoader, UnusableBundle};
+use crate::bundle_check::{check_bundle, SrsLoader, UnusableBundle};
 
 /// Supplies the verifier's own G2 powers for an SRS label, checked against its parameters.
 pub type G2Loader<'a> = &'a dyn Fn(&str, &ParamsKZG<Bn256>) -> Result<Vec<G2Affine>, String>;
@@ -66,10 +64,10 @@ pub fn verify_inclusion(
         .and_then(|bytes| parse_file(&bytes))
         .map_err(unusable)?;
 
-    let bundle_report = verify_bundle(dir, None, false, vk_cache, load_srs)?;
-    let policy_checks = policy::evaluate(&bundle_report.statement, false).len();
-    let integrity = &bundle_report.checks[..bundle_report.checks.len() - policy_checks];
-    let failed: Vec<&str> = integrity
+    let checked = check_bundle(dir, None, false, vk_cache, load_srs)?;
+    let failed: Vec<&str> = checked
+        .report
+        .checks
         .iter()
         .filter(|c| !c.passed)
         .map(|c| c.name.as_str())
@@ -84,14 +82,19 @@ pub fn verify_inclusion(
         },
     };
 
-    let bundle = Bundle::read(dir).map_err(UnusableBundle::from)?;
-    let m = &bundle.manifest;
-    let config = Config::parse(&bundle.config_toml).map_err(UnusableBundle::Config)?;
-    let params = load_srs(&m.srs.source, m.shape.k).map_err(UnusableInclusion::Srs)?;
+    let m = &checked.bundle.manifest;
+    // The SRS and key layout the bundle check used; loaded here only if it stopped early.
+    let (params, layout) = match checked.keys {
+        Some(keys) => keys,
+        None => {
+            let params = load_srs(&m.srs.source, m.shape.k).map_err(UnusableInclusion::Srs)?;
+            let (_, layout, _) =
+                crate::vk_cache::load_or_rebuild(vk_cache, &params, &m.srs.source, &m.shape)
+                    .map_err(|e| UnusableInclusion::Srs(format!("{e:?}")))?;
+            (params, layout)
+        }
+    };
     let g2 = load_g2(&m.srs.source, &params).map_err(UnusableInclusion::Srs)?;
-    let (_, layout, _) =
-        crate::vk_cache::load_or_rebuild(vk_cache, &params, &m.srs.source, &m.shape)
-            .map_err(|e| UnusableInclusion::Srs(format!("{e:?}")))?;
     let commitments: Vec<G1Affine> = data_columns(&layout, &m.shape)
         .and_then(|columns| {
             columns
@@ -107,7 +110,7 @@ pub fn verify_inclusion(
     let epoch = Epoch {
         statement: &m.statement,
         statement_digest: &m.statement_digest,
-        config: &config,
+        config: &checked.config,
         shape: &m.shape,
         data_commitments: &commitments,
     };

@@ -350,61 +350,49 @@ impl TableConfig {
         }
         self.q_tail.enable(region, tail).expect("row in range");
 
-        let assign = |region: &mut Region<Fr>, cols: &[Column<Advice>], data: &[Vec<Fr>]| {
-            for (col, values) in cols.iter().zip(data) {
-                for (row, v) in values.iter().enumerate() {
-                    region.assign_advice(*col, row, Value::known(*v));
-                }
-            }
+        // Assigns columns and returns, per column, the cells of rows `keep` (the rows linked to
+        // the rest of the circuit).
+        let assign = |region: &mut Region<Fr>,
+                      cols: &[Column<Advice>],
+                      data: &[Vec<Fr>],
+                      keep: std::ops::Range<usize>| {
+            cols.iter()
+                .zip(data)
+                .map(|(col, values)| {
+                    let mut kept = Vec::with_capacity(keep.len());
+                    for (row, v) in values.iter().enumerate() {
+                        let cell = region.assign_advice(*col, row, Value::known(*v)).cell();
+                        if keep.contains(&row) {
+                            kept.push(cell);
+                        }
+                    }
+                    kept
+                })
+                .collect::<Vec<Vec<Cell>>>()
         };
-        assign(region, &self.values, &w.values);
-        assign(region, &self.data, &w.data);
-        assign(region, &self.flags, &w.flags);
+        assign(region, &self.values, &w.values, 0..0);
+        assign(region, &self.data, &w.data, 0..0);
+        assign(region, &self.flags, &w.flags, 0..0);
         for (col, values) in self.lookup.limbs.iter().zip(&w.limbs) {
             for (row, v) in values.iter().enumerate() {
                 region.assign_advice(*col, row, Value::known(Fr::from(u64::from(*v))));
             }
         }
-        let mut coef_cells = Vec::new();
-        for (col, values) in w.coef.iter().enumerate() {
-            for (row, v) in values.iter().enumerate() {
-                let cell = region
-                    .assign_advice(self.coef[col], row, Value::known(*v))
-                    .cell();
-                if row < r {
-                    if let Some((c, _)) = plan
-                        .coefs
-                        .iter()
-                        .find(|(_, s)| s.column == col && s.row == row)
-                    {
-                        coef_cells.push((*c, cell));
-                    }
-                }
-            }
-        }
-        let mut total_cells = Vec::new();
-        for (col, values) in w.acc.iter().enumerate() {
-            for (row, v) in values.iter().enumerate() {
-                let cell = region
-                    .assign_advice(self.acc[col], row, Value::known(*v))
-                    .cell();
-                if row >= tail {
-                    if let Some((t, _)) = plan
-                        .totals
-                        .iter()
-                        .find(|(_, s)| s.column == col && s.row == row - tail)
-                    {
-                        total_cells.push((*t, cell));
-                    }
-                }
-            }
-        }
+        let block0 = assign(region, &self.coef, &w.coef, 0..r);
+        let tail_acc = assign(region, &self.acc, &w.acc, tail..tail + r);
         self.lookup
             .assign_first_phase(region, &w.limbs, plan.lookup_rows, plan.limb_bits);
-        total_cells.sort_by_key(|(t, _)| plan.totals.iter().position(|(u, _)| u == t));
         TableCells {
-            coefs: coef_cells,
-            totals: total_cells,
+            coefs: plan
+                .coefs
+                .iter()
+                .map(|(c, s)| (*c, block0[s.column][s.row]))
+                .collect(),
+            totals: plan
+                .totals
+                .iter()
+                .map(|(t, s)| (*t, tail_acc[s.column][s.row]))
+                .collect(),
         }
     }
 
