@@ -250,3 +250,42 @@ pub fn g2_powers(
     }
     Ok(powers)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_g2_powers_match_the_dev_srs_and_bad_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let params = load(dir.path(), SrsKind::Dev, 4).unwrap();
+        let powers = g2_powers(dir.path(), SrsKind::Dev, &params).unwrap();
+        assert_eq!(powers.len(), G2_POWERS);
+        assert_eq!((powers[0], powers[1]), (params.g2(), params.s_g2()));
+        // Read back from the file it wrote.
+        assert_eq!(
+            g2_powers(dir.path(), SrsKind::Dev, &params).unwrap(),
+            powers
+        );
+
+        let file = g2_file(dir.path(), SrsKind::Dev);
+        let refused = |bytes: Vec<u8>, why: &str| {
+            fs::write(&file, bytes).unwrap();
+            let e = g2_powers(dir.path(), SrsKind::Dev, &params).unwrap_err();
+            assert!(e.to_string().contains(why), "{why}: {e}");
+        };
+        refused(vec![0; 100], "wrong length");
+        refused(vec![0xff; 256], "not a G2 point");
+        // Valid points of another τ (here τ' = 2).
+        let two = Fr::from(2u64);
+        let other = [G2Affine::generator(), (G2::generator() * two).to_affine()];
+        let mut bytes = Vec::new();
+        for p in other {
+            p.write_raw(&mut bytes).unwrap();
+        }
+        refused(bytes, "another setup");
+        // A ceremony's powers must be imported first.
+        let e = g2_powers(dir.path(), SrsKind::Ptau, &params).unwrap_err();
+        assert!(matches!(e, SrsError::Missing { .. }), "{e}");
+    }
+}

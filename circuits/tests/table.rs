@@ -7,6 +7,7 @@ use common::*;
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::halo2_proofs::dev::MockProver;
 use zkmargin_circuits::circuit::MarginCircuit;
+use zkmargin_circuits::field::pow2;
 use zkmargin_circuits::halo2_base;
 use zkmargin_circuits::table::plan::{Aux, Checked, TablePlan, Total, RESERVED_ROWS};
 use zkmargin_circuits::table::witness::{sentinel, TableWitness};
@@ -155,4 +156,38 @@ fn account_data_must_equal_its_lanes() {
             "data holds the signed cost"
         );
     }));
+}
+
+#[test]
+fn sign_flags_must_be_bits() {
+    // Without "flags are bits", a flag f' = (t − x)/2^B puts any small t in the lane of x + f·2^B
+    // (so the range check passes) and turns bad debt or shortfall into garbage. The witness is
+    // rebuilt from the edited hint, so lanes, contributions and totals stay consistent and only
+    // the bit constraint can object.
+    let w = small_case().witness();
+    let plan = TablePlan::new(&w.shape).unwrap();
+    let table = TableWitness::new(&plan, &w);
+    let shift = pow2(plan.value_bits);
+    let r = 3;
+    let lane = |c: Checked| {
+        let p = plan.checked[&c];
+        table.values[p.lane][r * plan.block_rows + p.row]
+    };
+    let forged = |lane_value: Fr, honest_flag: Fr| {
+        let x = lane_value - honest_flag * shift;
+        (Fr::from(5u64) - x) * shift.invert().unwrap()
+    };
+    let mut negative = w.clone();
+    negative.rows[r].equity_negative[1] =
+        forged(lane(Checked::Equity(1)), w.rows[r].equity_negative[1]);
+    assert!(
+        !run_edited(&negative, |_, _| {}),
+        "non-bit negative-equity flag"
+    );
+    let mut under = w.clone();
+    under.rows[r].under_margined = forged(lane(Checked::Surplus), w.rows[r].under_margined);
+    assert!(
+        !run_edited(&under, |_, _| {}),
+        "non-bit under-margined flag"
+    );
 }

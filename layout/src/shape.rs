@@ -114,3 +114,37 @@ impl MarginShape {
             .max(1 << MIN_ROWS_LOG2)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(name: &str) -> Config {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures")
+            .join(name)
+            .join("config.toml");
+        Config::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn sign_width_follows_the_config_weights() {
+        // The demo: 64-bit balances and prices times its largest weights, summed, need 192 bits.
+        assert_eq!(value_bits(&config("demo")), 192);
+        let liabilities = value_bits(&config("edge/liabilities-only"));
+        assert_eq!(liabilities % 16, 0);
+        assert!(liabilities <= WIDEST_VALUE_BITS);
+    }
+
+    #[test]
+    fn the_cost_model_picks_the_measured_sizes() {
+        let demo = config("demo");
+        assert_eq!(MarginShape::choose(&demo, 1024).unwrap().k, 14);
+        assert_eq!(MarginShape::choose(&demo, 1 << 16).unwrap().k, 19);
+        // Every chosen shape has a table plan.
+        for rows in [16, 1024, 1 << 14] {
+            let shape = MarginShape::choose(&demo, rows).unwrap();
+            assert!(TablePlan::new(&shape).is_some());
+        }
+    }
+}

@@ -106,6 +106,13 @@ fn imported_ceremony_proves_and_verifies() {
         .unwrap();
     assert_eq!(setup.detail, "ptau");
 
+    // The ceremony's G2 powers were imported with it, and belong to its parameters only.
+    let params = srs::load(&dir, SrsKind::Ptau, 12).unwrap();
+    let g2 = srs::g2_powers(&dir, SrsKind::Ptau, &params).unwrap();
+    assert_eq!(g2.len(), 4096, "a power-12 ceremony has 2^12 G2 powers");
+    let dev_params = srs::load(&dir, SrsKind::Dev, 12).unwrap();
+    assert!(srs::g2_powers(&dir, SrsKind::Ptau, &dev_params).is_err());
+
     // The dev SRS is a different setup: the same proof fails under it.
     let dev = |_: &str, k: u32| srs::load(&dir, SrsKind::Dev, k).map_err(|e| e.to_string());
     let report =
@@ -161,6 +168,37 @@ fn corrupted_or_undersized_ceremonies_are_rejected() {
         zkmargin_bundle::ptau::import(&swapped01, 12).unwrap_err(),
         zkmargin_bundle::ptau::PtauError::NotGenerators
     );
+    // Section 3 (tauG2): two swapped powers are inconsistent, a flipped byte leaves the curve.
+    let g2 = {
+        let mut at = 12;
+        loop {
+            let kind = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+            let size = u64::from_le_bytes(bytes[at + 4..at + 12].try_into().unwrap()) as usize;
+            if kind == 3 {
+                break at + 12;
+            }
+            at += 12 + size;
+        }
+    };
+    let mut swapped_g2 = bytes.clone();
+    swapped_g2[g2 + 5 * 128..g2 + 6 * 128].copy_from_slice(&bytes[g2 + 6 * 128..g2 + 7 * 128]);
+    assert_eq!(
+        zkmargin_bundle::ptau::import_g2_powers(&swapped_g2, 16).unwrap_err(),
+        zkmargin_bundle::ptau::PtauError::Inconsistent
+    );
+    let mut flipped_g2 = bytes.clone();
+    flipped_g2[g2 + 3 * 128 + 7] ^= 1;
+    assert!(matches!(
+        zkmargin_bundle::ptau::import_g2_powers(&flipped_g2, 16).unwrap_err(),
+        zkmargin_bundle::ptau::PtauError::BadPoint {
+            section: 3,
+            index: 3
+        }
+    ));
+    assert!(matches!(
+        zkmargin_bundle::ptau::import_g2_powers(&no_g1, 16).unwrap_err(),
+        zkmargin_bundle::ptau::PtauError::Format(m) if m.contains("missing section 2")
+    ));
     // Through the CLI: a clear error and exit 2.
     let home = tempfile::tempdir().unwrap();
     let bad = home.path().join("bad.ptau");
