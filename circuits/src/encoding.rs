@@ -22,8 +22,12 @@
 //! | `bad_debt[0..=S]` | base case, then each scenario |
 //!
 //! Negative totals are `p − |x|`. Missing quotes have price and timestamp 0.
+//!
+//! The statement digest (the chain link between epochs) is computed from this encoding, so a
+//! contract that verified the instances recomputes it: [`digest_of`].
 
 use zkmargin_core::config::Config;
+use zkmargin_core::digest::{statement_digest, Digest};
 use zkmargin_core::fine::FineScale;
 use zkmargin_core::oracle::QuoteStatus;
 use zkmargin_core::statement::Statement;
@@ -288,4 +292,31 @@ pub fn encode(
     let mut v = encode_inputs(shape, config, statement)?.flatten();
     v.extend(encode_outputs(shape, statement)?.flatten());
     Ok(v)
+}
+
+/// Instances as 32-byte big-endian words (`uint256` in Solidity, the calldata encoding).
+pub fn instance_words(instances: &[Fr]) -> Vec<Digest> {
+    instances
+        .iter()
+        .map(|f| {
+            let mut w = f.to_repr();
+            w.reverse();
+            w
+        })
+        .collect()
+}
+
+/// The digest of a statement whose public instances are `instances` (see
+/// [`zkmargin_core::digest::statement_digest`]).
+pub fn digest_of(instances: &[Fr], statement: &Statement) -> Digest {
+    statement_digest(&instance_words(instances), &statement.declared_words())
+}
+
+/// The digest of `statement` under `config`: its instances do not depend on the table size.
+pub fn statement_digest_under(
+    config: &Config,
+    statement: &Statement,
+) -> Result<Digest, EncodingError> {
+    let instances = encode(&MarginShape::new(config, 0, 0), config, statement)?;
+    Ok(digest_of(&instances, statement))
 }

@@ -59,3 +59,22 @@ impl WordHasher {
         self.hasher.finalize().into()
     }
 }
+
+/// Domain tag of the statement digest.
+pub const STATEMENT_DOMAIN: &str = "zkmargin/statement/v2";
+
+/// The statement digest, the next epoch's `prev_digest`: Keccak-256 of the words
+/// `keccak256(STATEMENT_DOMAIN) ‖ public instances ‖ declared values`, each a 32-byte
+/// big-endian word. In Solidity: `keccak256(abi.encodePacked(DOMAIN, instances, declared))`,
+/// so a contract that has verified the instances recomputes it.
+///
+/// Binding: the instances carry every proved number and the config digest; the statement's
+/// remaining fields (symbols, decimals, scenarios, sources) are functions of the config, and
+/// the declared values (reserves, which no proof covers) are hashed in explicitly.
+pub fn statement_digest(instance_words: &[Digest], declared_words: &[Digest]) -> Digest {
+    let mut h = WordHasher::new(STATEMENT_DOMAIN);
+    for w in instance_words.iter().chain(declared_words) {
+        h.bytes32(w);
+    }
+    h.finish()
+}

@@ -25,7 +25,9 @@ fn quote_line(t: &mut String, o: &AssetOracle, q: &SourceQuote) {
 }
 
 /// The statement as an auditor reads it.
-pub fn statement(s: &Statement) -> String {
+/// `digest` is the statement digest as shown (computing it needs the config: it hashes the
+/// statement's public instances).
+pub fn statement(s: &Statement, digest: &str) -> String {
     let mut t = String::new();
     let money = |v| format!("{} {}", s.display_fine(v), s.quote_symbol);
     let _ = writeln!(
@@ -33,7 +35,7 @@ pub fn statement(s: &Statement) -> String {
         "epoch {} at unix time {} (statement v{})",
         s.epoch, s.timestamp, s.version
     );
-    let _ = writeln!(t, "  statement digest  {}", hex::encode(s.digest()));
+    let _ = writeln!(t, "  statement digest  {}", digest);
     let _ = writeln!(t, "  previous digest   {}", hex::encode(s.prev_digest));
     let _ = writeln!(t, "  config digest     {}", hex::encode(s.config_digest));
     let _ = writeln!(

@@ -12,7 +12,7 @@ use serde_with::{hex::Hex, serde_as, DisplayFromStr};
 use crate::aggregate::Totals;
 use crate::amount::format_units;
 use crate::config::Config;
-use crate::digest::{Digest, WordHasher};
+use crate::digest::Digest;
 use crate::fine::FineScale;
 use crate::oracle::AssetOracle;
 
@@ -150,62 +150,23 @@ impl Statement {
         }
     }
 
-    /// Canonical digest ([`WordHasher`] under `zkmargin/statement/v1`, fields in declaration
-    /// order); the next epoch's `prev_digest`.
-    pub fn digest(&self) -> Digest {
-        let mut h = WordHasher::new("zkmargin/statement/v1");
-        h.uint(self.version.into())
-            .uint(self.epoch.into())
-            .uint(self.timestamp.into())
-            .bytes32(&self.prev_digest)
-            .bytes32(&self.config_digest)
-            .string(&self.quote_symbol)
-            .uint(self.quote_decimals.into())
-            .uint(self.fine_exponent.into());
-        h.uint(self.oracle.len() as u128);
-        for o in &self.oracle {
-            h.string(&o.symbol)
-                .uint(o.price_decimals.into())
-                .optional(o.median.map(u128::from));
-            h.uint(o.quorum.into())
-                .uint(o.counted.into())
-                .uint(o.quotes.len() as u128);
-            for q in &o.quotes {
-                h.string(&q.source)
-                    .optional(q.price.map(u128::from))
-                    .optional(q.timestamp.map(u128::from))
-                    .uint(q.status as u128);
-            }
-        }
-        h.uint(self.assets.len() as u128);
-        for a in &self.assets {
-            h.string(&a.symbol)
-                .uint(a.decimals.into())
-                .uint(a.liabilities)
-                .optional(a.reserves);
-        }
-        h.uint(self.markets.len() as u128);
-        for m in &self.markets {
-            h.string(&m.symbol)
-                .uint(m.size_decimals.into())
-                .uint(m.long_open_interest)
-                .uint(m.short_open_interest);
-        }
-        h.int(self.total_equity)
-            .int(self.total_maintenance)
-            .uint(self.under_margined_accounts.into())
-            .int(self.total_shortfall)
-            .int(self.total_bad_debt);
-        h.uint(self.scenarios.len() as u128);
-        for s in &self.scenarios {
-            h.string(&s.name).uint(s.shocks_bps.len() as u128);
-            for &shock in &s.shocks_bps {
-                h.int(shock.into());
-            }
-            h.int(s.bad_debt);
-        }
-        h.int(self.insurance_fund);
-        h.finish()
+    /// The declared values no proof covers, as digest words: per asset, a presence word and
+    /// the declared reserves (0 when absent). See [`crate::digest::statement_digest`].
+    pub fn declared_words(&self) -> Vec<Digest> {
+        let word = |v: u128| {
+            let mut w = [0u8; 32];
+            w[16..].copy_from_slice(&v.to_be_bytes());
+            w
+        };
+        self.assets
+            .iter()
+            .flat_map(|a| {
+                [
+                    word(u128::from(a.reserves.is_some())),
+                    word(a.reserves.unwrap_or(0)),
+                ]
+            })
+            .collect()
     }
 
     /// A fine-unit amount in the quote currency, rounded half away from zero to the quote's

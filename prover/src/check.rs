@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use zkmargin_circuits::encoding::statement_digest_under;
 use zkmargin_core::digest::Digest;
 use zkmargin_core::engine::{self, Outcome, Snapshot};
 use zkmargin_core::{policy, render};
@@ -30,10 +31,11 @@ pub fn run(args: &CheckArgs) -> u8 {
         Ok(p) => p.unwrap_or([0; 32]),
         Err(e) => return fail(args.json, exit::INPUT, &e),
     };
-    let outcome = Snapshot::load(&args.snapshot).and_then(|s| engine::evaluate(&s, prev));
+    let outcome = Snapshot::load(&args.snapshot)
+        .and_then(|s| engine::evaluate(&s, prev).map(|outcome| (s, outcome)));
     match outcome {
         Err(e) => fail(args.json, exit::INPUT, &e.to_string()),
-        Ok(Outcome::Halted(report)) => {
+        Ok((_, Outcome::Halted(report))) => {
             if args.json {
                 println!("{}", json!({ "status": "halted", "halt": report }));
             } else {
@@ -41,14 +43,19 @@ pub fn run(args: &CheckArgs) -> u8 {
             }
             exit::HALTED
         }
-        Ok(Outcome::Evaluated(eval)) => {
+        Ok((snapshot, Outcome::Evaluated(eval))) => {
             let checks = policy::evaluate(&eval.statement, args.strict);
+            let digest = match statement_digest_under(&snapshot.config, &eval.statement) {
+                Ok(d) => d,
+                Err(e) => return fail(args.json, exit::INPUT, &e.to_string()),
+            };
             if args.json {
                 let out = json!({
                     "status": "ok",
                     "accounts": eval.accounts,
-                    "statement_digest": hex::encode(eval.statement.digest()),
+                    "statement_digest": hex::encode(digest),
                     "statement": eval.statement,
+                    "config_toml": snapshot.config_text,
                     "policy": checks,
                 });
                 println!(
@@ -60,7 +67,10 @@ pub fn run(args: &CheckArgs) -> u8 {
                     "{} accounts (private: not part of the statement)\n",
                     eval.accounts
                 );
-                print!("{}", render::statement(&eval.statement));
+                print!(
+                    "{}",
+                    render::statement(&eval.statement, &hex::encode(digest))
+                );
                 print!("{}", render::policy(&checks));
             }
             exit::OK

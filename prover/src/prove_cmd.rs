@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde_json::json;
 use zkmargin_bundle::srs::{self, SrsKind};
 use zkmargin_bundle::{Bundle, Manifest, SrsLabel, FORMAT_VERSION, MASTER_SECRET};
+use zkmargin_circuits::encoding::digest_of;
 use zkmargin_core::render;
 use zkmargin_prover::epoch::{prepare, PrepareError};
 use zkmargin_prover::prove::prove;
@@ -79,7 +80,7 @@ pub fn prove_cmd(args: &ProveArgs) -> u8 {
     let prev_digest = match &args.prev {
         None => [0; 32],
         Some(p) => match Bundle::read(p) {
-            Ok(b) => b.manifest.statement.digest(),
+            Ok(b) => digest_of(&b.instances, &b.manifest.statement),
             Err(e) => {
                 eprintln!("error: --prev: {e}");
                 return exit::INPUT;
@@ -148,7 +149,7 @@ pub fn prove_cmd(args: &ProveArgs) -> u8 {
                 source: kind.label().to_string(),
                 k: epoch.shape.k,
             },
-            statement_digest: hex::encode(epoch.statement.digest()),
+            statement_digest: hex::encode(digest_of(&proof.instances, &epoch.statement)),
             account_table_commitment: proof.advice_commitments.clone(),
             statement: epoch.statement.clone(),
         },

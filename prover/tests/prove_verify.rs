@@ -132,7 +132,12 @@ fn edited_statement_is_rejected_even_with_a_fresh_digest() {
     // Recompute the digest so only the proof can object.
     let manifest: zkmargin_bundle::Manifest =
         serde_json::from_slice(&fs::read(b.join("manifest.json")).unwrap()).unwrap();
-    let digest = hex::encode(manifest.statement.digest());
+    let config =
+        zkmargin_core::config::Config::parse(&fs::read_to_string(b.join("config.toml")).unwrap())
+            .unwrap();
+    let digest = hex::encode(
+        zkmargin_circuits::encoding::statement_digest_under(&config, &manifest.statement).unwrap(),
+    );
     edit_manifest(&b, |m| m["statement_digest"] = digest.into());
     let f = failed(&verify(&b, None, false));
     assert!(

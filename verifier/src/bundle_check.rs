@@ -18,7 +18,7 @@ use halo2_proofs::transcript::TranscriptReadBuffer;
 use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use zkmargin_bundle::{Bundle, BundleError};
-use zkmargin_circuits::encoding::encode;
+use zkmargin_circuits::encoding::{digest_of, encode, statement_digest_under};
 use zkmargin_circuits::keys::CircuitLayout;
 use zkmargin_circuits::shape::MarginShape;
 use zkmargin_circuits::table::plan::TablePlan;
@@ -183,7 +183,9 @@ pub fn check_bundle(
     let config = Config::parse(&bundle.config_toml).map_err(UnusableBundle::Config)?;
     let m = &bundle.manifest;
     let s = &m.statement;
-    let digest = hex::encode(s.digest());
+    let digest = statement_digest_under(&config, s)
+        .map(hex::encode)
+        .unwrap_or_else(|e| format!("(not computable: {e})"));
     let mut checks = vec![
         check(
             "statement digest matches its contents",
@@ -300,7 +302,7 @@ pub fn check_bundle(
 
     if let Some(prev) = prev {
         let p = Bundle::read(prev)?;
-        let prev_digest = p.manifest.statement.digest();
+        let prev_digest = digest_of(&p.instances, &p.manifest.statement);
         checks.push(check(
             "chains to the previous epoch",
             s.prev_digest == prev_digest,
@@ -318,7 +320,7 @@ pub fn check_bundle(
     }
     let report = Report {
         statement: s.clone(),
-        statement_digest: digest,
+        statement_digest: Some(digest),
         checks,
     };
     Ok(CheckedBundle {

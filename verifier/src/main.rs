@@ -7,9 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use zkmargin_bundle::srs::{self, SrsKind};
-use zkmargin_core::policy::PolicyCheck;
 use zkmargin_core::render;
-use zkmargin_core::statement::Statement;
 use zkmargin_verifier::inclusion_check::{self, InclusionReport};
 use zkmargin_verifier::{bundle_check, statement_check};
 
@@ -130,19 +128,24 @@ fn emit<R: Serialize>(
     ExitCode::from(if passed { 0 } else { 1 })
 }
 
-fn report<R: Serialize>(
-    json: bool,
-    report: &R,
-    statement: &Statement,
-    checks: &[PolicyCheck],
-) -> ExitCode {
+fn report(json: bool, report: &statement_check::Report) -> ExitCode {
+    let checks = &report.checks;
     let passed = checks.iter().all(|c| c.passed);
     emit(
         json,
         passed,
         report,
         || {
-            print!("{}", render::statement(statement));
+            print!(
+                "{}",
+                render::statement(
+                    &report.statement,
+                    report
+                        .statement_digest
+                        .as_deref()
+                        .unwrap_or("(not computed: needs the config)")
+                )
+            );
             print!("{}", render::policy(checks));
         },
         "VALID: every check passed",
@@ -198,7 +201,7 @@ fn main() -> ExitCode {
                 &load,
             ) {
                 Err(e) => unusable(options.json, e.to_string()),
-                Ok(r) => report(options.json, &r, &r.statement, &r.checks),
+                Ok(r) => report(options.json, &r),
             }
         }
         Command::Inclusion {
@@ -230,7 +233,7 @@ fn main() -> ExitCode {
         Command::Statement { file, strict, json } => {
             match statement_check::check_file(&file, strict) {
                 Err(e) => unusable(json, e.to_string()),
-                Ok(r) => report(json, &r, &r.statement, &r.checks),
+                Ok(r) => report(json, &r),
             }
         }
     }

@@ -1,6 +1,8 @@
 //! Checks on a published statement JSON: digest consistency and policy.
 
 use serde::Deserialize;
+use zkmargin_circuits::encoding::statement_digest_under;
+use zkmargin_core::config::Config;
 use zkmargin_core::policy::{self, PolicyCheck};
 use zkmargin_core::statement::Statement;
 
@@ -11,6 +13,9 @@ enum Published {
     Envelope {
         statement: Statement,
         statement_digest: Option<String>,
+        /// The config the statement was made under: the digest hashes the statement's public
+        /// instances, whose weights come from the config.
+        config_toml: Option<String>,
     },
     Bare(Statement),
 }
@@ -28,13 +33,24 @@ pub enum StatementFileError {
         path: String,
         source: serde_json::Error,
     },
+    #[error("{path}: config_toml: {source}")]
+    Config {
+        path: String,
+        source: zkmargin_core::InputError,
+    },
+    #[error(
+        "{path}: a claimed statement_digest can only be checked with the config \
+         (`zkmargin check --json` includes it as config_toml)"
+    )]
+    DigestWithoutConfig { path: String },
 }
 
 /// The verdict on a statement or bundle: every check, passed or not.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Report {
     pub statement: Statement,
-    pub statement_digest: String,
+    /// Hex; `None` when no config came with the statement.
+    pub statement_digest: Option<String>,
     pub checks: Vec<PolicyCheck>,
 }
 
@@ -53,26 +69,51 @@ pub fn check_file(path: &std::path::Path, strict: bool) -> Result<Report, Statem
     })?;
     let published: Published =
         serde_json::from_slice(&bytes).map_err(|source| StatementFileError::Parse {
-            path: shown,
+            path: shown.clone(),
             source,
         })?;
-    let (statement, claimed) = match published {
+    let (statement, claimed, config_toml) = match published {
         Published::Envelope {
             statement,
             statement_digest,
-        } => (statement, statement_digest),
-        Published::Bare(statement) => (statement, None),
+            config_toml,
+        } => (statement, statement_digest, config_toml),
+        Published::Bare(statement) => (statement, None, None),
     };
-    let digest = hex::encode(statement.digest());
     let mut checks = Vec::new();
-    if let Some(claimed) = claimed {
-        checks.push(PolicyCheck {
-            name: "statement digest matches its contents".into(),
-            passed: claimed
-                .trim_start_matches("0x")
-                .eq_ignore_ascii_case(&digest),
-            detail: format!("claimed {claimed}, recomputed {digest}"),
-        });
+    let mut digest = None;
+    match (config_toml, claimed) {
+        (None, Some(_)) => return Err(StatementFileError::DigestWithoutConfig { path: shown }),
+        (None, None) => {}
+        (Some(text), claimed) => {
+            let config = Config::parse(&text).map_err(|source| StatementFileError::Config {
+                path: shown.clone(),
+                source,
+            })?;
+            checks.push(PolicyCheck {
+                name: "config digest matches the config".into(),
+                passed: statement.config_digest == config.digest(),
+                detail: format!(
+                    "statement {}, config {}",
+                    hex::encode(statement.config_digest),
+                    hex::encode(config.digest())
+                ),
+            });
+            let computed = statement_digest_under(&config, &statement).map(hex::encode);
+            if let Some(claimed) = claimed {
+                checks.push(PolicyCheck {
+                    name: "statement digest matches its contents".into(),
+                    passed: computed
+                        .as_ref()
+                        .is_ok_and(|d| claimed.trim_start_matches("0x").eq_ignore_ascii_case(d)),
+                    detail: match &computed {
+                        Ok(d) => format!("claimed {claimed}, recomputed {d}"),
+                        Err(e) => format!("claimed {claimed}, not computable: {e}"),
+                    },
+                });
+            }
+            digest = computed.ok();
+        }
     }
     checks.extend(policy::evaluate(&statement, strict));
     Ok(Report {

@@ -17,7 +17,24 @@ fn published(fixture: &str) -> Value {
     else {
         panic!("fixture halted")
     };
-    serde_json::json!({ "statement_digest": hex::encode(eval.statement.digest()), "statement": eval.statement })
+    let digest =
+        zkmargin_circuits::encoding::statement_digest_under(&snapshot.config, &eval.statement)
+            .unwrap();
+    serde_json::json!({
+        "statement_digest": hex::encode(digest),
+        "statement": eval.statement,
+        "config_toml": snapshot.config_text,
+    })
+}
+
+/// The check named `name` in a `--json` report.
+fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["report"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name:?} in {report}"))
 }
 
 fn verify(doc: &Value, extra: &[&str]) -> (i32, String) {
@@ -57,10 +74,44 @@ fn edited_statement_fails_its_digest() {
     let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["status"], "invalid");
     assert_eq!(
-        v["report"]["checks"][0]["name"],
-        "statement digest matches its contents"
+        check(&v, "statement digest matches its contents")["passed"],
+        false
     );
-    assert_eq!(v["report"]["checks"][0]["passed"], false);
+}
+
+#[test]
+fn reserves_are_part_of_the_digest() {
+    let mut doc = published("demo");
+    doc["statement"]["assets"][0]["reserves"] = Value::String("1".into());
+    let (code, stdout) = verify(&doc, &["--json"]);
+    assert_eq!(code, 1, "{stdout}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        check(&v, "statement digest matches its contents")["passed"],
+        false
+    );
+}
+
+#[test]
+fn a_foreign_config_fails_the_config_digest() {
+    let mut doc = published("demo");
+    let other = published("edge/insolvent");
+    doc["config_toml"] = other["config_toml"].clone();
+    let (code, stdout) = verify(&doc, &["--json"]);
+    assert_eq!(code, 1, "{stdout}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        check(&v, "config digest matches the config")["passed"],
+        false
+    );
+}
+
+#[test]
+fn a_claimed_digest_without_its_config_is_unusable() {
+    let mut doc = published("demo");
+    doc.as_object_mut().unwrap().remove("config_toml");
+    let (code, _) = verify(&doc, &[]);
+    assert_eq!(code, 2);
 }
 
 #[test]
