@@ -29,6 +29,15 @@ pub enum Command {
     /// Write per-account inclusion proofs for a bundle (needs its `private/` directory).
     /// Exit 0 = written, 1 = failure, 2 = unusable input or unknown account.
     Inclusion(InclusionArgs),
+    /// Write the Solidity verifier for a bundle's circuit (its verifying key, under its SRS),
+    /// the EpochRegistry contract, and the registry's constructor parameters.
+    ExportVerifier(ExportVerifierArgs),
+    /// Fold a bundle's proof into an aggregated proof whose verifier fits mainnet (EIP-170),
+    /// and write that verifier, the EpochRegistry and the aggregated proof (needs `private/`).
+    Aggregate(AggregateArgs),
+    /// Print a bundle's calldata as hex: `submitEpoch(statement, declared, proof)` for the
+    /// registry, or with --verifier the verifier's own calldata (instances, then the proof).
+    Calldata(CalldataArgs),
     /// Synthetic snapshots.
     Fixtures {
         #[command(subcommand)]
@@ -145,4 +154,46 @@ pub struct InclusionArgs {
     pub out: PathBuf,
     #[arg(long)]
     pub srs_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ExportVerifierArgs {
+    /// An epoch bundle of the circuit shape to verify (its first epoch starts the registry).
+    pub bundle: PathBuf,
+    /// Directory to write Halo2Verifier.sol, EpochRegistry.sol and registry.json into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also compile both contracts (solc 0.8.19, see scripts/solc) into `<Name>.bin` hex files.
+    #[arg(long)]
+    pub bin: bool,
+    #[arg(long)]
+    pub srs_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct AggregateArgs {
+    /// An epoch bundle with its private/ directory.
+    pub bundle: PathBuf,
+    /// Directory to write aggregated.json, Halo2Verifier.sol, EpochRegistry.sol and
+    /// registry.json into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also compile both contracts into `<Name>.bin` hex files.
+    #[arg(long)]
+    pub bin: bool,
+    #[arg(long)]
+    pub srs_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct CalldataArgs {
+    /// An epoch bundle.
+    pub bundle: PathBuf,
+    /// Submit this aggregated proof (`aggregated.json` from `zkmargin aggregate`) instead of
+    /// the bundle's own proof.
+    #[arg(long, value_name = "FILE")]
+    pub aggregated: Option<PathBuf>,
+    /// The verifier's calldata instead of the registry's `submitEpoch` call.
+    #[arg(long)]
+    pub verifier: bool,
 }

@@ -110,3 +110,56 @@ pub fn prepare(
         sorted: accounts,
     })
 }
+
+/// Why a proved epoch cannot be prepared again from its bundle.
+#[derive(Debug, thiserror::Error)]
+pub enum ReprepareError {
+    #[error("private data: {0}")]
+    Private(String),
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    #[error("the private snapshot does not reproduce the bundle: {0} differs")]
+    Mismatch(&'static str),
+}
+
+/// A bundle's master secret, from `private/master_secret.hex`.
+pub fn master_secret(bundle_dir: &Path) -> Result<[u8; 32], ReprepareError> {
+    let path = bundle_dir
+        .join(zkmargin_bundle::PRIVATE)
+        .join(zkmargin_bundle::MASTER_SECRET);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| ReprepareError::Private(format!("{}: {e}", path.display())))?;
+    hex::decode(text.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| ReprepareError::Private(format!("{}: malformed", path.display())))
+}
+
+/// Prepares a proved epoch again from its bundle's private snapshot and master secret (same
+/// salts, same witness), and checks that it reproduces the bundle's shape and statement digest.
+pub fn reprepare(
+    bundle_dir: &Path,
+    bundle: &zkmargin_bundle::Bundle,
+    master: [u8; 32],
+) -> Result<PreparedEpoch, ReprepareError> {
+    let m = &bundle.manifest;
+    let snapshot = bundle_dir
+        .join(zkmargin_bundle::PRIVATE)
+        .join(zkmargin_bundle::PRIVATE_SNAPSHOT);
+    let epoch = prepare(
+        &snapshot,
+        m.statement.prev_digest,
+        Some(m.shape.k),
+        Some(master),
+    )?;
+    if epoch.shape != m.shape {
+        return Err(ReprepareError::Mismatch("shape"));
+    }
+    let digest =
+        zkmargin_circuits::encoding::statement_digest_under(&epoch.config, &epoch.statement)
+            .map_err(|_| ReprepareError::Mismatch("statement encoding"))?;
+    if hex::encode(digest) != m.statement_digest {
+        return Err(ReprepareError::Mismatch("statement digest"));
+    }
+    Ok(epoch)
+}

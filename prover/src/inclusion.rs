@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use zkmargin_bundle::srs::{self, SrsKind};
-use zkmargin_bundle::{Bundle, MASTER_SECRET, PRIVATE, PRIVATE_SNAPSHOT};
+use zkmargin_bundle::{Bundle, PRIVATE, PRIVATE_SNAPSHOT};
 use zkmargin_circuits::keys::CircuitLayout;
 use zkmargin_circuits::keys::{data_columns, prover_circuit};
 use zkmargin_circuits::table::plan::TablePlan;
@@ -41,7 +41,7 @@ use zkmargin_inclusion::{
     INCLUSION_FORMAT,
 };
 
-use crate::epoch::{prepare, salted_and_sorted, PreparedEpoch};
+use crate::epoch::salted_and_sorted;
 use crate::prove::proving_rng;
 
 /// Blocks per outer chunk and per sub-chunk when proving every account (each level is one
@@ -86,11 +86,6 @@ pub struct InclusionProver {
     poly: Vec<Fr>,
     /// `C_F`, from the proof's commitments.
     commitment: G1Affine,
-}
-
-fn read_private(dir: &Path, file: &str) -> Result<Vec<u8>, InclusionError> {
-    let path = dir.join(PRIVATE).join(file);
-    std::fs::read(&path).map_err(|source| InclusionError::Io { path, source })
 }
 
 /// `private/inclusion-cache.bin`: the statement digest (32 bytes), the circuit layout (u32
@@ -146,13 +141,8 @@ impl InclusionProver {
     ) -> Result<InclusionProver, InclusionError> {
         let bundle = Bundle::read(bundle_dir)?;
         let m = &bundle.manifest;
-        let secret = read_private(bundle_dir, MASTER_SECRET)?;
-        let master: [u8; 32] = hex::decode(String::from_utf8_lossy(&secret).trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| {
-                InclusionError::Private("private/master_secret.hex is malformed".into())
-            })?;
+        let master = crate::epoch::master_secret(bundle_dir)
+            .map_err(|e| InclusionError::Private(e.to_string()))?;
         let digest: [u8; 32] = hex::decode(&m.statement_digest)
             .ok()
             .and_then(|b| b.try_into().ok())
@@ -178,7 +168,7 @@ impl InclusionProver {
                 )
             }
             None => {
-                let r = rebuild(&bundle, &snapshot, &params, kind, key_dir, master)?;
+                let r = rebuild(&bundle, bundle_dir, &params, kind, key_dir, master)?;
                 (r.layout, ColumnsOrF::Columns(r.advice), r.sorted)
             }
         };
@@ -446,26 +436,17 @@ struct Rebuilt {
 /// proving RNG (seeded from the master secret).
 fn rebuild(
     bundle: &Bundle,
-    snapshot: &Path,
+    bundle_dir: &Path,
     params: &ParamsKZG<Bn256>,
     kind: SrsKind,
     key_dir: &Path,
     master: [u8; 32],
 ) -> Result<Rebuilt, InclusionError> {
     let m = &bundle.manifest;
-    let epoch: PreparedEpoch = prepare(
-        snapshot,
-        m.statement.prev_digest,
-        Some(m.shape.k),
-        Some(master),
-    )
-    .map_err(|e| InclusionError::Prepare(e.to_string()))?;
-    if epoch.shape != m.shape {
-        return Err(InclusionError::Mismatch("shape"));
-    }
-    if hex::encode(epoch.statement.digest()) != m.statement_digest {
-        return Err(InclusionError::Mismatch("statement digest"));
-    }
+    let epoch = crate::epoch::reprepare(bundle_dir, bundle, master).map_err(|e| match e {
+        crate::epoch::ReprepareError::Mismatch(what) => InclusionError::Mismatch(what),
+        other => InclusionError::Prepare(other.to_string()),
+    })?;
     let (pk, layout, _) = crate::progress::phase("proving key", || {
         crate::keystore::load_or_generate(key_dir, params, kind.label(), &m.shape)
     })

@@ -2,6 +2,7 @@
 
 mod check;
 mod cli;
+mod evm_cmd;
 mod fixtures_cmd;
 mod inclusion_cmd;
 mod prove_cmd;
@@ -28,6 +29,9 @@ fn main() -> ExitCode {
         cli::Command::Setup(args) => prove_cmd::setup(&args),
         cli::Command::Prove(args) => prove_cmd::prove_cmd(&args),
         cli::Command::Inclusion(args) => inclusion_cmd::run(&args),
+        cli::Command::ExportVerifier(args) => evm_cmd::export_verifier(&args),
+        cli::Command::Aggregate(args) => evm_cmd::aggregate(&args),
+        cli::Command::Calldata(args) => evm_cmd::calldata(&args),
         cli::Command::Fixtures {
             command: cli::FixturesCommand::Generate(args),
         } => fixtures_cmd::generate(&args),

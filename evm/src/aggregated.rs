@@ -1,0 +1,107 @@
+//! `aggregated.json`: an aggregated proof of one epoch, as `zkmargin aggregate` writes it.
+
+use serde::{Deserialize, Serialize};
+use zkmargin_circuits::encoding::instance_words;
+use zkmargin_circuits::halo2_base::halo2_proofs::halo2curves::ff::FromUniformBytes;
+use zkmargin_circuits::Fr;
+
+pub const AGGREGATED_FORMAT: &str = "zkmargin-aggregated/1";
+/// The KZG accumulator's limbs that open an aggregated proof's instances (then `r` and `c`).
+pub const ACCUMULATOR_WORDS: usize = 12;
+/// Instances of an aggregated proof.
+pub const AGGREGATED_INSTANCES: usize = ACCUMULATOR_WORDS + 2;
+
+/// `r`: the statement digest as a field element (big-endian, reduced mod p), the point at
+/// which an aggregated proof's statement is compressed.
+pub fn compression_point(digest: &[u8; 32]) -> Fr {
+    let mut wide = [0u8; 64];
+    for (i, b) in digest.iter().rev().enumerate() {
+        wide[i] = *b;
+    }
+    Fr::from_uniform_bytes(&wide)
+}
+
+/// `c = Σ_i s_i·r^(n−1−i)` (Horner), the compressed statement the aggregation circuit exposes
+/// and the registry recomputes.
+pub fn compress(statement: &[Fr], r: Fr) -> Fr {
+    statement.iter().fold(Fr::zero(), |acc, s| acc * r + s)
+}
+
+/// The aggregation verifier's calldata: accumulator, `r`, `c`, then the proof.
+pub fn verifier_calldata(
+    file: &AggregatedFile,
+    statement: &[Fr],
+    digest: &[u8; 32],
+) -> Result<Vec<u8>, AggregatedError> {
+    let proof = file.registry_proof()?;
+    let (acc, rest) = proof.split_at(32 * ACCUMULATOR_WORDS);
+    let r = compression_point(digest);
+    let mut out = acc.to_vec();
+    out.extend(instance_words(&[r, compress(statement, r)]).concat());
+    out.extend_from_slice(rest);
+    Ok(out)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AggregatedFile {
+    pub format: String,
+    /// Hex: the statement digest of the epoch it aggregates.
+    pub statement_digest: String,
+    /// Hex 32-byte big-endian words: the accumulator's 12 limbs.
+    pub accumulator: Vec<String>,
+    /// Hex: the aggregation circuit's proof (Keccak transcript).
+    pub proof: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AggregatedError {
+    #[error("not a {AGGREGATED_FORMAT} file: {0}")]
+    Malformed(String),
+}
+
+impl AggregatedFile {
+    pub fn new(statement_digest: &[u8; 32], accumulator: &[Fr], proof: &[u8]) -> Self {
+        AggregatedFile {
+            format: AGGREGATED_FORMAT.into(),
+            statement_digest: hex::encode(statement_digest),
+            accumulator: instance_words(accumulator)
+                .iter()
+                .map(hex::encode)
+                .collect(),
+            proof: hex::encode(proof),
+        }
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Self, AggregatedError> {
+        let f: AggregatedFile =
+            serde_json::from_slice(bytes).map_err(|e| AggregatedError::Malformed(e.to_string()))?;
+        if f.format != AGGREGATED_FORMAT {
+            return Err(AggregatedError::Malformed(format!("format {:?}", f.format)));
+        }
+        if f.accumulator.len() != ACCUMULATOR_WORDS {
+            return Err(AggregatedError::Malformed(format!(
+                "{} accumulator words, expected {ACCUMULATOR_WORDS}",
+                f.accumulator.len()
+            )));
+        }
+        f.registry_proof()?;
+        Ok(f)
+    }
+
+    /// The registry's `proof` argument: the accumulator words, then the proof.
+    pub fn registry_proof(&self) -> Result<Vec<u8>, AggregatedError> {
+        let mut out = Vec::new();
+        for w in &self.accumulator {
+            let word = hex::decode(w)
+                .ok()
+                .filter(|b| b.len() == 32)
+                .ok_or_else(|| AggregatedError::Malformed(format!("accumulator word {w:?}")))?;
+            out.extend(word);
+        }
+        out.extend(
+            hex::decode(&self.proof)
+                .map_err(|e| AggregatedError::Malformed(format!("proof: {e}")))?,
+        );
+        Ok(out)
+    }
+}

@@ -1,0 +1,167 @@
+//! The `EpochRegistry` contract: source, constructor parameters, and calls.
+
+use alloy_primitives::{Address, FixedBytes, U256};
+use alloy_sol_types::{sol, SolCall, SolConstructor};
+use serde::{Deserialize, Serialize};
+use zkmargin_bundle::Bundle;
+use zkmargin_circuits::encoding::{encode_inputs, instance_words, EncodingError};
+use zkmargin_circuits::Fr;
+use zkmargin_core::config::Config;
+use zkmargin_core::digest::Digest;
+
+/// The registry's Solidity source (pragma 0.8.19).
+pub const REGISTRY_SOURCE: &str = include_str!("../contracts/EpochRegistry.sol");
+pub const REGISTRY_CONTRACT: &str = "EpochRegistry";
+
+sol! {
+    /// The registry's ABI (kept in step with `contracts/EpochRegistry.sol`; the tests deploy
+    /// the compiled source and call it through this interface).
+    contract EpochRegistry {
+        struct EpochRecord {
+            bytes32 digest;
+            bytes32 tableCommitment;
+            uint256 timestamp;
+            int256 totalEquity;
+            int256 totalMaintenance;
+            uint256 underMargined;
+            int256 totalShortfall;
+            int256 badDebt;
+            int256 worstStressBadDebt;
+            int256 insuranceFund;
+        }
+
+        error BadLength(string what);
+        error NonCanonicalWord(uint256 index);
+        error EpochOutOfOrder(uint256 expected, uint256 got);
+        error DoesNotChain(bytes32 expected, bytes32 got);
+        error ForeignConfig(bytes32 got);
+        error ProofRejected();
+
+        constructor(
+            address verifier,
+            uint256 accumulatorWords,
+            uint256 tableColumns,
+            uint256 statementWords,
+            uint256 declaredWords,
+            uint256 insuranceIndex,
+            uint256 scenarios,
+            bytes32 configDigest,
+            uint256 firstEpoch,
+            bytes32 genesisDigest
+        );
+
+        function submitEpoch(uint256[] statement, uint256[] declared, bytes proof)
+            external returns (bytes32 digest);
+        function latestEpoch() external view returns (uint256 epoch, EpochRecord record);
+        function epochRecord(uint256 epoch) external view returns (EpochRecord record);
+        function nextEpoch() external view returns (uint256);
+        function lastDigest() external view returns (bytes32);
+    }
+}
+
+/// How a registry reads statements of one circuit shape, and where its chain starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryParams {
+    /// 12 when the verifier checks an aggregation proof, else 0.
+    pub accumulator_words: usize,
+    /// Leading commitments of a direct proof hashed into the stored table commitment.
+    pub table_columns: usize,
+    pub statement_words: usize,
+    /// Two per asset (presence, reserves).
+    pub declared_words: usize,
+    /// Position of the insurance fund (the last public input).
+    pub insurance_index: usize,
+    pub scenarios: usize,
+    /// Hex.
+    pub config_digest: String,
+    pub first_epoch: u64,
+    /// Hex: the `prev_digest` the first epoch must carry.
+    pub genesis_digest: String,
+}
+
+impl RegistryParams {
+    /// A registry for direct (not aggregated) proofs of `bundle`'s shape and config, starting
+    /// at `bundle`'s epoch.
+    pub fn direct(bundle: &Bundle, config: &Config) -> Result<Self, EncodingError> {
+        let m = &bundle.manifest;
+        let s = &m.statement;
+        let inputs = encode_inputs(&m.shape, config, s)?.flatten().len();
+        Ok(RegistryParams {
+            accumulator_words: 0,
+            table_columns: m.account_table_commitment.len(),
+            statement_words: bundle.instances.len(),
+            declared_words: s.declared_words().len(),
+            insurance_index: inputs - 1,
+            scenarios: m.shape.scenarios,
+            config_digest: hex::encode(s.config_digest),
+            first_epoch: s.epoch,
+            genesis_digest: hex::encode(s.prev_digest),
+        })
+    }
+}
+
+impl RegistryParams {
+    /// A registry for aggregated proofs: the accumulator's 12 limbs come first in the proof,
+    /// and the epoch proof's commitments stay inside the aggregation (no table commitment).
+    pub fn aggregated(bundle: &Bundle, config: &Config) -> Result<Self, EncodingError> {
+        Ok(RegistryParams {
+            accumulator_words: 12,
+            table_columns: 0,
+            ..Self::direct(bundle, config)?
+        })
+    }
+}
+
+/// The table commitment a registry stores for a direct proof: Keccak-256 of the manifest's
+/// account-table commitments (`x ‖ y` each), the bytes that open the proof.
+pub fn table_commitment(bundle: &Bundle) -> Option<Digest> {
+    let mut bytes = Vec::new();
+    for c in &bundle.manifest.account_table_commitment {
+        bytes.extend(hex::decode(c).ok()?);
+    }
+    Some(zkmargin_core::digest::keccak256(&bytes))
+}
+
+fn word(v: usize) -> U256 {
+    U256::from(v)
+}
+
+fn bytes32(hex_str: &str) -> Result<FixedBytes<32>, hex::FromHexError> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hex_str.trim_start_matches("0x"), &mut out)?;
+    Ok(FixedBytes(out))
+}
+
+impl RegistryParams {
+    /// ABI-encoded constructor arguments (appended to the creation code).
+    pub fn constructor_args(&self, verifier: Address) -> Result<Vec<u8>, hex::FromHexError> {
+        Ok(EpochRegistry::constructorCall {
+            verifier,
+            accumulatorWords: word(self.accumulator_words),
+            tableColumns: word(self.table_columns),
+            statementWords: word(self.statement_words),
+            declaredWords: word(self.declared_words),
+            insuranceIndex: word(self.insurance_index),
+            scenarios: word(self.scenarios),
+            configDigest: bytes32(&self.config_digest)?,
+            firstEpoch: U256::from(self.first_epoch),
+            genesisDigest: bytes32(&self.genesis_digest)?,
+        }
+        .abi_encode())
+    }
+}
+
+fn words(ws: &[Digest]) -> Vec<U256> {
+    ws.iter().map(|w| U256::from_be_bytes(*w)).collect()
+}
+
+/// `submitEpoch(statement, declared, proof)` calldata. `proof` starts with the accumulator
+/// limbs (32 bytes each) when the verifier checks an aggregation proof.
+pub fn submit_calldata(statement: &[Fr], declared: &[Digest], proof: &[u8]) -> Vec<u8> {
+    EpochRegistry::submitEpochCall {
+        statement: words(&instance_words(statement)),
+        declared: words(declared),
+        proof: proof.to_vec().into(),
+    }
+    .abi_encode()
+}

@@ -1,0 +1,257 @@
+//! `zkmargin export-verifier` and `zkmargin calldata`: the on-chain path for a bundle.
+
+use std::fs;
+use std::path::Path;
+
+use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_proofs::plonk::ProvingKey;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use zkmargin_bundle::srs::{self, SrsKind};
+use zkmargin_bundle::Bundle;
+use zkmargin_circuits::keys::CircuitLayout;
+use zkmargin_core::config::Config;
+use zkmargin_evm::aggregated::{
+    verifier_calldata as aggregated_calldata, AggregatedFile, ACCUMULATOR_WORDS,
+};
+use zkmargin_evm::registry::{submit_calldata, RegistryParams, REGISTRY_CONTRACT, REGISTRY_SOURCE};
+use zkmargin_evm::verifier_code::{
+    aggregation_verifier, epoch_verifier, verifier_calldata, VERIFIER_CONTRACT,
+};
+use zkmargin_prover::aggregate;
+
+use crate::cli::{AggregateArgs, CalldataArgs, ExportVerifierArgs};
+
+/// The aggregated proof's file name in `zkmargin aggregate --out`.
+const AGGREGATED_FILE: &str = "aggregated.json";
+use crate::exit;
+use zkmargin_prover::progress::phase;
+
+fn read_bundle(path: &Path) -> Result<(Bundle, Config, SrsKind), String> {
+    let bundle = Bundle::read(path).map_err(|e| e.to_string())?;
+    let config = Config::parse(&bundle.config_toml)
+        .map_err(|e| format!("{}: config.toml: {e}", path.display()))?;
+    let kind = srs_kind(&bundle)?;
+    Ok((bundle, config, kind))
+}
+
+fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), String> {
+    fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Writes the verifier, the registry and its parameters to `out`, compiled too with `bin`.
+fn write_contracts(
+    out: &Path,
+    verifier: &str,
+    params: &RegistryParams,
+    bin: bool,
+) -> Result<(), String> {
+    fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    write(&out.join(format!("{VERIFIER_CONTRACT}.sol")), verifier)?;
+    write(
+        &out.join(format!("{REGISTRY_CONTRACT}.sol")),
+        REGISTRY_SOURCE,
+    )?;
+    let json = serde_json::to_string_pretty(params).expect("params serialize");
+    write(&out.join("registry.json"), json + "\n")?;
+    if bin {
+        for (name, source) in [
+            (VERIFIER_CONTRACT, verifier),
+            (REGISTRY_CONTRACT, REGISTRY_SOURCE),
+        ] {
+            let code = phase(&format!("compiling {name}"), || {
+                zkmargin_evm::solc::compile(source, name)
+            })
+            .map_err(|e| e.to_string())?;
+            eprintln!("{name}: {} bytes of creation code", code.len());
+            write(&out.join(format!("{name}.bin")), hex::encode(code))?;
+        }
+    }
+    eprintln!(
+        "wrote {}: {VERIFIER_CONTRACT}.sol, {REGISTRY_CONTRACT}.sol, registry.json",
+        out.display()
+    );
+    Ok(())
+}
+
+fn srs_kind(bundle: &Bundle) -> Result<SrsKind, String> {
+    SrsKind::from_label(&bundle.manifest.srs.source)
+        .ok_or_else(|| format!("unknown SRS {:?}", bundle.manifest.srs.source))
+}
+
+/// The epoch circuit's proving key for `bundle`'s shape (cached).
+fn epoch_key(
+    bundle: &Bundle,
+    srs: &ParamsKZG<Bn256>,
+    kind: SrsKind,
+) -> Result<(ProvingKey<G1Affine>, CircuitLayout), String> {
+    let (pk, layout, _) = phase("proving key", || {
+        zkmargin_prover::keystore::load_or_generate(
+            &zkmargin_prover::keystore::default_dir(),
+            srs,
+            kind.label(),
+            &bundle.manifest.shape,
+        )
+    })
+    .map_err(|e| format!("key generation: {e:?}"))?;
+    Ok((pk, layout))
+}
+
+fn finish(result: Result<(), String>) -> u8 {
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::FAILURE
+        }
+    }
+}
+
+pub fn export_verifier(args: &ExportVerifierArgs) -> u8 {
+    let (bundle, config, kind) = match read_bundle(&args.bundle) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INPUT;
+        }
+    };
+    let params = match RegistryParams::direct(&bundle, &config) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: the bundle's statement does not fit its shape: {e}");
+            return exit::INPUT;
+        }
+    };
+    let srs_dir = args.srs_dir.clone().unwrap_or_else(srs::default_dir);
+    finish((|| {
+        let srs = srs::load(&srs_dir, kind, bundle.manifest.shape.k).map_err(|e| e.to_string())?;
+        let (pk, _) = epoch_key(&bundle, &srs, kind)?;
+        let verifier = phase("verifier generation", || {
+            epoch_verifier(&srs, pk.get_vk(), bundle.instances.len())
+        });
+        write_contracts(&args.out, &verifier, &params, args.bin)
+    })())
+}
+
+pub fn aggregate(args: &AggregateArgs) -> u8 {
+    let (bundle, config, kind) = match read_bundle(&args.bundle) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INPUT;
+        }
+    };
+    let prepared = zkmargin_prover::epoch::master_secret(&args.bundle)
+        .and_then(|master| zkmargin_prover::epoch::reprepare(&args.bundle, &bundle, master));
+    let epoch = match prepared {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INPUT;
+        }
+    };
+    let params = match RegistryParams::aggregated(&bundle, &config) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: the bundle's statement does not fit its shape: {e}");
+            return exit::INPUT;
+        }
+    };
+    let srs_dir = args.srs_dir.clone().unwrap_or_else(srs::default_dir);
+    finish((|| {
+        let srs = srs::load(&srs_dir, kind, bundle.manifest.shape.k).map_err(|e| e.to_string())?;
+        let (pk, layout) = epoch_key(&bundle, &srs, kind)?;
+        let snark = phase("epoch proof (Poseidon transcript)", || {
+            aggregate::epoch_snark(&srs, &pk, &layout, &epoch)
+        })
+        .map_err(|e| e.to_string())?;
+        let agg_srs =
+            srs::load(&srs_dir, kind, aggregate::AGGREGATION_K).map_err(|e| e.to_string())?;
+        let (agg_pk, agg_layout) = phase("aggregation key", || {
+            aggregate::aggregation_key(&agg_srs, snark.clone())
+        })
+        .map_err(|e| e.to_string())?;
+        eprintln!("aggregation circuit: {:?}", agg_layout.params);
+        let digest: [u8; 32] = hex::decode(&bundle.manifest.statement_digest)
+            .ok()
+            .and_then(|d| d.try_into().ok())
+            .ok_or("the manifest's statement digest is not 32 hex bytes")?;
+        let proof = phase("aggregated proof", || {
+            aggregate::aggregate(
+                &agg_srs,
+                &agg_pk,
+                &agg_layout,
+                snark,
+                &digest,
+                rand::rngs::OsRng,
+            )
+        })
+        .map_err(|e| e.to_string())?;
+        let r = aggregate::compression_point(&digest);
+        if proof.instances[ACCUMULATOR_WORDS..] != [r, aggregate::compress(&bundle.instances, r)] {
+            return Err("internal: the aggregated proof compresses another statement".into());
+        }
+        let file = AggregatedFile::new(&digest, proof.accumulator(), &proof.proof);
+        let verifier = phase("verifier generation", || {
+            aggregation_verifier(&agg_srs, agg_pk.get_vk(), proof.instances.len())
+        });
+        write_contracts(&args.out, &verifier, &params, args.bin)?;
+        let json = serde_json::to_string_pretty(&file).expect("aggregated file serializes");
+        write(&args.out.join(AGGREGATED_FILE), json + "\n")?;
+        eprintln!(
+            "aggregated proof: {} bytes, {} instances",
+            proof.proof.len(),
+            proof.instances.len()
+        );
+        Ok(())
+    })())
+}
+
+/// Reads `aggregated.json` and checks it aggregates `bundle`'s statement.
+fn read_aggregated(path: &Path, bundle: &Bundle) -> Result<(AggregatedFile, [u8; 32]), String> {
+    let bytes = fs::read(path).map_err(|e| e.to_string())?;
+    let file = AggregatedFile::parse(&bytes).map_err(|e| e.to_string())?;
+    if file.statement_digest != bundle.manifest.statement_digest {
+        return Err("it aggregates another epoch's statement".into());
+    }
+    let digest = hex::decode(&file.statement_digest)
+        .ok()
+        .and_then(|d| d.try_into().ok())
+        .ok_or("its statement digest is not 32 hex bytes")?;
+    Ok((file, digest))
+}
+
+pub fn calldata(args: &CalldataArgs) -> u8 {
+    let (bundle, _, _) = match read_bundle(&args.bundle) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INPUT;
+        }
+    };
+    let declared = bundle.manifest.statement.declared_words();
+    let data = match &args.aggregated {
+        None if args.verifier => Ok(verifier_calldata(&bundle.instances, &bundle.proof)),
+        None => Ok(submit_calldata(&bundle.instances, &declared, &bundle.proof)),
+        Some(path) => read_aggregated(path, &bundle)
+            .and_then(|(file, digest)| {
+                if args.verifier {
+                    aggregated_calldata(&file, &bundle.instances, &digest)
+                } else {
+                    file.registry_proof()
+                        .map(|proof| submit_calldata(&bundle.instances, &declared, &proof))
+                }
+                .map_err(|e| e.to_string())
+            })
+            .map_err(|e| format!("{}: {e}", path.display())),
+    };
+    match data {
+        Ok(data) => {
+            println!("0x{}", hex::encode(data));
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::INPUT
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! The on-chain path end to end: `zkmargin export-verifier --bin` compiles the generated
+//! verifier and the EpochRegistry with solcjs, a local EVM (revm) deploys them, and the registry
+//! accepts consecutive epochs and reverts on every tampering. Prints the gas figures (run with
+//! `--nocapture`, or `scripts/bench-evm.sh`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use alloy_primitives::{Address, FixedBytes, U256};
+use alloy_sol_types::{SolCall, SolInterface};
+use assert_cmd::Command;
+use zkmargin_bundle::Bundle;
+use zkmargin_evm::local_chain::{ChainError, Deployed, LocalChain};
+use zkmargin_evm::registry::EpochRegistry::{self, EpochRegistryErrors};
+use zkmargin_evm::registry::{submit_calldata, table_commitment, RegistryParams};
+use zkmargin_evm::verifier_code::verifier_calldata;
+use zkmargin_evm::EIP170_RUNTIME_LIMIT;
+
+/// BN254 scalar field modulus.
+const R: &str = "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
+
+fn zkmargin(home: &Path, args: &[&str]) {
+    let out = Command::cargo_bin("zkmargin")
+        .unwrap()
+        .env("ZKMARGIN_HOME", home)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "zkmargin {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    first: Bundle,
+    second: Bundle,
+    contracts: PathBuf,
+}
+
+/// Two chained epochs of the insolvent fixture (epochs 2 and 3) and the exported contracts.
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zkmargin-home");
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/edge/insolvent");
+    let next = dir.path().join("next");
+    fs::create_dir_all(&next).unwrap();
+    for f in ["accounts.csv", "quotes.csv"] {
+        fs::copy(fixture.join(f), next.join(f)).unwrap();
+    }
+    let config = fs::read_to_string(fixture.join("config.toml")).unwrap();
+    assert!(config.contains("\nepoch = 2\n"));
+    fs::write(
+        next.join("config.toml"),
+        config.replace("\nepoch = 2\n", "\nepoch = 3\n"),
+    )
+    .unwrap();
+    let (b1, b2, contracts) = (
+        dir.path().join("b1"),
+        dir.path().join("b2"),
+        dir.path().join("contracts"),
+    );
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    zkmargin(
+        &home,
+        &["prove", &s(&fixture), "--out", &s(&b1), "--k", "12"],
+    );
+    zkmargin(
+        &home,
+        &[
+            "prove",
+            &s(&next),
+            "--out",
+            &s(&b2),
+            "--k",
+            "12",
+            "--prev",
+            &s(&b1),
+        ],
+    );
+    zkmargin(
+        &home,
+        &["export-verifier", &s(&b1), "--out", &s(&contracts), "--bin"],
+    );
+    Setup {
+        first: Bundle::read(&b1).unwrap(),
+        second: Bundle::read(&b2).unwrap(),
+        contracts,
+        _dir: dir,
+    }
+}
+
+fn creation_code(contracts: &Path, name: &str) -> Vec<u8> {
+    hex::decode(
+        fs::read_to_string(contracts.join(format!("{name}.bin")))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap()
+}
+
+/// A chain (code size limits lifted: the direct verifier exceeds EIP-170) with the verifier
+/// and a registry made from `params` deployed.
+fn deploy(setup: &Setup, params: &RegistryParams) -> (LocalChain, Deployed, Deployed) {
+    let mut chain = LocalChain::with_code_limits(false);
+    let verifier = chain
+        .deploy(creation_code(&setup.contracts, "Halo2Verifier"))
+        .unwrap();
+    let mut code = creation_code(&setup.contracts, "EpochRegistry");
+    code.extend(params.constructor_args(verifier.address).unwrap());
+    let registry = chain.deploy(code).unwrap();
+    (chain, verifier, registry)
+}
+
+fn exported_params(setup: &Setup) -> RegistryParams {
+    serde_json::from_slice(&fs::read(setup.contracts.join("registry.json")).unwrap()).unwrap()
+}
+
+fn submit(chain: &mut LocalChain, registry: Address, b: &Bundle) -> Result<u64, ChainError> {
+    let data = submit_calldata(
+        &b.instances,
+        &b.manifest.statement.declared_words(),
+        &b.proof,
+    );
+    chain.call(registry, data).map(|r| r.gas)
+}
+
+/// The registry's custom error behind a revert.
+fn revert_reason(result: Result<u64, ChainError>) -> EpochRegistryErrors {
+    match result {
+        Err(ChainError::Reverted { output, .. }) => EpochRegistryErrors::abi_decode(&output)
+            .unwrap_or_else(|_| panic!("not a registry error: 0x{}", hex::encode(output))),
+        other => panic!("expected a revert, got {other:?}"),
+    }
+}
+
+fn latest(chain: &mut LocalChain, registry: Address) -> (U256, EpochRegistry::EpochRecord) {
+    let out = chain
+        .call(registry, EpochRegistry::latestEpochCall {}.abi_encode())
+        .unwrap()
+        .output;
+    let r = EpochRegistry::latestEpochCall::abi_decode_returns(&out).unwrap();
+    (r.epoch, r.record)
+}
+
+/// The raw calldata of `submitEpoch` with the statement word `index` replaced by `value`.
+fn with_word(b: &Bundle, index: usize, value: U256) -> Vec<u8> {
+    let call = EpochRegistry::submitEpochCall::abi_decode(&submit_calldata(
+        &b.instances,
+        &b.manifest.statement.declared_words(),
+        &b.proof,
+    ))
+    .unwrap();
+    let mut statement = call.statement;
+    statement[index] = value;
+    EpochRegistry::submitEpochCall { statement, ..call }.abi_encode()
+}
+
+#[test]
+fn registry_accepts_a_chain_and_rejects_tampering() {
+    let setup = setup();
+    let params = exported_params(&setup);
+    assert_eq!(
+        params,
+        RegistryParams::direct(
+            &setup.first,
+            &zkmargin_core::config::Config::parse(&setup.first.config_toml).unwrap()
+        )
+        .unwrap()
+    );
+    let (mut chain, verifier, registry) = deploy(&setup, &params);
+
+    // The verifier alone accepts the proof and rejects a flipped proof byte.
+    let call = chain
+        .call(
+            verifier.address,
+            verifier_calldata(&setup.first.instances, &setup.first.proof),
+        )
+        .expect("the verifier accepts the bundle's proof");
+    let mut flipped = setup.first.proof.clone();
+    let at = flipped.len() / 2;
+    flipped[at] ^= 1;
+    assert!(chain
+        .call(
+            verifier.address,
+            verifier_calldata(&setup.first.instances, &flipped)
+        )
+        .is_err());
+
+    // Skipping the first epoch, then the first, replaying it, then the second.
+    assert!(matches!(
+        revert_reason(submit(&mut chain, registry.address, &setup.second)),
+        EpochRegistryErrors::EpochOutOfOrder(_)
+    ));
+    let first_gas = submit(&mut chain, registry.address, &setup.first).expect("epoch 2 accepted");
+    let (epoch, record) = latest(&mut chain, registry.address);
+    assert_eq!(epoch, U256::from(2));
+    assert_eq!(
+        hex::encode(record.digest),
+        setup.first.manifest.statement_digest,
+        "the registry recomputes the off-chain statement digest"
+    );
+    assert_eq!(
+        record.tableCommitment,
+        FixedBytes(table_commitment(&setup.first).unwrap())
+    );
+    let s = &setup.first.manifest.statement;
+    assert_eq!(record.underMargined, U256::from(s.under_margined_accounts));
+    assert_eq!(record.badDebt.to_string(), s.total_bad_debt.to_string());
+    assert_eq!(record.totalEquity.to_string(), s.total_equity.to_string());
+    assert_eq!(
+        record.insuranceFund.to_string(),
+        s.insurance_fund.to_string()
+    );
+    let worst = s.scenarios.iter().map(|x| x.bad_debt).max().unwrap();
+    assert_eq!(record.worstStressBadDebt.to_string(), worst.to_string());
+    assert!(matches!(
+        revert_reason(submit(&mut chain, registry.address, &setup.first)),
+        EpochRegistryErrors::EpochOutOfOrder(_)
+    ));
+    let second_gas =
+        submit(&mut chain, registry.address, &setup.second).expect("epoch 3 chains to epoch 2");
+    let (epoch, record) = latest(&mut chain, registry.address);
+    assert_eq!(epoch, U256::from(3));
+    assert_eq!(
+        hex::encode(record.digest),
+        setup.second.manifest.statement_digest
+    );
+
+    println!("| step | gas | note |");
+    println!("|---|---|---|");
+    println!(
+        "| deploy verifier | {} | runtime {} bytes (EIP-170 limit {EIP170_RUNTIME_LIMIT}) |",
+        verifier.gas, verifier.runtime_bytes
+    );
+    println!(
+        "| deploy registry | {} | runtime {} bytes |",
+        registry.gas, registry.runtime_bytes
+    );
+    println!(
+        "| verify (direct call) | {} | {} instances, {}-byte proof |",
+        call.gas,
+        setup.first.instances.len(),
+        setup.first.proof.len()
+    );
+    println!("| submitEpoch (first) | {first_gas} | |");
+    println!("| submitEpoch (chained) | {second_gas} | |");
+}
+
+#[test]
+fn registry_rejects_forged_statements_and_foreign_chains() {
+    let setup = setup();
+    let params = exported_params(&setup);
+    let (mut chain, _, registry) = deploy(&setup, &params);
+    let b = &setup.first;
+    let n = b.instances.len();
+
+    // An edited headline total (the last word: the worst scenario's bad debt): the proof fails.
+    let edited = with_word(b, n - 1, U256::ZERO);
+    let reason = match chain.call(registry.address, edited) {
+        Err(ChainError::Reverted { output, .. }) => {
+            EpochRegistryErrors::abi_decode(&output).unwrap()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(reason, EpochRegistryErrors::ProofRejected(_)));
+
+    // The same word plus the field modulus: the verifier would read the same value, so the
+    // registry must refuse it before it changes the digest.
+    let word =
+        U256::from_be_bytes(zkmargin_circuits::encoding::instance_words(&b.instances)[n - 1]);
+    let aliased = with_word(b, n - 1, word + U256::from_str_radix(R, 16).unwrap());
+    let reason = match chain.call(registry.address, aliased) {
+        Err(ChainError::Reverted { output, .. }) => {
+            EpochRegistryErrors::abi_decode(&output).unwrap()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(reason, EpochRegistryErrors::NonCanonicalWord(_)));
+
+    // A flipped proof byte.
+    let mut flipped = b.clone();
+    let at = flipped.proof.len() - 40;
+    flipped.proof[at] ^= 0x01;
+    assert!(matches!(
+        revert_reason(submit(&mut chain, registry.address, &flipped)),
+        EpochRegistryErrors::ProofRejected(_)
+    ));
+
+    // A registry whose chain starts elsewhere, and one pinned to another config.
+    let mut elsewhere = params.clone();
+    elsewhere.genesis_digest = "11".repeat(32);
+    let (mut chain2, _, registry2) = deploy(&setup, &elsewhere);
+    assert!(matches!(
+        revert_reason(submit(&mut chain2, registry2.address, b)),
+        EpochRegistryErrors::DoesNotChain(_)
+    ));
+    let mut foreign = params.clone();
+    foreign.config_digest = "22".repeat(32);
+    let (mut chain3, _, registry3) = deploy(&setup, &foreign);
+    assert!(matches!(
+        revert_reason(submit(&mut chain3, registry3.address, b)),
+        EpochRegistryErrors::ForeignConfig(_)
+    ));
+
+    // Wrong declared values length, and the honest submission still goes through afterwards.
+    let short = submit_calldata(&b.instances, &[], &b.proof);
+    let reason = match chain.call(registry.address, short) {
+        Err(ChainError::Reverted { output, .. }) => {
+            EpochRegistryErrors::abi_decode(&output).unwrap()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(reason, EpochRegistryErrors::BadLength(_)));
+    submit(&mut chain, registry.address, b).expect("the honest epoch is still accepted");
+}
+
+#[test]
+fn the_direct_verifier_does_not_fit_mainnet() {
+    // Documented limit: the direct verifier is for chains without EIP-170; mainnet needs the
+    // aggregated verifier. If this starts passing deployment, the README's claim is stale.
+    let setup = setup();
+    let mut chain = LocalChain::mainnet();
+    assert!(chain
+        .deploy(creation_code(&setup.contracts, "Halo2Verifier"))
+        .is_err());
+}
+
+/// The mainnet path: `zkmargin aggregate` (an aggregation circuit of 2^21 rows: minutes and
+/// several GiB, hence ignored by default; `scripts/bench-evm.sh` runs it).
+#[test]
+#[ignore]
+fn aggregated_verifier_fits_mainnet_and_the_registry_accepts_it() {
+    let setup = setup();
+    let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zkmargin-home");
+    let b1 = setup.contracts.parent().unwrap().join("b1");
+    let agg = setup.contracts.parent().unwrap().join("aggregated");
+    zkmargin(
+        &home,
+        &[
+            "aggregate",
+            b1.to_str().unwrap(),
+            "--out",
+            agg.to_str().unwrap(),
+            "--bin",
+        ],
+    );
+    let file = zkmargin_evm::aggregated::AggregatedFile::parse(
+        &fs::read(agg.join("aggregated.json")).unwrap(),
+    )
+    .unwrap();
+    let params: RegistryParams =
+        serde_json::from_slice(&fs::read(agg.join("registry.json")).unwrap()).unwrap();
+    assert_eq!(params.accumulator_words, 12);
+
+    let mut chain = LocalChain::mainnet();
+    let verifier = chain
+        .deploy(creation_code(&agg, "Halo2Verifier"))
+        .expect("the aggregated verifier fits EIP-170");
+    let mut code = creation_code(&agg, "EpochRegistry");
+    code.extend(params.constructor_args(verifier.address).unwrap());
+    let registry = chain.deploy(code).unwrap();
+
+    let b = &setup.first;
+    let proof = file.registry_proof().unwrap();
+    let digest: [u8; 32] = hex::decode(&b.manifest.statement_digest)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let direct = zkmargin_evm::aggregated::verifier_calldata(&file, &b.instances, &digest).unwrap();
+    let call = chain
+        .call(verifier.address, direct)
+        .expect("the verifier accepts the aggregated proof");
+
+    let declared = b.manifest.statement.declared_words();
+    // A tampered accumulator limb and a tampered statement word are rejected.
+    let mut bad_acc = proof.clone();
+    bad_acc[31] ^= 1;
+    assert!(matches!(
+        revert_reason(
+            chain
+                .call(
+                    registry.address,
+                    submit_calldata(&b.instances, &declared, &bad_acc)
+                )
+                .map(|r| r.gas)
+        ),
+        EpochRegistryErrors::ProofRejected(_)
+    ));
+    let mut edited = b.instances.clone();
+    let last = edited.len() - 1;
+    edited[last] += zkmargin_circuits::Fr::one();
+    assert!(matches!(
+        revert_reason(
+            chain
+                .call(
+                    registry.address,
+                    submit_calldata(&edited, &declared, &proof)
+                )
+                .map(|r| r.gas)
+        ),
+        EpochRegistryErrors::ProofRejected(_)
+    ));
+    let submit_gas = chain
+        .call(
+            registry.address,
+            submit_calldata(&b.instances, &declared, &proof),
+        )
+        .expect("the aggregated epoch is accepted")
+        .gas;
+    let (epoch, record) = latest(&mut chain, registry.address);
+    assert_eq!(epoch, U256::from(2));
+    assert_eq!(hex::encode(record.digest), b.manifest.statement_digest);
+
+    println!("| step (aggregated) | gas | note |");
+    println!("|---|---|---|");
+    println!(
+        "| deploy verifier | {} | runtime {} bytes (EIP-170 limit {EIP170_RUNTIME_LIMIT}) |",
+        verifier.gas, verifier.runtime_bytes
+    );
+    println!(
+        "| verify (direct call) | {} | {} instances, {}-byte proof |",
+        call.gas,
+        zkmargin_evm::aggregated::AGGREGATED_INSTANCES,
+        proof.len() - 32 * 12
+    );
+    println!("| submitEpoch | {submit_gas} | |");
+}
