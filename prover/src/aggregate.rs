@@ -165,7 +165,7 @@ pub fn aggregate(
         CircuitBuilderStage::Prover,
         agg_srs,
         snark,
-        layout.params.clone(),
+        layout.params,
         compression_point(digest),
     )
     .use_break_points(layout.break_points.clone());
