@@ -8,34 +8,36 @@ use std::fs;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use halo2_proofs::halo2curves::bn256::G1Affine;
-use halo2_proofs::plonk::{Error, ProvingKey, VerifyingKey};
+use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
+use halo2_proofs::plonk::{Circuit, Error, ProvingKey, VerifyingKey};
 use halo2_proofs::SerdeFormat;
-use zkmargin_circuits::circuit::{MarginCircuit, MarginParams};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use zkmargin_circuits::circuit::MarginCircuit;
 use zkmargin_circuits::keys::CircuitLayout;
 use zkmargin_circuits::shape::MarginShape;
 
-/// A key that can be cached.
-pub trait CachedKey: Sized {
+/// A key of circuit `C` that can be cached.
+pub trait CachedKey<C: Circuit<Fr>>: Sized {
     const EXTENSION: &'static str;
-    fn read_from(r: &mut impl Read, params: MarginParams) -> io::Result<Self>;
+    fn read_from(r: &mut impl Read, params: C::Params) -> io::Result<Self>;
     fn write_to(&self, w: &mut impl Write) -> io::Result<()>;
 }
 
-impl CachedKey for ProvingKey<G1Affine> {
+impl<C: Circuit<Fr>> CachedKey<C> for ProvingKey<G1Affine> {
     const EXTENSION: &'static str = "pk";
-    fn read_from(r: &mut impl Read, params: MarginParams) -> io::Result<Self> {
-        ProvingKey::read::<_, MarginCircuit>(r, SerdeFormat::RawBytesUnchecked, params)
+    fn read_from(r: &mut impl Read, params: C::Params) -> io::Result<Self> {
+        ProvingKey::read::<_, C>(r, SerdeFormat::RawBytesUnchecked, params)
     }
     fn write_to(&self, w: &mut impl Write) -> io::Result<()> {
         self.write(w, SerdeFormat::RawBytesUnchecked)
     }
 }
 
-impl CachedKey for VerifyingKey<G1Affine> {
+impl<C: Circuit<Fr>> CachedKey<C> for VerifyingKey<G1Affine> {
     const EXTENSION: &'static str = "vk";
-    fn read_from(r: &mut impl Read, params: MarginParams) -> io::Result<Self> {
-        VerifyingKey::read::<_, MarginCircuit>(r, SerdeFormat::RawBytes, params)
+    fn read_from(r: &mut impl Read, params: C::Params) -> io::Result<Self> {
+        VerifyingKey::read::<_, C>(r, SerdeFormat::RawBytes, params)
     }
     fn write_to(&self, w: &mut impl Write) -> io::Result<()> {
         self.write(w, SerdeFormat::RawBytes)
@@ -47,23 +49,37 @@ pub fn default_dir(name: &str) -> PathBuf {
     crate::srs::default_dir().with_file_name(name)
 }
 
-fn paths<K: CachedKey>(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+fn paths(dir: &Path, name: &str, extension: &str) -> (PathBuf, PathBuf) {
     (
-        dir.join(format!("{name}.{}", K::EXTENSION)),
+        dir.join(format!("{name}.{extension}")),
         dir.join(format!("{name}.layout.json")),
     )
 }
 
-fn read<K: CachedKey>(dir: &Path, name: &str, shape: &MarginShape) -> Option<(K, CircuitLayout)> {
-    let (key_path, layout_path) = paths::<K>(dir, name);
-    let layout: CircuitLayout = serde_json::from_slice(&fs::read(layout_path).ok()?).ok()?;
+fn read<C, K, L>(
+    dir: &Path,
+    name: &str,
+    params: impl FnOnce(&L) -> Option<C::Params>,
+) -> Option<(K, L)>
+where
+    C: Circuit<Fr>,
+    K: CachedKey<C>,
+    L: DeserializeOwned,
+{
+    let (key_path, layout_path) = paths(dir, name, K::EXTENSION);
+    let layout: L = serde_json::from_slice(&fs::read(layout_path).ok()?).ok()?;
     let mut r = BufReader::new(fs::File::open(key_path).ok()?);
-    let key = K::read_from(&mut r, layout.margin_params(shape)?).ok()?;
+    let key = K::read_from(&mut r, params(&layout)?).ok()?;
     Some((key, layout))
 }
 
-fn write<K: CachedKey>(dir: &Path, name: &str, key: &K, layout: &CircuitLayout) -> io::Result<()> {
-    let (key_path, layout_path) = paths::<K>(dir, name);
+fn write<C, K, L>(dir: &Path, name: &str, key: &K, layout: &L) -> io::Result<()>
+where
+    C: Circuit<Fr>,
+    K: CachedKey<C>,
+    L: Serialize,
+{
+    let (key_path, layout_path) = paths(dir, name, K::EXTENSION);
     fs::create_dir_all(dir)?;
     let tmp = key_path.with_extension(format!("tmp-{}", std::process::id()));
     let mut w = BufWriter::new(fs::File::create(&tmp)?);
@@ -77,22 +93,43 @@ fn write<K: CachedKey>(dir: &Path, name: &str, key: &K, layout: &CircuitLayout) 
     fs::rename(tmp, key_path)
 }
 
-/// The key of `shape` named `name` from the cache in `dir`, else `make()` (then cached). With
-/// no `dir`, always `make()`. Returns whether the key came from the cache.
-pub fn load_or_make<K: CachedKey>(
+/// The key of circuit `C` named `name` from the cache in `dir` (read with the circuit
+/// parameters `params` derives from the cached layout), else `make()` (then cached). With no
+/// `dir`, always `make()`. Returns whether the key came from the cache.
+pub fn load_or_make_for<C, K, L>(
+    dir: Option<&Path>,
+    name: &str,
+    params: impl FnOnce(&L) -> Option<C::Params>,
+    make: impl FnOnce() -> Result<(K, L), Error>,
+) -> Result<(K, L, bool), Error>
+where
+    C: Circuit<Fr>,
+    K: CachedKey<C>,
+    L: Serialize + DeserializeOwned,
+{
+    if let Some((key, layout)) = dir.and_then(|d| read::<C, K, L>(d, name, params)) {
+        return Ok((key, layout, true));
+    }
+    let (key, layout) = make()?;
+    if let Some(dir) = dir {
+        if let Err(e) = write::<C, K, L>(dir, name, &key, &layout) {
+            eprintln!("warning: cannot cache the key in {}: {e}", dir.display());
+        }
+    }
+    Ok((key, layout, false))
+}
+
+/// [`load_or_make_for`] the margin circuit of `shape`.
+pub fn load_or_make<K: CachedKey<MarginCircuit>>(
     dir: Option<&Path>,
     name: &str,
     shape: &MarginShape,
     make: impl FnOnce() -> Result<(K, CircuitLayout), Error>,
 ) -> Result<(K, CircuitLayout, bool), Error> {
-    if let Some((key, layout)) = dir.and_then(|d| read::<K>(d, name, shape)) {
-        return Ok((key, layout, true));
-    }
-    let (key, layout) = make()?;
-    if let Some(dir) = dir {
-        if let Err(e) = write(dir, name, &key, &layout) {
-            eprintln!("warning: cannot cache the key in {}: {e}", dir.display());
-        }
-    }
-    Ok((key, layout, false))
+    load_or_make_for::<MarginCircuit, K, CircuitLayout>(
+        dir,
+        name,
+        |layout| layout.margin_params(shape),
+        make,
+    )
 }

@@ -133,7 +133,7 @@ fn default_params() -> AggregationConfigParams {
 pub fn aggregation_key(
     agg_srs: &ParamsKZG<Bn256>,
     snark: Snark,
-) -> Result<(ProvingKey<G1Affine>, AggregationLayout), ProveError> {
+) -> Result<(ProvingKey<G1Affine>, AggregationLayout), halo2_proofs::plonk::Error> {
     let mut c = circuit(
         CircuitBuilderStage::Keygen,
         agg_srs,
@@ -142,8 +142,8 @@ pub fn aggregation_key(
         Fr::zero(),
     );
     let params = c.calculate_params(Some(20));
-    let vk = keygen_vk(agg_srs, &c).map_err(ProveError::Keygen)?;
-    let pk = keygen_pk(agg_srs, vk, &c).map_err(ProveError::Keygen)?;
+    let vk = keygen_vk(agg_srs, &c)?;
+    let pk = keygen_pk(agg_srs, vk, &c)?;
     let layout = AggregationLayout {
         params,
         break_points: c.break_points(),
@@ -185,4 +185,64 @@ pub fn aggregate(
         instances,
         proof: transcript.finalize(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use halo2_proofs::dev::MockProver;
+    use halo2_proofs::plonk::Assigned;
+    use snark_verifier_sdk::CircuitExt;
+    use zkmargin_bundle::srs::{self, SrsKind};
+
+    /// The aggregation circuit constrains `c` to the compression of the statement its inner
+    /// proof verified, at the exposed `r`: the honest circuit passes MockProver, and a forged
+    /// `c` (the witness cell and the instance changed together, so only the Horner gates can
+    /// object) fails. Ignored: 2^21 rows (about 2 minutes, 5 GB) and the k = 21 development SRS
+    /// (generated on first use, about 10 minutes).
+    #[test]
+    #[ignore]
+    fn compressed_statement_is_constrained() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/edge/insolvent");
+        let epoch = crate::epoch::prepare(&dir, [0; 32], Some(12), Some([5; 32])).unwrap();
+        let srs_dir = srs::default_dir();
+        let srs = srs::load(&srs_dir, SrsKind::Dev, 12).unwrap();
+        let (pk, layout) = zkmargin_circuits::keys::proving_key(&srs, &epoch.shape).unwrap();
+        let snark = epoch_snark(&srs, &pk, &layout, &epoch).unwrap();
+        let statement = snark.instances[0].clone();
+        let digest = zkmargin_circuits::encoding::digest_of(&statement, &epoch.statement);
+        let agg_srs = srs::load(&srs_dir, SrsKind::Dev, AGGREGATION_K).unwrap();
+        let r = compression_point(&digest);
+        let mut c = circuit(
+            CircuitBuilderStage::Mock,
+            &agg_srs,
+            snark,
+            default_params(),
+            r,
+        );
+        c.calculate_params(Some(20));
+        let instances = c.instances();
+        let honest = compress(&statement, r);
+        assert_eq!(instances[0][ACCUMULATOR_WORDS..], [r, honest]);
+        MockProver::run(AGGREGATION_K, &c, instances.clone())
+            .unwrap()
+            .assert_satisfied();
+
+        // `c` is the last cell the circuit assigns: forge it and expose the forgery.
+        let forged_c = honest + Fr::one();
+        let ctx = c.builder.main(0);
+        let last = ctx.advice.len() - 1;
+        assert_eq!(ctx.advice[last].evaluate(), honest);
+        ctx.advice[last] = Assigned::Trivial(forged_c);
+        let mut forged = instances;
+        forged[0][ACCUMULATOR_WORDS + 1] = forged_c;
+        assert!(
+            MockProver::run(AGGREGATION_K, &c, forged)
+                .unwrap()
+                .verify()
+                .is_err(),
+            "a compressed statement off the inner proof's statement was accepted"
+        );
+    }
 }

@@ -166,10 +166,19 @@ pub fn aggregate(args: &AggregateArgs) -> u8 {
         .map_err(|e| e.to_string())?;
         let agg_srs =
             srs::load(&srs_dir, kind, aggregate::AGGREGATION_K).map_err(|e| e.to_string())?;
-        let (agg_pk, agg_layout) = phase("aggregation key", || {
-            aggregate::aggregation_key(&agg_srs, snark.clone())
+        let (agg_pk, agg_layout, cached) = phase("aggregation key", || {
+            zkmargin_prover::keystore::load_or_generate_aggregation(
+                &zkmargin_prover::keystore::default_dir(),
+                &agg_srs,
+                kind.label(),
+                pk.get_vk(),
+                snark.clone(),
+            )
         })
         .map_err(|e| e.to_string())?;
+        if cached {
+            eprintln!("(aggregation key from the cache)");
+        }
         eprintln!("aggregation circuit: {:?}", agg_layout.params);
         let digest: [u8; 32] = hex::decode(&bundle.manifest.statement_digest)
             .ok()

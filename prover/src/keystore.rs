@@ -6,7 +6,13 @@
 use std::path::{Path, PathBuf};
 
 use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
-use halo2_proofs::plonk::{Error, ProvingKey};
+use halo2_proofs::plonk::{Error, ProvingKey, VerifyingKey};
+use snark_verifier_sdk::halo2::aggregation::AggregationCircuit;
+use snark_verifier_sdk::Snark;
+use zkmargin_core::digest::keccak256;
+
+use crate::aggregate::{aggregation_key, AggregationLayout};
+use crate::prove::ProveError;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use zkmargin_bundle::key_cache;
 use zkmargin_circuits::keys::{cache_name, proving_key, CircuitLayout};
@@ -27,4 +33,34 @@ pub fn load_or_generate(
     key_cache::load_or_make(Some(dir), &cache_name(srs, srs_label, shape), shape, || {
         proving_key(srs, shape)
     })
+}
+
+/// The aggregation circuit's proving key for epoch proofs like `snark` (made with `epoch_vk`),
+/// cached in `dir` by a name that hashes the epoch verifying key, the statement size, the
+/// aggregation code, the circuit sources and `Cargo.lock`, the SRS label and `τ·G2`. Returns
+/// whether it came from the cache.
+pub fn load_or_generate_aggregation(
+    dir: &Path,
+    agg_srs: &ParamsKZG<Bn256>,
+    srs_label: &str,
+    epoch_vk: &VerifyingKey<G1Affine>,
+    snark: Snark,
+) -> Result<(ProvingKey<G1Affine>, AggregationLayout, bool), ProveError> {
+    use halo2_proofs::halo2curves::ff::PrimeField;
+    use halo2_proofs::halo2curves::group::GroupEncoding;
+    let mut id = b"zkmargin/aggregation-key/v1".to_vec();
+    id.extend_from_slice(epoch_vk.transcript_repr().to_repr().as_ref());
+    id.extend_from_slice(&(snark.instances[0].len() as u64).to_be_bytes());
+    id.extend_from_slice(&keccak256(include_str!("aggregate.rs").as_bytes()));
+    id.extend_from_slice(zkmargin_circuits::CIRCUIT_SOURCE_HASH.as_bytes());
+    id.extend_from_slice(srs_label.as_bytes());
+    id.extend_from_slice(agg_srs.s_g2().to_bytes().as_ref());
+    let name = format!("aggregation-{}", hex::encode(&keccak256(&id)[..16]));
+    key_cache::load_or_make_for::<AggregationCircuit, _, _>(
+        Some(dir),
+        &name,
+        |layout: &AggregationLayout| Some(layout.params),
+        || aggregation_key(agg_srs, snark),
+    )
+    .map_err(ProveError::Keygen)
 }
