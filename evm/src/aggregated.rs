@@ -105,3 +105,70 @@ impl AggregatedFile {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> AggregatedFile {
+        let acc: Vec<Fr> = (0..ACCUMULATOR_WORDS as u64).map(Fr::from).collect();
+        AggregatedFile::new(&[7; 32], &acc, &[1, 2, 3])
+    }
+
+    #[test]
+    fn round_trips_and_lays_out_the_registry_proof() {
+        let f = sample();
+        let parsed = AggregatedFile::parse(&serde_json::to_vec(&f).unwrap()).unwrap();
+        assert_eq!(parsed, f);
+        let proof = parsed.registry_proof().unwrap();
+        assert_eq!(proof.len(), 32 * ACCUMULATOR_WORDS + 3);
+        assert_eq!(proof[31], 0);
+        assert_eq!(proof[63], 1, "accumulator words are big-endian");
+        assert_eq!(&proof[32 * ACCUMULATOR_WORDS..], &[1, 2, 3]);
+    }
+
+    #[test]
+    fn malformed_files_are_refused() {
+        let good = serde_json::to_value(sample()).unwrap();
+        let mut cases = vec![b"not json".to_vec(), b"{}".to_vec()];
+        for (field, value) in [
+            ("format", serde_json::json!("zkmargin-aggregated/0")),
+            ("accumulator", serde_json::json!(vec!["00".repeat(32); 11])),
+            ("accumulator", serde_json::json!(vec!["zz".repeat(32); 12])),
+            ("accumulator", serde_json::json!(vec!["00"; 12])),
+            ("proof", serde_json::json!("0x12")),
+        ] {
+            let mut v = good.clone();
+            v[field] = value;
+            cases.push(serde_json::to_vec(&v).unwrap());
+        }
+        for bytes in cases {
+            assert!(
+                AggregatedFile::parse(&bytes).is_err(),
+                "accepted {}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+    }
+
+    #[test]
+    fn compression_is_horner_at_the_digest() {
+        let r = compression_point(&[0xff; 32]);
+        // 2^256 − 1 reduced mod p.
+        let expected = Fr::from_uniform_bytes(&{
+            let mut w = [0u8; 64];
+            w[..32].fill(0xff);
+            w
+        });
+        assert_eq!(r, expected);
+        let s = [Fr::from(3), Fr::from(5), Fr::from(7)];
+        assert_eq!(
+            compress(&s, r),
+            Fr::from(3) * r * r + Fr::from(5) * r + Fr::from(7)
+        );
+        assert_ne!(
+            compress(&s, r),
+            compress(&[Fr::from(5), Fr::from(3), Fr::from(7)], r)
+        );
+    }
+}

@@ -317,6 +317,47 @@ fn registry_rejects_forged_statements_and_foreign_chains() {
     submit(&mut chain, registry.address, b).expect("the honest epoch is still accepted");
 }
 
+/// `zkmargin calldata`: the bundle's calldata decodes to its statement and proof; a malformed
+/// aggregated file, or one made for another epoch, is unusable input (exit 2).
+#[test]
+fn calldata_command_encodes_the_bundle_and_refuses_foreign_files() {
+    let setup = setup();
+    let dir = setup.contracts.parent().unwrap();
+    let run = |args: &[&str]| {
+        Command::cargo_bin("zkmargin")
+            .unwrap()
+            .arg("calldata")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let b1 = dir.join("b1");
+    let b1 = b1.to_str().unwrap();
+    let out = run(&[b1]);
+    assert!(out.status.success());
+    let hex_data = String::from_utf8(out.stdout).unwrap();
+    let call = EpochRegistry::submitEpochCall::abi_decode(
+        &hex::decode(hex_data.trim().trim_start_matches("0x")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(call.statement.len(), setup.first.instances.len());
+    assert_eq!(call.proof.to_vec(), setup.first.proof);
+
+    let acc: Vec<zkmargin_circuits::Fr> = (0..12u64).map(zkmargin_circuits::Fr::from).collect();
+    let foreign = zkmargin_evm::aggregated::AggregatedFile::new(&[9; 32], &acc, &[1]);
+    let path = dir.join("foreign.json");
+    fs::write(&path, serde_json::to_vec(&foreign).unwrap()).unwrap();
+    let out = run(&[b1, "--aggregated", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another epoch"));
+    fs::write(&path, b"{").unwrap();
+    let out = run(&[b1, "--aggregated", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let out = run(&[dir.join("missing").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
 #[test]
 fn the_direct_verifier_does_not_fit_mainnet() {
     // Documented limit: the direct verifier is for chains without EIP-170; mainnet needs the
