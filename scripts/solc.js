@@ -4,17 +4,20 @@
 //
 //   solc --bin -              compile Solidity read from stdin
 //   solc --bin A.sol B.sol    compile files (imports resolve relative to the working directory)
+//   solc --bin --optimize -   the same with the optimizer (200 runs)
 //
 // Prints, per contract, `======= <source>:<Name> =======` then `Binary:` and the creation
 // bytecode in hex, like the native compiler; the last token is the last contract's bytecode,
-// which is what snark-verifier's `compile_solidity` reads. The optimizer stays off: with it,
-// 0.8.19 fails on the generated verifier with "Stack too deep". Exit 1 on compile errors.
+// which is what snark-verifier's `compile_solidity` reads. The optimizer is off unless asked
+// for: on the generated verifier 0.8.19 fails with it ("Stack too deep", or out of wasm
+// memory). Exit 1 on compile errors.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const solc = require(path.join(__dirname, 'node', 'node_modules', 'solc'));
 
-const args = process.argv.slice(2).filter((a) => a !== '--bin');
+const optimize = process.argv.includes('--optimize');
+const args = process.argv.slice(2).filter((a) => a !== '--bin' && a !== '--optimize');
 if (args.length === 0) {
   process.stderr.write('usage: solc --bin (- | FILE...)\n');
   process.exit(2);
@@ -28,7 +31,7 @@ const input = {
   language: 'Solidity',
   sources,
   settings: {
-    optimizer: { enabled: false },
+    optimizer: { enabled: optimize, runs: 200 },
     outputSelection: { '*': { '*': ['evm.bytecode.object'] } },
   },
 };

@@ -152,6 +152,55 @@ impl<T: Clone> PublicOutputs<T> {
     }
 }
 
+/// Positions, in the instance column, of the inputs that are functions of the config alone:
+/// the config digest, each asset's quorum, deviation and age limits and collateral weights,
+/// each market's weights, and the quote weight. The epoch, timestamp, previous digest, quotes
+/// and insurance fund change every epoch. A verifier that cannot re-derive the weights from
+/// the config (a contract) pins these words instead: the circuit takes them as given, and only
+/// the config digest says which config they came from.
+pub fn config_positions(shape: &MarginShape) -> Vec<usize> {
+    let cases = shape.cases();
+    let marked = PublicInputs {
+        epoch: false,
+        timestamp: false,
+        prev_digest: [false; 2],
+        config_digest: [true; 2],
+        assets: shape
+            .sources
+            .iter()
+            .map(|&n| AssetInput {
+                quorum: true,
+                max_deviation_bps: true,
+                max_age_secs: true,
+                collateral_weights: vec![true; cases],
+                quotes: vec![
+                    QuoteInput {
+                        present: false,
+                        signature_ok: false,
+                        price: false,
+                        timestamp: false,
+                    };
+                    n
+                ],
+            })
+            .collect(),
+        markets: (0..shape.markets())
+            .map(|_| MarketInput {
+                mark_weights: vec![true; cases],
+                maintenance_weight: true,
+            })
+            .collect(),
+        quote_weight: true,
+        insurance_fund: false,
+    };
+    marked
+        .flatten()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &config)| config.then_some(i))
+        .collect()
+}
+
 /// Why a statement cannot be encoded for a shape.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodingError {
@@ -319,4 +368,29 @@ pub fn statement_digest_under(
 ) -> Result<Digest, EncodingError> {
     let instances = encode(&MarginShape::new(config, 0, 0), config, statement)?;
     Ok(digest_of(&instances, statement))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_positions_pick_the_limits_and_weights_only() {
+        let shape = MarginShape {
+            k: 12,
+            lookup_bits: 8,
+            rows: 16,
+            sources: vec![2, 3],
+            underlying: vec![1],
+            scenarios: 1,
+            value_bits: 192,
+        };
+        // epoch, timestamp, prev ×2, config ×2 | asset 0: 3 limits, 2 weights, 2×4 quote words |
+        // asset 1: 3 limits, 2 weights, 3×4 quote words | market: 2 weights, R | C, fund.
+        let mut expected = vec![4, 5];
+        expected.extend(6..11);
+        expected.extend(19..24);
+        expected.extend(36..40);
+        assert_eq!(config_positions(&shape), expected);
+    }
 }

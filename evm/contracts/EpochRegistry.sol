@@ -30,6 +30,16 @@ contract EpochRegistry {
     uint256 public immutable INSURANCE_INDEX;
     uint256 public immutable SCENARIOS;
     bytes32 public immutable CONFIG_DIGEST;
+    /// The venue's rules as the circuit takes them: Keccak-256 of the statement words that
+    /// depend on the config alone (limits and fine weights; positions in CONFIG_MASK_0..3, bit
+    /// i of mask j = word 256·j + i). The circuit does not bind them to the config digest, so
+    /// the registry pins them.
+    bytes32 public immutable CONFIG_WORDS;
+    uint256 public immutable CONFIG_WORD_COUNT;
+    uint256 internal immutable CONFIG_MASK_0;
+    uint256 internal immutable CONFIG_MASK_1;
+    uint256 internal immutable CONFIG_MASK_2;
+    uint256 internal immutable CONFIG_MASK_3;
 
     struct EpochRecord {
         bytes32 digest;
@@ -68,32 +78,51 @@ contract EpochRegistry {
     error EpochOutOfOrder(uint256 expected, uint256 got);
     error DoesNotChain(bytes32 expected, bytes32 got);
     error ForeignConfig(bytes32 got);
+    error ForeignRules(bytes32 got);
     error ProofRejected();
 
-    constructor(
-        address verifier,
-        uint256 accumulatorWords,
-        uint256 tableColumns,
-        uint256 statementWords,
-        uint256 declaredWords,
-        uint256 insuranceIndex,
-        uint256 scenarios,
-        bytes32 configDigest,
-        uint256 firstEpoch,
-        bytes32 genesisDigest
-    ) {
+    /// Constructor parameters (`registry.json` from `zkmargin export-verifier`/`aggregate`).
+    struct Params {
+        uint256 accumulatorWords;
+        uint256 tableColumns;
+        uint256 statementWords;
+        uint256 declaredWords;
+        uint256 insuranceIndex;
+        uint256 scenarios;
+        bytes32 configDigest;
+        uint256[4] configMask;
+        bytes32 configWords;
+        uint256 firstEpoch;
+        bytes32 genesisDigest;
+    }
+
+    constructor(address verifier, Params memory p) {
         require(verifier.code.length > 0, "verifier has no code");
-        require(insuranceIndex < statementWords && scenarios + 5 <= statementWords, "layout");
+        require(
+            p.insuranceIndex < p.statementWords && p.scenarios + 5 <= p.statementWords,
+            "layout"
+        );
+        require(p.statementWords <= 1024, "statement over 1024 words");
         VERIFIER = verifier;
-        ACCUMULATOR_WORDS = accumulatorWords;
-        TABLE_COLUMNS = tableColumns;
-        STATEMENT_WORDS = statementWords;
-        DECLARED_WORDS = declaredWords;
-        INSURANCE_INDEX = insuranceIndex;
-        SCENARIOS = scenarios;
-        CONFIG_DIGEST = configDigest;
-        nextEpoch = firstEpoch;
-        lastDigest = genesisDigest;
+        ACCUMULATOR_WORDS = p.accumulatorWords;
+        TABLE_COLUMNS = p.tableColumns;
+        STATEMENT_WORDS = p.statementWords;
+        DECLARED_WORDS = p.declaredWords;
+        INSURANCE_INDEX = p.insuranceIndex;
+        SCENARIOS = p.scenarios;
+        CONFIG_DIGEST = p.configDigest;
+        uint256 count = 0;
+        for (uint256 i = 0; i < p.statementWords; i++) {
+            if ((p.configMask[i / 256] >> (i % 256)) & 1 == 1) count++;
+        }
+        CONFIG_WORDS = p.configWords;
+        CONFIG_WORD_COUNT = count;
+        CONFIG_MASK_0 = p.configMask[0];
+        CONFIG_MASK_1 = p.configMask[1];
+        CONFIG_MASK_2 = p.configMask[2];
+        CONFIG_MASK_3 = p.configMask[3];
+        nextEpoch = p.firstEpoch;
+        lastDigest = p.genesisDigest;
     }
 
     /// @notice Verifies and records the next epoch.
@@ -116,6 +145,8 @@ contract EpochRegistry {
         if (prev != lastDigest) revert DoesNotChain(lastDigest, prev);
         bytes32 config = joinHalves(statement[4], statement[5]);
         if (config != CONFIG_DIGEST) revert ForeignConfig(config);
+        bytes32 rules = configWordsOf(statement);
+        if (rules != CONFIG_WORDS) revert ForeignRules(rules);
 
         uint256 acc = 32 * ACCUMULATOR_WORDS;
         digest = keccak256(abi.encodePacked(STATEMENT_DOMAIN, statement, declared));
@@ -172,6 +203,20 @@ contract EpochRegistry {
             c = addmod(mulmod(c, r, R), statement[i], R);
         }
         return abi.encodePacked(proof[:acc], r, c, proof[acc:]);
+    }
+
+    /// Keccak-256 of the statement words the config masks select, in order.
+    function configWordsOf(uint256[] calldata statement) internal view returns (bytes32) {
+        uint256[4] memory masks = [CONFIG_MASK_0, CONFIG_MASK_1, CONFIG_MASK_2, CONFIG_MASK_3];
+        uint256[] memory words = new uint256[](CONFIG_WORD_COUNT);
+        uint256 k = 0;
+        for (uint256 i = 0; i < statement.length; i++) {
+            if ((masks[i / 256] >> (i % 256)) & 1 == 1) {
+                words[k] = statement[i];
+                k++;
+            }
+        }
+        return keccak256(abi.encodePacked(words));
     }
 
     function storeTotals(EpochRecord storage r, uint256[] calldata s) internal {

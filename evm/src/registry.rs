@@ -4,7 +4,7 @@ use alloy_primitives::{Address, FixedBytes, U256};
 use alloy_sol_types::{sol, SolCall, SolConstructor};
 use serde::{Deserialize, Serialize};
 use zkmargin_bundle::Bundle;
-use zkmargin_circuits::encoding::{encode_inputs, instance_words, EncodingError};
+use zkmargin_circuits::encoding::{config_positions, encode_inputs, instance_words, EncodingError};
 use zkmargin_circuits::Fr;
 use zkmargin_core::config::Config;
 use zkmargin_core::digest::Digest;
@@ -35,20 +35,24 @@ sol! {
         error EpochOutOfOrder(uint256 expected, uint256 got);
         error DoesNotChain(bytes32 expected, bytes32 got);
         error ForeignConfig(bytes32 got);
+        error ForeignRules(bytes32 got);
         error ProofRejected();
 
-        constructor(
-            address verifier,
-            uint256 accumulatorWords,
-            uint256 tableColumns,
-            uint256 statementWords,
-            uint256 declaredWords,
-            uint256 insuranceIndex,
-            uint256 scenarios,
-            bytes32 configDigest,
-            uint256 firstEpoch,
-            bytes32 genesisDigest
-        );
+        struct Params {
+            uint256 accumulatorWords;
+            uint256 tableColumns;
+            uint256 statementWords;
+            uint256 declaredWords;
+            uint256 insuranceIndex;
+            uint256 scenarios;
+            bytes32 configDigest;
+            uint256[4] configMask;
+            bytes32 configWords;
+            uint256 firstEpoch;
+            bytes32 genesisDigest;
+        }
+
+        constructor(address verifier, Params p);
 
         function submitEpoch(uint256[] statement, uint256[] declared, bytes proof)
             external returns (bytes32 digest);
@@ -74,6 +78,11 @@ pub struct RegistryParams {
     pub scenarios: usize,
     /// Hex.
     pub config_digest: String,
+    /// Statement positions of the words that depend on the config alone (see
+    /// `zkmargin_circuits::encoding::config_positions`), at most 1,024.
+    pub config_positions: Vec<usize>,
+    /// Hex Keccak-256 of those words, in order: the venue's rules as the circuit takes them.
+    pub config_words: String,
     pub first_epoch: u64,
     /// Hex: the `prev_digest` the first epoch must carry.
     pub genesis_digest: String,
@@ -86,6 +95,7 @@ impl RegistryParams {
         let m = &bundle.manifest;
         let s = &m.statement;
         let inputs = encode_inputs(&m.shape, config, s)?.flatten().len();
+        let positions = config_positions(&m.shape);
         Ok(RegistryParams {
             accumulator_words: 0,
             table_columns: m.account_table_commitment.len(),
@@ -94,6 +104,8 @@ impl RegistryParams {
             insurance_index: inputs - 1,
             scenarios: m.shape.scenarios,
             config_digest: hex::encode(s.config_digest),
+            config_words: hex::encode(config_words(&bundle.instances, &positions)),
+            config_positions: positions,
             first_epoch: s.epoch,
             genesis_digest: hex::encode(s.prev_digest),
         })
@@ -122,6 +134,28 @@ pub fn table_commitment(bundle: &Bundle) -> Option<Digest> {
     Some(zkmargin_core::digest::keccak256(&bytes))
 }
 
+/// Keccak-256 of the words of `instances` at `positions` (as the registry hashes them).
+pub fn config_words(instances: &[Fr], positions: &[usize]) -> Digest {
+    let words = instance_words(instances);
+    let picked: Vec<u8> = positions
+        .iter()
+        .filter_map(|&p| words.get(p))
+        .flatten()
+        .copied()
+        .collect();
+    zkmargin_core::digest::keccak256(&picked)
+}
+
+/// Bit `i` of word `i / 256` set for each position `i` (positions past 1,023 are dropped; the
+/// registry refuses statements that long).
+fn mask(positions: &[usize]) -> [U256; 4] {
+    let mut m = [U256::ZERO; 4];
+    for &p in positions.iter().filter(|&&p| p < 1024) {
+        m[p / 256] |= U256::from(1) << (p % 256);
+    }
+    m
+}
+
 fn word(v: usize) -> U256 {
     U256::from(v)
 }
@@ -135,8 +169,7 @@ fn bytes32(hex_str: &str) -> Result<FixedBytes<32>, hex::FromHexError> {
 impl RegistryParams {
     /// ABI-encoded constructor arguments (appended to the creation code).
     pub fn constructor_args(&self, verifier: Address) -> Result<Vec<u8>, hex::FromHexError> {
-        Ok(EpochRegistry::constructorCall {
-            verifier,
+        let p = EpochRegistry::Params {
             accumulatorWords: word(self.accumulator_words),
             tableColumns: word(self.table_columns),
             statementWords: word(self.statement_words),
@@ -144,10 +177,12 @@ impl RegistryParams {
             insuranceIndex: word(self.insurance_index),
             scenarios: word(self.scenarios),
             configDigest: bytes32(&self.config_digest)?,
+            configMask: mask(&self.config_positions),
+            configWords: bytes32(&self.config_words)?,
             firstEpoch: U256::from(self.first_epoch),
             genesisDigest: bytes32(&self.genesis_digest)?,
-        }
-        .abi_encode())
+        };
+        Ok(EpochRegistry::constructorCall { verifier, p }.abi_encode())
     }
 }
 

@@ -34,12 +34,25 @@ pub fn command() -> PathBuf {
     PathBuf::from("solc")
 }
 
+/// Whether to run solc's optimizer: yes for the registry; no for generated verifiers, which
+/// solc 0.8.19 cannot optimize ("Stack too deep", or out of memory in solcjs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Optimizer {
+    On,
+    Off,
+}
+
 /// Compiles `source` and returns the creation bytecode of the contract named `contract`.
-pub fn compile(source: &str, contract: &str) -> Result<Vec<u8>, SolcError> {
+pub fn compile(source: &str, contract: &str, optimizer: Optimizer) -> Result<Vec<u8>, SolcError> {
     let cmd = command();
     let shown = cmd.display().to_string();
+    let mut args = vec!["--bin"];
+    if optimizer == Optimizer::On {
+        args.push("--optimize");
+    }
+    args.push("-");
     let mut child = Command::new(&cmd)
-        .args(["--bin", "-"])
+        .args(&args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -41,7 +41,9 @@ fn main() -> Result<()> {
         .context("deploying the verifier")?;
     let mut registry_code = code(dir, "EpochRegistry")?;
     registry_code.extend(params.constructor_args(verifier.address)?);
-    let registry = chain.deploy(registry_code).context("deploying the registry")?;
+    let registry = chain
+        .deploy(registry_code)
+        .context("deploying the registry")?;
     let declared = bundle.manifest.statement.declared_words();
     let (verify_data, proof) = match &aggregated {
         Some(file) => {
@@ -58,14 +60,20 @@ fn main() -> Result<()> {
             bundle.proof.clone(),
         ),
     };
-    let verify = chain.call(verifier.address, verify_data).context("verifying")?;
+    let verify = chain
+        .call(verifier.address, verify_data)
+        .context("verifying")?;
     let submit = chain
         .call(
             registry.address,
             submit_calldata(&bundle.instances, &declared, &proof),
         )
         .context("submitting the epoch")?;
-    let path = if aggregated.is_some() { "aggregated" } else { "direct" };
+    let path = if aggregated.is_some() {
+        "aggregated"
+    } else {
+        "direct"
+    };
     println!("| {path} | gas | note |");
     println!("|---|---|---|");
     println!(

@@ -14,6 +14,7 @@ use zkmargin_evm::aggregated::{
     verifier_calldata as aggregated_calldata, AggregatedFile, ACCUMULATOR_WORDS,
 };
 use zkmargin_evm::registry::{submit_calldata, RegistryParams, REGISTRY_CONTRACT, REGISTRY_SOURCE};
+use zkmargin_evm::solc::Optimizer;
 use zkmargin_evm::verifier_code::{
     aggregation_verifier, epoch_verifier, verifier_calldata, VERIFIER_CONTRACT,
 };
@@ -54,12 +55,12 @@ fn write_contracts(
     let json = serde_json::to_string_pretty(params).expect("params serialize");
     write(&out.join("registry.json"), json + "\n")?;
     if bin {
-        for (name, source) in [
-            (VERIFIER_CONTRACT, verifier),
-            (REGISTRY_CONTRACT, REGISTRY_SOURCE),
+        for (name, source, optimizer) in [
+            (VERIFIER_CONTRACT, verifier, Optimizer::Off),
+            (REGISTRY_CONTRACT, REGISTRY_SOURCE, Optimizer::On),
         ] {
             let code = phase(&format!("compiling {name}"), || {
-                zkmargin_evm::solc::compile(source, name)
+                zkmargin_evm::solc::compile(source, name, optimizer)
             })
             .map_err(|e| e.to_string())?;
             eprintln!("{name}: {} bytes of creation code", code.len());

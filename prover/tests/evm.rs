@@ -305,6 +305,16 @@ fn registry_rejects_forged_statements_and_foreign_chains() {
         EpochRegistryErrors::ForeignConfig(_)
     ));
 
+    // A registry pinned to other rules (as if the weights in the statement were not the
+    // config's: the circuit takes them as given, only the registry can refuse them).
+    let mut rules = params.clone();
+    rules.config_words = "33".repeat(32);
+    let (mut chain4, _, registry4) = deploy(&setup, &rules);
+    assert!(matches!(
+        revert_reason(submit(&mut chain4, registry4.address, b)),
+        EpochRegistryErrors::ForeignRules(_)
+    ));
+
     // Wrong declared values length, and the honest submission still goes through afterwards.
     let short = submit_calldata(&b.instances, &[], &b.proof);
     let reason = match chain.call(registry.address, short) {
