@@ -95,6 +95,13 @@ fn fr_from_hex(s: &str) -> Option<Fr> {
     Option::from(Fr::from_bytes(&bytes))
 }
 
+impl Manifest {
+    /// The statement digest as bytes; `None` if the manifest's hex is not 32 bytes.
+    pub fn statement_digest_bytes(&self) -> Option<[u8; 32]> {
+        hex::decode(&self.statement_digest).ok()?.try_into().ok()
+    }
+}
+
 impl Bundle {
     /// Writes the public files and `private/` atomically to `out` (replacing nothing: `out`
     /// must not exist).

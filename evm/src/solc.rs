@@ -109,7 +109,22 @@ fn bytecode_of<'a>(output: &'a str, contract: &str) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests {
-    use super::bytecode_of;
+    use super::{bytecode_of, compile, Optimizer, SolcError};
+
+    /// Needs the compiler (`npm ci --prefix scripts/node`, which `.ci/run` does).
+    #[test]
+    fn compiles_and_reports_errors() {
+        let ok = compile("contract A { uint x; }", "A", Optimizer::On).unwrap();
+        assert!(!ok.is_empty());
+        assert!(matches!(
+            compile("contract A {", "A", Optimizer::Off),
+            Err(SolcError::Failed { .. })
+        ));
+        assert!(matches!(
+            compile("contract A { }", "B", Optimizer::Off),
+            Err(SolcError::Missing { .. })
+        ));
+    }
 
     #[test]
     fn picks_the_named_contract() {

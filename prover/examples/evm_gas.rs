@@ -47,9 +47,13 @@ fn main() -> Result<()> {
     let declared = bundle.manifest.statement.declared_words();
     let (verify_data, proof) = match &aggregated {
         Some(file) => {
-            let digest: [u8; 32] = hex::decode(&file.statement_digest)?
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("digest is not 32 bytes"))?;
+            if file.statement_digest != bundle.manifest.statement_digest {
+                bail!("aggregated.json aggregates another epoch");
+            }
+            let digest = bundle
+                .manifest
+                .statement_digest_bytes()
+                .context("the manifest's statement digest is not 32 bytes")?;
             (
                 aggregated_calldata(file, &bundle.instances, &digest)?,
                 file.registry_proof()?,

@@ -156,11 +156,11 @@ pub struct InclusionArgs {
     pub srs_dir: Option<PathBuf>,
 }
 
+/// Where and how the on-chain commands write the contracts.
 #[derive(Args)]
-pub struct ExportVerifierArgs {
-    /// An epoch bundle of the circuit shape to verify (its first epoch starts the registry).
-    pub bundle: PathBuf,
-    /// Directory to write Halo2Verifier.sol, EpochRegistry.sol and registry.json into.
+pub struct ContractsOut {
+    /// Directory to write Halo2Verifier.sol, EpochRegistry.sol and registry.json into (and
+    /// aggregated.json for `aggregate`).
     #[arg(long)]
     pub out: PathBuf,
     /// Also compile both contracts (solc 0.8.19, see scripts/solc) into `<Name>.bin` hex files.
@@ -171,18 +171,19 @@ pub struct ExportVerifierArgs {
 }
 
 #[derive(Args)]
+pub struct ExportVerifierArgs {
+    /// An epoch bundle of the circuit shape to verify (its first epoch starts the registry).
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub contracts: ContractsOut,
+}
+
+#[derive(Args)]
 pub struct AggregateArgs {
     /// An epoch bundle with its private/ directory.
     pub bundle: PathBuf,
-    /// Directory to write aggregated.json, Halo2Verifier.sol, EpochRegistry.sol and
-    /// registry.json into.
-    #[arg(long)]
-    pub out: PathBuf,
-    /// Also compile both contracts into `<Name>.bin` hex files.
-    #[arg(long)]
-    pub bin: bool,
-    #[arg(long)]
-    pub srs_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub contracts: ContractsOut,
 }
 
 #[derive(Args)]

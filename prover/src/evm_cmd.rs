@@ -27,12 +27,52 @@ const AGGREGATED_FILE: &str = "aggregated.json";
 use crate::exit;
 use zkmargin_prover::progress::phase;
 
-fn read_bundle(path: &Path) -> Result<(Bundle, Config, SrsKind), String> {
+/// A bundle opened for the on-chain commands.
+struct OnchainBundle {
+    bundle: Bundle,
+    config: Config,
+    kind: SrsKind,
+    digest: [u8; 32],
+}
+
+/// Opens `path`; every failure is unusable input.
+fn read_bundle(path: &Path) -> Result<OnchainBundle, String> {
     let bundle = Bundle::read(path).map_err(|e| e.to_string())?;
     let config = Config::parse(&bundle.config_toml)
         .map_err(|e| format!("{}: config.toml: {e}", path.display()))?;
     let kind = srs_kind(&bundle)?;
-    Ok((bundle, config, kind))
+    let digest = bundle.manifest.statement_digest_bytes().ok_or_else(|| {
+        format!(
+            "{}: the statement digest is not 32 hex bytes",
+            path.display()
+        )
+    })?;
+    Ok(OnchainBundle {
+        bundle,
+        config,
+        kind,
+        digest,
+    })
+}
+
+/// Opens `path` with the parameters of a registry for it (aggregated or direct proofs).
+fn read_for_registry(
+    path: &Path,
+    aggregated: bool,
+) -> Result<(OnchainBundle, RegistryParams), String> {
+    let b = read_bundle(path)?;
+    let params = if aggregated {
+        RegistryParams::aggregated(&b.bundle, &b.config)
+    } else {
+        RegistryParams::direct(&b.bundle, &b.config)
+    }
+    .map_err(|e| format!("the bundle's statement does not fit its shape: {e}"))?;
+    Ok((b, params))
+}
+
+fn unusable(e: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {e}");
+    exit::INPUT
 }
 
 fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), String> {
@@ -108,59 +148,40 @@ fn finish(result: Result<(), String>) -> u8 {
 }
 
 pub fn export_verifier(args: &ExportVerifierArgs) -> u8 {
-    let (bundle, config, kind) = match read_bundle(&args.bundle) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INPUT;
-        }
+    let (b, params) = match read_for_registry(&args.bundle, false) {
+        Ok(x) => x,
+        Err(e) => return unusable(e),
     };
-    let params = match RegistryParams::direct(&bundle, &config) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: the bundle's statement does not fit its shape: {e}");
-            return exit::INPUT;
-        }
-    };
-    let srs_dir = args.srs_dir.clone().unwrap_or_else(srs::default_dir);
+    let (bundle, kind) = (&b.bundle, b.kind);
+    let out = &args.contracts;
+    let srs_dir = out.srs_dir.clone().unwrap_or_else(srs::default_dir);
     finish((|| {
         let srs = srs::load(&srs_dir, kind, bundle.manifest.shape.k).map_err(|e| e.to_string())?;
-        let (pk, _) = epoch_key(&bundle, &srs, kind)?;
+        let (pk, _) = epoch_key(bundle, &srs, kind)?;
         let verifier = phase("verifier generation", || {
             epoch_verifier(&srs, pk.get_vk(), bundle.instances.len())
         });
-        write_contracts(&args.out, &verifier, &params, args.bin)
+        write_contracts(&out.out, &verifier, &params, out.bin)
     })())
 }
 
 pub fn aggregate(args: &AggregateArgs) -> u8 {
-    let (bundle, config, kind) = match read_bundle(&args.bundle) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INPUT;
-        }
+    let (b, params) = match read_for_registry(&args.bundle, true) {
+        Ok(x) => x,
+        Err(e) => return unusable(e),
     };
     let prepared = zkmargin_prover::epoch::master_secret(&args.bundle)
-        .and_then(|master| zkmargin_prover::epoch::reprepare(&args.bundle, &bundle, master));
+        .and_then(|master| zkmargin_prover::epoch::reprepare(&args.bundle, &b.bundle, master));
     let epoch = match prepared {
         Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INPUT;
-        }
+        Err(e) => return unusable(e),
     };
-    let params = match RegistryParams::aggregated(&bundle, &config) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: the bundle's statement does not fit its shape: {e}");
-            return exit::INPUT;
-        }
-    };
-    let srs_dir = args.srs_dir.clone().unwrap_or_else(srs::default_dir);
+    let (bundle, kind, digest) = (&b.bundle, b.kind, b.digest);
+    let out = &args.contracts;
+    let srs_dir = out.srs_dir.clone().unwrap_or_else(srs::default_dir);
     finish((|| {
         let srs = srs::load(&srs_dir, kind, bundle.manifest.shape.k).map_err(|e| e.to_string())?;
-        let (pk, layout) = epoch_key(&bundle, &srs, kind)?;
+        let (pk, layout) = epoch_key(bundle, &srs, kind)?;
         let snark = phase("epoch proof (Poseidon transcript)", || {
             aggregate::epoch_snark(&srs, &pk, &layout, &epoch)
         })
@@ -181,10 +202,6 @@ pub fn aggregate(args: &AggregateArgs) -> u8 {
             eprintln!("(aggregation key from the cache)");
         }
         eprintln!("aggregation circuit: {:?}", agg_layout.params);
-        let digest: [u8; 32] = hex::decode(&bundle.manifest.statement_digest)
-            .ok()
-            .and_then(|d| d.try_into().ok())
-            .ok_or("the manifest's statement digest is not 32 hex bytes")?;
         let proof = phase("aggregated proof", || {
             aggregate::aggregate(
                 &agg_srs,
@@ -204,9 +221,9 @@ pub fn aggregate(args: &AggregateArgs) -> u8 {
         let verifier = phase("verifier generation", || {
             aggregation_verifier(&agg_srs, agg_pk.get_vk(), proof.instances.len())
         });
-        write_contracts(&args.out, &verifier, &params, args.bin)?;
+        write_contracts(&out.out, &verifier, &params, out.bin)?;
         let json = serde_json::to_string_pretty(&file).expect("aggregated file serializes");
-        write(&args.out.join(AGGREGATED_FILE), json + "\n")?;
+        write(&out.out.join(AGGREGATED_FILE), json + "\n")?;
         eprintln!(
             "aggregated proof: {} bytes, {} instances",
             proof.proof.len(),
@@ -217,35 +234,30 @@ pub fn aggregate(args: &AggregateArgs) -> u8 {
 }
 
 /// Reads `aggregated.json` and checks it aggregates `bundle`'s statement.
-fn read_aggregated(path: &Path, bundle: &Bundle) -> Result<(AggregatedFile, [u8; 32]), String> {
+/// Reads `aggregated.json` and checks it aggregates `bundle`'s statement.
+fn read_aggregated(path: &Path, bundle: &Bundle) -> Result<AggregatedFile, String> {
     let bytes = fs::read(path).map_err(|e| e.to_string())?;
     let file = AggregatedFile::parse(&bytes).map_err(|e| e.to_string())?;
     if file.statement_digest != bundle.manifest.statement_digest {
         return Err("it aggregates another epoch's statement".into());
     }
-    let digest = hex::decode(&file.statement_digest)
-        .ok()
-        .and_then(|d| d.try_into().ok())
-        .ok_or("its statement digest is not 32 hex bytes")?;
-    Ok((file, digest))
+    Ok(file)
 }
 
 pub fn calldata(args: &CalldataArgs) -> u8 {
-    let (bundle, _, _) = match read_bundle(&args.bundle) {
+    let b = match read_bundle(&args.bundle) {
         Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INPUT;
-        }
+        Err(e) => return unusable(e),
     };
+    let bundle = &b.bundle;
     let declared = bundle.manifest.statement.declared_words();
     let data = match &args.aggregated {
         None if args.verifier => Ok(verifier_calldata(&bundle.instances, &bundle.proof)),
         None => Ok(submit_calldata(&bundle.instances, &declared, &bundle.proof)),
-        Some(path) => read_aggregated(path, &bundle)
-            .and_then(|(file, digest)| {
+        Some(path) => read_aggregated(path, bundle)
+            .and_then(|file| {
                 if args.verifier {
-                    aggregated_calldata(&file, &bundle.instances, &digest)
+                    aggregated_calldata(&file, &bundle.instances, &b.digest)
                 } else {
                     file.registry_proof()
                         .map(|proof| submit_calldata(&bundle.instances, &declared, &proof))

@@ -143,9 +143,8 @@ impl InclusionProver {
         let m = &bundle.manifest;
         let master = crate::epoch::master_secret(bundle_dir)
             .map_err(|e| InclusionError::Private(e.to_string()))?;
-        let digest: [u8; 32] = hex::decode(&m.statement_digest)
-            .ok()
-            .and_then(|b| b.try_into().ok())
+        let digest = m
+            .statement_digest_bytes()
             .ok_or(InclusionError::Mismatch("statement digest"))?;
         let snapshot = bundle_dir.join(PRIVATE).join(PRIVATE_SNAPSHOT);
         let plan = TablePlan::new(&m.shape).ok_or(InclusionError::Mismatch("table plan"))?;

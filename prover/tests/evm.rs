@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use alloy_primitives::{Address, FixedBytes, U256};
-use alloy_sol_types::{SolCall, SolInterface};
+use alloy_sol_types::{SolCall, SolError, SolInterface};
 use assert_cmd::Command;
 use zkmargin_bundle::Bundle;
 use zkmargin_evm::local_chain::{ChainError, Deployed, LocalChain};
@@ -128,7 +128,7 @@ fn submit(chain: &mut LocalChain, registry: Address, b: &Bundle) -> Result<u64, 
 }
 
 /// The registry's custom error behind a revert.
-fn revert_reason(result: Result<u64, ChainError>) -> EpochRegistryErrors {
+fn revert_reason<T: std::fmt::Debug>(result: Result<T, ChainError>) -> EpochRegistryErrors {
     match result {
         Err(ChainError::Reverted { output, .. }) => EpochRegistryErrors::abi_decode(&output)
             .unwrap_or_else(|_| panic!("not a registry error: 0x{}", hex::encode(output))),
@@ -259,12 +259,7 @@ fn registry_rejects_forged_statements_and_foreign_chains() {
 
     // An edited headline total (the last word: the worst scenario's bad debt): the proof fails.
     let edited = with_word(b, n - 1, U256::ZERO);
-    let reason = match chain.call(registry.address, edited) {
-        Err(ChainError::Reverted { output, .. }) => {
-            EpochRegistryErrors::abi_decode(&output).unwrap()
-        }
-        other => panic!("{other:?}"),
-    };
+    let reason = revert_reason(chain.call(registry.address, edited));
     assert!(matches!(reason, EpochRegistryErrors::ProofRejected(_)));
 
     // The same word plus the field modulus: the verifier would read the same value, so the
@@ -272,13 +267,36 @@ fn registry_rejects_forged_statements_and_foreign_chains() {
     let word =
         U256::from_be_bytes(zkmargin_circuits::encoding::instance_words(&b.instances)[n - 1]);
     let aliased = with_word(b, n - 1, word + U256::from_str_radix(R, 16).unwrap());
-    let reason = match chain.call(registry.address, aliased) {
+    let reason = revert_reason(chain.call(registry.address, aliased));
+    assert!(matches!(reason, EpochRegistryErrors::NonCanonicalWord(_)));
+
+    // A statement one word short, and a digest half over 128 bits (below p, so only the
+    // registry's own check can refuse the aliasing of (hi, lo) pairs).
+    let short = submit_calldata(
+        &b.instances[..n - 1],
+        &b.manifest.statement.declared_words(),
+        &b.proof,
+    );
+    assert!(matches!(
+        revert_reason(chain.call(registry.address, short)),
+        EpochRegistryErrors::BadLength(_)
+    ));
+    let wide_half = with_word(b, 3, U256::from(1) << 128);
+    match chain.call(registry.address, wide_half) {
         Err(ChainError::Reverted { output, .. }) => {
-            EpochRegistryErrors::abi_decode(&output).unwrap()
+            let reason = alloy_sol_types::Revert::abi_decode(&output).unwrap();
+            assert_eq!(reason.reason, "digest half over 128 bits");
         }
         other => panic!("{other:?}"),
-    };
-    assert!(matches!(reason, EpochRegistryErrors::NonCanonicalWord(_)));
+    }
+
+    // No epoch yet.
+    assert!(chain
+        .call(
+            registry.address,
+            EpochRegistry::latestEpochCall {}.abi_encode()
+        )
+        .is_err());
 
     // A flipped proof byte.
     let mut flipped = b.clone();
@@ -317,12 +335,7 @@ fn registry_rejects_forged_statements_and_foreign_chains() {
 
     // Wrong declared values length, and the honest submission still goes through afterwards.
     let short = submit_calldata(&b.instances, &[], &b.proof);
-    let reason = match chain.call(registry.address, short) {
-        Err(ChainError::Reverted { output, .. }) => {
-            EpochRegistryErrors::abi_decode(&output).unwrap()
-        }
-        other => panic!("{other:?}"),
-    };
+    let reason = revert_reason(chain.call(registry.address, short));
     assert!(matches!(reason, EpochRegistryErrors::BadLength(_)));
     submit(&mut chain, registry.address, b).expect("the honest epoch is still accepted");
 }
@@ -366,6 +379,16 @@ fn calldata_command_encodes_the_bundle_and_refuses_foreign_files() {
     assert!(out.stdout.is_empty());
     let out = run(&[dir.join("missing").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
+    for command in ["export-verifier", "aggregate"] {
+        let out = Command::cargo_bin("zkmargin")
+            .unwrap()
+            .args([command, dir.join("missing").to_str().unwrap(), "--out"])
+            .arg(dir.join("unused"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        assert!(!dir.join("unused").exists());
+    }
 }
 
 #[test]
@@ -416,10 +439,7 @@ fn aggregated_verifier_fits_mainnet_and_the_registry_accepts_it() {
 
     let b = &setup.first;
     let proof = file.registry_proof().unwrap();
-    let digest: [u8; 32] = hex::decode(&b.manifest.statement_digest)
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let digest = b.manifest.statement_digest_bytes().unwrap();
     let direct = zkmargin_evm::aggregated::verifier_calldata(&file, &b.instances, &digest).unwrap();
     let call = chain
         .call(verifier.address, direct)
