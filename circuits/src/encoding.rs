@@ -100,6 +100,43 @@ pub struct PublicOutputs<T> {
 }
 
 impl<T: Clone> PublicInputs<T> {
+    /// The inputs of `shape` with every per-epoch field (epoch, timestamp, previous digest,
+    /// quotes, insurance fund) set to `per_epoch` and every config-derived one to `config`.
+    pub fn filled(shape: &MarginShape, per_epoch: T, config: T) -> Self {
+        let cases = shape.cases();
+        let quote = QuoteInput {
+            present: per_epoch.clone(),
+            signature_ok: per_epoch.clone(),
+            price: per_epoch.clone(),
+            timestamp: per_epoch.clone(),
+        };
+        PublicInputs {
+            epoch: per_epoch.clone(),
+            timestamp: per_epoch.clone(),
+            prev_digest: [per_epoch.clone(), per_epoch.clone()],
+            config_digest: [config.clone(), config.clone()],
+            assets: shape
+                .sources
+                .iter()
+                .map(|&n| AssetInput {
+                    quorum: config.clone(),
+                    max_deviation_bps: config.clone(),
+                    max_age_secs: config.clone(),
+                    collateral_weights: vec![config.clone(); cases],
+                    quotes: vec![quote.clone(); n],
+                })
+                .collect(),
+            markets: (0..shape.markets())
+                .map(|_| MarketInput {
+                    mark_weights: vec![config.clone(); cases],
+                    maintenance_weight: config.clone(),
+                })
+                .collect(),
+            quote_weight: config,
+            insurance_fund: per_epoch,
+        }
+    }
+
     pub fn flatten(&self) -> Vec<T> {
         let mut v = vec![self.epoch.clone(), self.timestamp.clone()];
         v.extend(self.prev_digest.iter().cloned());
@@ -159,40 +196,7 @@ impl<T: Clone> PublicOutputs<T> {
 /// the config (a contract) pins these words instead: the circuit takes them as given, and only
 /// the config digest says which config they came from.
 pub fn config_positions(shape: &MarginShape) -> Vec<usize> {
-    let cases = shape.cases();
-    let marked = PublicInputs {
-        epoch: false,
-        timestamp: false,
-        prev_digest: [false; 2],
-        config_digest: [true; 2],
-        assets: shape
-            .sources
-            .iter()
-            .map(|&n| AssetInput {
-                quorum: true,
-                max_deviation_bps: true,
-                max_age_secs: true,
-                collateral_weights: vec![true; cases],
-                quotes: vec![
-                    QuoteInput {
-                        present: false,
-                        signature_ok: false,
-                        price: false,
-                        timestamp: false,
-                    };
-                    n
-                ],
-            })
-            .collect(),
-        markets: (0..shape.markets())
-            .map(|_| MarketInput {
-                mark_weights: vec![true; cases],
-                maintenance_weight: true,
-            })
-            .collect(),
-        quote_weight: true,
-        insurance_fund: false,
-    };
+    let marked = PublicInputs::filled(shape, false, true);
     marked
         .flatten()
         .iter()

@@ -10,7 +10,7 @@ use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, Error, ProvingKey, V
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 
 use crate::circuit::{MarginCircuit, MarginParams};
-use crate::encoding::{AssetInput, MarketInput, PublicInputs, QuoteInput};
+use crate::encoding::PublicInputs;
 use crate::shape::MarginShape;
 use crate::table::plan::RESERVED_ROWS;
 use crate::witness::{MarginWitness, RowWitness};
@@ -36,39 +36,7 @@ pub fn zero_witness(shape: &MarginShape) -> MarginWitness {
     let cases = shape.cases();
     MarginWitness {
         shape: shape.clone(),
-        inputs: PublicInputs {
-            epoch: z,
-            timestamp: z,
-            prev_digest: [z; 2],
-            config_digest: [z; 2],
-            assets: shape
-                .sources
-                .iter()
-                .map(|&n| AssetInput {
-                    quorum: z,
-                    max_deviation_bps: z,
-                    max_age_secs: z,
-                    collateral_weights: vec![z; cases],
-                    quotes: vec![
-                        QuoteInput {
-                            present: z,
-                            signature_ok: z,
-                            price: z,
-                            timestamp: z
-                        };
-                        n
-                    ],
-                })
-                .collect(),
-            markets: (0..shape.markets())
-                .map(|_| MarketInput {
-                    mark_weights: vec![z; cases],
-                    maintenance_weight: z,
-                })
-                .collect(),
-            quote_weight: z,
-            insurance_fund: z,
-        },
+        inputs: PublicInputs::filled(shape, z, z),
         medians: vec![z; shape.assets()],
         rows: vec![
             RowWitness {
