@@ -23,7 +23,9 @@ use zkmargin_circuits::shape::MarginShape;
 use zkmargin_circuits::Fr;
 use zkmargin_core::statement::Statement;
 
-pub const FORMAT_VERSION: u32 = 1;
+/// Bundle format. 2: the statement digest hashes the public instances
+/// (`zkmargin/statement/v2`); version-1 bundles carry the old digest and are refused.
+pub const FORMAT_VERSION: u32 = 2;
 pub const MANIFEST: &str = "manifest.json";
 pub const PROOF: &str = "proof.bin";
 pub const INSTANCES: &str = "instances.json";
