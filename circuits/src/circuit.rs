@@ -84,17 +84,21 @@ pub struct TableLinks {
     pub coefs: BTreeMap<Coef, AssignedValue<Fr>>,
     /// The public outputs the table's totals must equal, in [`TablePlan::totals`] order.
     pub totals: Vec<AssignedValue<Fr>>,
+    /// The public first and last account ids the table's must equal.
+    pub id_range: Vec<AssignedValue<Fr>>,
 }
 
 /// Synthesizes the oracle side for `witness` into `builder` and registers the public instances
-/// (inputs, then outputs, in the [`crate::encoding`] layout). `totals` are the table's final
-/// totals (in [`TablePlan::totals`] order), exposed as outputs and later tied to the table.
-/// Returns the links and the instance values.
+/// (inputs, outputs, then the id range, in the [`crate::encoding`] shard layout). `totals` are
+/// the table's final totals (in [`TablePlan::totals`] order) and `id_range` its first and last
+/// account ids, exposed as outputs and later tied to the table. Returns the links and the
+/// instance values.
 pub fn build_oracle(
     builder: &mut BaseCircuitBuilder<Fr>,
     witness: &MarginWitness,
     plan: &TablePlan,
     totals: &[Fr],
+    id_range: [Fr; 2],
 ) -> (TableLinks, Vec<Fr>) {
     let shape = &witness.shape;
     let range: RangeChip<Fr> = builder.range_chip();
@@ -156,14 +160,17 @@ pub fn build_oracle(
             .map(|j| by_total[&Total::BadDebt(j)])
             .collect(),
     };
+    let id_cells = ctx.assign_witnesses(id_range);
     let mut public = inputs.flatten();
     public.extend(outputs.flatten());
+    public.extend(id_cells.iter().copied());
     let values = public.iter().map(|c| *c.value()).collect();
     builder.assigned_instances[0].extend(public);
     (
         TableLinks {
             coefs,
             totals: total_cells,
+            id_range: id_cells,
         },
         values,
     )
@@ -222,7 +229,8 @@ impl MarginCircuit {
         if let Some((params, break_points)) = base {
             builder = builder.use_params(params).use_break_points(break_points);
         }
-        let (links, instances) = build_oracle(&mut builder, witness, &plan, &table.totals);
+        let (links, instances) =
+            build_oracle(&mut builder, witness, &plan, &table.totals, table.id_range);
         (
             MarginCircuit {
                 builder,
@@ -306,6 +314,9 @@ impl Circuit<Fr> for MarginCircuit {
                         region.constrain_equal(*cell, base_cell(&self.links.coefs[c]));
                     }
                     for ((_, cell), v) in cells.totals.iter().zip(&self.links.totals) {
+                        region.constrain_equal(*cell, base_cell(v));
+                    }
+                    for (cell, v) in cells.id_range.iter().zip(&self.links.id_range) {
                         region.constrain_equal(*cell, base_cell(v));
                     }
                     Ok(())

@@ -23,6 +23,12 @@
 //!
 //! Negative totals are `p − |x|`. Missing quotes have price and timestamp 0.
 //!
+//! **Shards.** A proof covers one shard of the account table; its instances are the layout
+//! above with the shard's own totals, followed by the shard's first and last account id
+//! ([`ID_RANGE_WORDS`]). [`combine_shards`] turns the shards' instances into the epoch's: inputs,
+//! verdicts and medians must agree, totals add up, and each shard's ids must lie strictly above
+//! the previous shard's.
+//!
 //! The statement digest (the chain link between epochs) is computed from this encoding, so a
 //! contract that verified the instances recomputes it: [`digest_of`].
 
@@ -205,6 +211,109 @@ pub fn config_positions(shape: &MarginShape) -> Vec<usize> {
         .collect()
 }
 
+/// Words after the statement's layout in a shard's instances: its first and last account id.
+pub const ID_RANGE_WORDS: usize = 2;
+
+/// Largest number of table rows over all shards: the bounds analysis (no total wraps the field)
+/// assumes fewer than 2^32 accounts.
+pub const MAX_TABLE_ROWS: u64 = (1 << 32) - 1;
+
+/// Why shard instances do not combine into an epoch statement.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CombineError {
+    #[error("no shards")]
+    Empty,
+    #[error("{shards} shards of {rows} rows exceed {MAX_TABLE_ROWS} table rows")]
+    TooManyRows { shards: usize, rows: usize },
+    #[error("shard {shard} has {got} public instances, the shape needs {expected}")]
+    Length {
+        shard: usize,
+        got: usize,
+        expected: usize,
+    },
+    #[error("shard {shard} disagrees with shard 0 on public word {word} (an input, quote verdict or median)")]
+    Shared { shard: usize, word: usize },
+    #[error("shard {shard}'s first id is not above shard {}'s last id (shards dropped, duplicated or reordered)", shard - 1)]
+    Order { shard: usize },
+}
+
+/// Which statement words add up across shards (totals) rather than repeat in every shard.
+fn additive_words(shape: &MarginShape) -> Vec<bool> {
+    let mut v = PublicInputs::filled(shape, false, false).flatten();
+    v.extend(
+        PublicOutputs {
+            assets: shape
+                .sources
+                .iter()
+                .map(|&n| AssetOutput {
+                    verdicts: vec![(false, false); n],
+                    median: false,
+                    liabilities: true,
+                })
+                .collect(),
+            open_interest: vec![(true, true); shape.markets()],
+            total_equity: true,
+            total_maintenance: true,
+            under_margined: true,
+            total_shortfall: true,
+            bad_debt: vec![true; shape.cases()],
+        }
+        .flatten(),
+    );
+    v
+}
+
+/// A canonical field element as an integer, for ordering ids.
+fn as_integer(x: &Fr) -> ethnum::U256 {
+    ethnum::U256::from_le_bytes(x.to_repr())
+}
+
+/// The epoch's statement instances from its shards' instances, in table order. Every shard's
+/// ids are `< 2^192` (the circuit's gap checks), so they order as integers; totals are sums of
+/// fewer than 2^32 accounts' bounded values, so field addition is integer addition.
+pub fn combine_shards(shape: &MarginShape, shards: &[Vec<Fr>]) -> Result<Vec<Fr>, CombineError> {
+    let first = shards.first().ok_or(CombineError::Empty)?;
+    if (shards.len() as u64).saturating_mul(shape.rows as u64) > MAX_TABLE_ROWS {
+        return Err(CombineError::TooManyRows {
+            shards: shards.len(),
+            rows: shape.rows,
+        });
+    }
+    let additive = additive_words(shape);
+    let n = additive.len();
+    let expected = n + ID_RANGE_WORDS;
+    let mut combined = first[..n.min(first.len())].to_vec();
+    for (shard, words) in shards.iter().enumerate() {
+        if words.len() != expected {
+            return Err(CombineError::Length {
+                shard,
+                got: words.len(),
+                expected,
+            });
+        }
+        if shard == 0 {
+            continue;
+        }
+        for (word, (&add, w)) in additive.iter().zip(words).enumerate() {
+            if add {
+                combined[word] += w;
+            } else if combined[word] != *w {
+                return Err(CombineError::Shared { shard, word });
+            }
+        }
+        if as_integer(&words[n]) <= as_integer(&shards[shard - 1][n + 1]) {
+            return Err(CombineError::Order { shard });
+        }
+    }
+    Ok(combined)
+}
+
+/// A shard's first and last account id.
+pub fn shard_id_range(instances: &[Fr]) -> Option<[Fr; 2]> {
+    let n = instances.len().checked_sub(ID_RANGE_WORDS)?;
+    Some([instances[n], instances[n + 1]])
+}
+
 /// Why a statement cannot be encoded for a shape.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodingError {
@@ -377,6 +486,99 @@ pub fn statement_digest_under(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn small_shape() -> MarginShape {
+        MarginShape {
+            k: 12,
+            lookup_bits: 8,
+            rows: 16,
+            sources: vec![2, 3],
+            underlying: vec![1],
+            scenarios: 1,
+            value_bits: 192,
+        }
+    }
+
+    /// A shard's instances: shared words `7`, totals `total`, ids `[first, last]`.
+    fn shard(shape: &MarginShape, total: u64, ids: [u64; 2]) -> Vec<Fr> {
+        let mut v: Vec<Fr> = additive_words(shape)
+            .iter()
+            .map(|&add| Fr::from(if add { total } else { 7 }))
+            .collect();
+        v.extend(ids.map(Fr::from));
+        v
+    }
+
+    #[test]
+    fn shards_combine_by_sharing_inputs_and_adding_totals() {
+        let shape = small_shape();
+        let shards = [
+            shard(&shape, 1, [1, 10]),
+            shard(&shape, 2, [11, 20]),
+            shard(&shape, 5, [30, 40]),
+        ];
+        let combined = combine_shards(&shape, &shards).unwrap();
+        let add = additive_words(&shape);
+        assert_eq!(combined.len(), add.len());
+        for (w, a) in combined.iter().zip(&add) {
+            assert_eq!(*w, Fr::from(if *a { 1 + 2 + 5 } else { 7 }));
+        }
+        // Liabilities, open interest, totals and bad debt add; verdicts and medians do not.
+        assert_eq!(add.iter().filter(|&&a| a).count(), 2 + 2 + 4 + 2);
+        // A single shard is the epoch itself, minus its id range.
+        let one = combine_shards(&shape, &shards[..1]).unwrap();
+        assert_eq!(one, shards[0][..add.len()].to_vec());
+    }
+
+    #[test]
+    fn dropped_duplicated_reordered_or_foreign_shards_do_not_combine() {
+        let shape = small_shape();
+        let (a, b, c) = (
+            shard(&shape, 1, [1, 10]),
+            shard(&shape, 2, [11, 20]),
+            shard(&shape, 4, [30, 40]),
+        );
+        let honest = combine_shards(&shape, &[a.clone(), b.clone(), c.clone()]).unwrap();
+        // Dropped: still combines, to different totals (the statement check catches it).
+        let dropped = combine_shards(&shape, &[a.clone(), c.clone()]).unwrap();
+        assert_ne!(dropped, honest);
+        assert_eq!(
+            combine_shards(&shape, &[a.clone(), b.clone(), b.clone(), c.clone()]),
+            Err(CombineError::Order { shard: 2 })
+        );
+        assert_eq!(
+            combine_shards(&shape, &[a.clone(), c.clone(), b.clone()]),
+            Err(CombineError::Order { shard: 2 })
+        );
+        // Touching id ranges (a shared account) are not strictly increasing either.
+        let overlapping = shard(&shape, 2, [10, 20]);
+        assert_eq!(
+            combine_shards(&shape, &[a.clone(), overlapping]),
+            Err(CombineError::Order { shard: 1 })
+        );
+        // A shard of another epoch (its epoch word differs) or another oracle run.
+        let mut foreign = b.clone();
+        foreign[0] = Fr::from(99u64);
+        assert_eq!(
+            combine_shards(&shape, &[a.clone(), foreign]),
+            Err(CombineError::Shared { shard: 1, word: 0 })
+        );
+        let mut short = b.clone();
+        short.pop();
+        assert!(matches!(
+            combine_shards(&shape, &[a.clone(), short]),
+            Err(CombineError::Length { shard: 1, .. })
+        ));
+        assert_eq!(combine_shards(&shape, &[]), Err(CombineError::Empty));
+        let huge = MarginShape {
+            rows: 1 << 31,
+            ..shape.clone()
+        };
+        assert!(matches!(
+            combine_shards(&huge, &[a.clone(), b.clone()]),
+            Err(CombineError::TooManyRows { .. })
+        ));
+    }
 
     #[test]
     fn config_positions_pick_the_limits_and_weights_only() {

@@ -89,6 +89,19 @@ fn totals_must_start_from_zero() {
 }
 
 #[test]
+fn the_public_id_range_is_the_tables_first_and_last_id() {
+    // The oracle side's copy of the id range moves, with the instances it computes: only the
+    // copy constraints to the table's first and last id cells can object.
+    let w = small_case().witness();
+    for end in 0..2 {
+        assert!(
+            !run_edited(&w, |_, t| t.id_range[end] += Fr::one()),
+            "id range end {end} detached from the table"
+        );
+    }
+}
+
+#[test]
 fn the_tail_id_is_the_sentinel() {
     // A tail id above the sentinel (which would let every id grow past 2^192), with a
     // consistent gap: only the sentinel gate fails.

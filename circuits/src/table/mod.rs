@@ -60,6 +60,8 @@ pub struct TableCells {
     pub coefs: Vec<(Coef, Cell)>,
     /// The tail block's accumulators (the final totals), in [`TablePlan::totals`] order.
     pub totals: Vec<(Total, Cell)>,
+    /// The id cells of the first and the last account block: a shard's id range.
+    pub id_range: [Cell; 2],
 }
 
 fn constant(x: Fr) -> Expression<Fr> {
@@ -174,6 +176,7 @@ impl TableConfig {
         for &c in coef.iter().chain(&acc) {
             meta.enable_equality(c);
         }
+        meta.enable_equality(data[plan.data[&Aux::Id].column]);
         let lookup = LimbLookup::configure(meta, limbs);
         let q_pos: Vec<Selector> = (0..plan.block_rows).map(|_| meta.selector()).collect();
         let config = TableConfig {
@@ -371,6 +374,13 @@ impl TableConfig {
                 .collect::<Vec<Vec<Cell>>>()
         };
         assign(region, &self.values, &w.values, 0..0);
+        let id = plan.data[&Aux::Id];
+        let last = (plan.blocks - 1) * r + id.row;
+        let id_range = [id.row, last].map(|row| {
+            region
+                .assign_advice(self.data[id.column], row, Value::known(w.data[id.column][row]))
+                .cell()
+        });
         assign(region, &self.data, &w.data, 0..0);
         assign(region, &self.flags, &w.flags, 0..0);
         for (col, values) in self.lookup.limbs.iter().zip(&w.limbs) {
@@ -393,6 +403,7 @@ impl TableConfig {
                 .iter()
                 .map(|(t, s)| (*t, tail_acc[s.column][s.row]))
                 .collect(),
+            id_range,
         }
     }
 

@@ -69,6 +69,8 @@ pub struct TableWitness {
     pub totals: Vec<Fr>,
     /// Coefficient values, for the links to the oracle side.
     pub coefficients: BTreeMap<Coef, Fr>,
+    /// The ids of the first and the last account block, exposed as the shard's id range.
+    pub id_range: [Fr; 2],
 }
 
 /// `x >> bits` on the canonical integer of `x`.
@@ -172,7 +174,13 @@ impl TableWitness {
                 }
             }
         }
+        let id = plan.data[&Aux::Id];
+        let id_range = [
+            data[id.column][id.row],
+            data[id.column][(plan.blocks - 1) * r + id.row],
+        ];
         TableWitness {
+            id_range,
             values,
             limbs,
             data,

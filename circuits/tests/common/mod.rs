@@ -74,8 +74,12 @@ impl Case {
             .expect("honest witness")
     }
 
+    /// The statement's instances followed by the table's id range (one shard: the epoch).
     pub fn instances(&self) -> Vec<Fr> {
-        encode(&self.shape, &self.config, &self.statement).expect("encodes")
+        let mut v = encode(&self.shape, &self.config, &self.statement).expect("encodes");
+        let w = self.witness();
+        v.extend([w.rows[0].id, w.rows[self.shape.rows - 1].id]);
+        v
     }
 }
 
