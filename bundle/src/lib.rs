@@ -2,9 +2,10 @@
 //!
 //! | file | content |
 //! |---|---|
-//! | `manifest.json` | [`Manifest`]: format version, shape, statement, digests, SRS label, account-table commitment |
-//! | `proof.bin` | the SNARK (SHPLONK, Keccak EVM transcript) |
-//! | `instances.json` | public instances, hex field elements (informative: verifiers re-encode) |
+//! | `manifest.json` | [`Manifest`]: format version, shard shape, statement, digests, SRS label, per-shard account-table commitments |
+//! | `instances.json` | the statement's public instances, hex field elements (informative: verifiers re-encode) |
+//! | `shards/NNNN/proof.bin` | shard `NNNN`'s SNARK (SHPLONK, Keccak EVM transcript) |
+//! | `shards/NNNN/instances.json` | its public instances: the statement layout with the shard's own totals, then its first and last account id |
 //! | `config.toml` | the snapshot's config, from which verifiers rebuild weights and digests |
 //! | `quotes.csv` | the oracle quotes with signatures, so verifiers re-run the oracle |
 //! | `private/` | operator secrets (master secret for salts); **never publish** |
@@ -13,6 +14,7 @@
 
 pub mod key_cache;
 pub mod ptau;
+pub mod snark;
 pub mod srs;
 
 use std::fs;
@@ -23,11 +25,12 @@ use zkmargin_circuits::shape::MarginShape;
 use zkmargin_circuits::Fr;
 use zkmargin_core::statement::Statement;
 
-/// Bundle format. 2: the statement digest hashes the public instances
-/// (`zkmargin/statement/v2`); version-1 bundles carry the old digest and are refused.
-pub const FORMAT_VERSION: u32 = 2;
+/// Bundle format. 3: one proof per shard under `shards/`. (2: the statement digest hashes the
+/// public instances; 1: the old digest.) Other versions are refused.
+pub const FORMAT_VERSION: u32 = 3;
 pub const MANIFEST: &str = "manifest.json";
 pub const PROOF: &str = "proof.bin";
+pub const SHARDS: &str = "shards";
 pub const INSTANCES: &str = "instances.json";
 pub const CONFIG: &str = "config.toml";
 pub const QUOTES: &str = "quotes.csv";
@@ -53,11 +56,30 @@ pub struct Manifest {
     pub srs: SrsLabel,
     /// Hex Keccak-256 of the statement (the next epoch's `prev_digest`).
     pub statement_digest: String,
-    /// Commitment to the account table: the KZG commitments of the advice columns that hold
-    /// it, in column order, each hex `x ‖ y` (32-byte big-endian coordinates), exactly as
-    /// they open the proof transcript.
-    pub account_table_commitment: Vec<String>,
+    /// The shards, in table order (ascending account ids).
+    pub shards: Vec<ShardEntry>,
     pub statement: Statement,
+}
+
+/// One shard in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardEntry {
+    /// Commitment to the shard's account table: the KZG commitments of the advice columns that
+    /// hold it, in column order, each hex `x ‖ y` (32-byte big-endian coordinates), exactly
+    /// as they open the shard's proof transcript.
+    pub account_table_commitment: Vec<String>,
+}
+
+/// A shard's proof and the public instances it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardProof {
+    pub proof: Vec<u8>,
+    pub instances: Vec<Fr>,
+}
+
+/// `shards/NNNN` (at least four digits).
+pub fn shard_dir(shard: usize) -> String {
+    format!("{SHARDS}/{shard:04}")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,19 +104,38 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
 #[derive(Debug, Clone)]
 pub struct Bundle {
     pub manifest: Manifest,
-    pub proof: Vec<u8>,
+    /// One per manifest shard, in order.
+    pub shards: Vec<ShardProof>,
+    /// The statement's instances (the shards' combined).
     pub instances: Vec<Fr>,
     pub config_toml: String,
     pub quotes_csv: Vec<u8>,
 }
 
-fn fr_hex(f: &Fr) -> String {
+/// A field element as hex (32 bytes, little-endian), as in `instances.json`.
+pub fn fr_hex(f: &Fr) -> String {
     hex::encode(f.to_bytes())
 }
 
-fn fr_from_hex(s: &str) -> Option<Fr> {
+/// The inverse of [`fr_hex`]; `None` unless canonical.
+pub fn fr_from_hex(s: &str) -> Option<Fr> {
     let bytes: [u8; 32] = hex::decode(s).ok()?.try_into().ok()?;
     Option::from(Fr::from_bytes(&bytes))
+}
+
+/// Instances as `instances.json` text.
+pub fn instances_json(instances: &[Fr]) -> Vec<u8> {
+    let hexes: Vec<String> = instances.iter().map(fr_hex).collect();
+    serde_json::to_vec_pretty(&hexes).expect("strings serialize")
+}
+
+/// Parses `instances.json` text.
+pub fn parse_instances(bytes: &[u8]) -> Result<Vec<Fr>, String> {
+    let hexes: Vec<String> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    hexes
+        .iter()
+        .map(|h| fr_from_hex(h).ok_or_else(|| format!("`{h}` is not a field element")))
+        .collect()
 }
 
 impl Manifest {
@@ -137,19 +178,22 @@ impl Bundle {
         let _ = fs::remove_dir_all(&tmp);
         fs::create_dir_all(tmp.join(PRIVATE)).map_err(io(&tmp))?;
         let manifest = serde_json::to_vec_pretty(&self.manifest).expect("manifest serializes");
-        let instances: Vec<String> = self.instances.iter().map(fr_hex).collect();
-        let files: [(&str, &[u8]); 5] = [
-            (MANIFEST, &manifest),
-            (PROOF, &self.proof),
-            (
-                INSTANCES,
-                &serde_json::to_vec_pretty(&instances).expect("strings serialize"),
-            ),
-            (CONFIG, self.config_toml.as_bytes()),
-            (QUOTES, &self.quotes_csv),
+        let mut files: Vec<(String, Vec<u8>)> = vec![
+            (MANIFEST.into(), manifest),
+            (INSTANCES.into(), instances_json(&self.instances)),
+            (CONFIG.into(), self.config_toml.clone().into_bytes()),
+            (QUOTES.into(), self.quotes_csv.clone()),
         ];
+        for (s, shard) in self.shards.iter().enumerate() {
+            let dir = shard_dir(s);
+            files.push((format!("{dir}/{PROOF}"), shard.proof.clone()));
+            files.push((format!("{dir}/{INSTANCES}"), instances_json(&shard.instances)));
+        }
         for (file, bytes) in files {
             let path = tmp.join(file);
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir).map_err(io(dir))?;
+            }
             fs::write(&path, bytes).map_err(io(&path))?;
         }
         let readme = tmp.join(PRIVATE).join("README");
@@ -193,24 +237,40 @@ impl Bundle {
                 ),
             ));
         }
-        let hexes: Vec<String> = serde_json::from_slice(&read(INSTANCES)?)
-            .map_err(|e| malformed(INSTANCES, e.to_string()))?;
-        let instances = hexes
-            .iter()
-            .map(|h| {
-                fr_from_hex(h)
-                    .ok_or_else(|| malformed(INSTANCES, format!("`{h}` is not a field element")))
+        if manifest.shards.is_empty() {
+            return Err(malformed(MANIFEST, "no shards".into()));
+        }
+        let instances =
+            parse_instances(&read(INSTANCES)?).map_err(|e| malformed(INSTANCES, e))?;
+        let shards = (0..manifest.shards.len())
+            .map(|s| {
+                let file = format!("{}/{INSTANCES}", shard_dir(s));
+                Ok(ShardProof {
+                    instances: parse_instances(&read(&file)?).map_err(|e| malformed(&file, e))?,
+                    proof: read(&format!("{}/{PROOF}", shard_dir(s)))?,
+                })
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, BundleError>>()?;
         let config_toml =
             String::from_utf8(read(CONFIG)?).map_err(|_| malformed(CONFIG, "not UTF-8".into()))?;
         Ok(Bundle {
             manifest,
-            proof: read(PROOF)?,
+            shards,
             instances,
             config_toml,
             quotes_csv: read(QUOTES)?,
         })
+    }
+}
+
+impl Bundle {
+    /// The only shard's proof and instances, for paths that take one proof (the direct EVM
+    /// verifier); `None` for a bundle of several shards.
+    pub fn single_shard(&self) -> Option<&ShardProof> {
+        match self.shards.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
     }
 }
 

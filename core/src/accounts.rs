@@ -24,7 +24,7 @@ pub const ACCOUNTS_FILE: &str = "accounts.csv";
 const F: &str = ACCOUNTS_FILE;
 
 /// One account's balances and positions in base units, index-aligned with the config.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AccountRow {
     pub identifier: String,
     /// Per asset, `< 2^64` base units.

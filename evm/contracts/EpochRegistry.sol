@@ -8,9 +8,11 @@ pragma solidity 0.8.19;
 /// verifier contract checks the proof against exactly these words, so everything stored here
 /// is proved, except the declared values (reserves), which only enter the digest.
 ///
-/// Verifier calldata (snark-verifier): instances, then the proof. A direct epoch proof has the
-/// statement as its instances; an aggregated proof has the accumulator's `ACCUMULATOR_WORDS`
-/// limbs (which the submitter passes at the start of `proof`), then the compressed statement.
+/// Verifier calldata (snark-verifier): instances, then the proof. A direct epoch proof (an
+/// epoch of one shard) has the statement, then the table's first and last account id as its
+/// instances; an aggregated proof has the accumulator's limbs, then the compressed statement.
+/// Either way the submitter passes the extra words (`PROOF_PREFIX_WORDS`: the id range or the
+/// accumulator limbs) at the start of `proof`.
 contract EpochRegistry {
     /// BN254 scalar field modulus: instances are field elements; the verifier reduces words
     /// modulo it, so the registry refuses non-canonical words (they would change the digest
@@ -21,7 +23,11 @@ contract EpochRegistry {
     bytes32 public constant STATEMENT_DOMAIN = keccak256("zkmargin/statement/v2");
 
     address public immutable VERIFIER;
-    uint256 public immutable ACCUMULATOR_WORDS;
+    /// Words at the start of `proof` before the SNARK's bytes.
+    uint256 public immutable PROOF_PREFIX_WORDS;
+    /// Whether the verifier checks an aggregation proof (prefix: accumulator limbs) rather
+    /// than a direct one (prefix: the id range).
+    bool public immutable AGGREGATED;
     /// Leading commitments of a direct proof that commit to the account table (0: not stored).
     uint256 public immutable TABLE_COLUMNS;
     uint256 public immutable STATEMENT_WORDS;
@@ -83,7 +89,8 @@ contract EpochRegistry {
 
     /// Constructor parameters (`registry.json` from `zkmargin export-verifier`/`aggregate`).
     struct Params {
-        uint256 accumulatorWords;
+        uint256 proofPrefixWords;
+        bool aggregated;
         uint256 tableColumns;
         uint256 statementWords;
         uint256 declaredWords;
@@ -104,7 +111,8 @@ contract EpochRegistry {
         );
         require(p.statementWords <= 1024, "statement over 1024 words");
         VERIFIER = verifier;
-        ACCUMULATOR_WORDS = p.accumulatorWords;
+        PROOF_PREFIX_WORDS = p.proofPrefixWords;
+        AGGREGATED = p.aggregated;
         TABLE_COLUMNS = p.tableColumns;
         STATEMENT_WORDS = p.statementWords;
         DECLARED_WORDS = p.declaredWords;
@@ -136,7 +144,7 @@ contract EpochRegistry {
     ) external returns (bytes32 digest) {
         if (statement.length != STATEMENT_WORDS) revert BadLength("statement");
         if (declared.length != DECLARED_WORDS) revert BadLength("declared");
-        if (proof.length < 32 * ACCUMULATOR_WORDS + 64 * TABLE_COLUMNS) revert BadLength("proof");
+        if (proof.length < 32 * PROOF_PREFIX_WORDS + 64 * TABLE_COLUMNS) revert BadLength("proof");
         for (uint256 i = 0; i < statement.length; i++) {
             if (statement[i] >= R) revert NonCanonicalWord(i);
         }
@@ -148,7 +156,7 @@ contract EpochRegistry {
         bytes32 rules = configWordsOf(statement);
         if (rules != CONFIG_WORDS) revert ForeignRules(rules);
 
-        uint256 acc = 32 * ACCUMULATOR_WORDS;
+        uint256 acc = 32 * PROOF_PREFIX_WORDS;
         digest = keccak256(abi.encodePacked(STATEMENT_DOMAIN, statement, declared));
         (bool ok, ) = VERIFIER.staticcall(verifierInput(statement, proof, digest));
         if (!ok) revert ProofRejected();
@@ -195,8 +203,8 @@ contract EpochRegistry {
         bytes calldata proof,
         bytes32 digest
     ) internal view returns (bytes memory) {
-        if (ACCUMULATOR_WORDS == 0) return abi.encodePacked(statement, proof);
-        uint256 acc = 32 * ACCUMULATOR_WORDS;
+        if (!AGGREGATED) return abi.encodePacked(statement, proof);
+        uint256 acc = 32 * PROOF_PREFIX_WORDS;
         uint256 r = uint256(digest) % R;
         uint256 c = 0;
         for (uint256 i = 0; i < statement.length; i++) {

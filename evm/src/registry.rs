@@ -4,7 +4,9 @@ use alloy_primitives::{Address, FixedBytes, U256};
 use alloy_sol_types::{sol, SolCall, SolConstructor};
 use serde::{Deserialize, Serialize};
 use zkmargin_bundle::Bundle;
-use zkmargin_circuits::encoding::{config_positions, encode_inputs, instance_words, EncodingError};
+use zkmargin_circuits::encoding::{
+    config_positions, encode_inputs, instance_words, EncodingError, ID_RANGE_WORDS,
+};
 use zkmargin_circuits::Fr;
 use zkmargin_core::config::Config;
 use zkmargin_core::digest::Digest;
@@ -39,7 +41,8 @@ sol! {
         error ProofRejected();
 
         struct Params {
-            uint256 accumulatorWords;
+            uint256 proofPrefixWords;
+            bool aggregated;
             uint256 tableColumns;
             uint256 statementWords;
             uint256 declaredWords;
@@ -66,8 +69,10 @@ sol! {
 /// How a registry reads statements of one circuit shape, and where its chain starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistryParams {
-    /// 12 when the verifier checks an aggregation proof, else 0.
-    pub accumulator_words: usize,
+    /// Words the submitter puts before the SNARK bytes in `proof`: the accumulator's 12 limbs
+    /// (aggregated) or the table's id range (direct).
+    pub proof_prefix_words: usize,
+    pub aggregated: bool,
     /// Leading commitments of a direct proof hashed into the stored table commitment.
     pub table_columns: usize,
     pub statement_words: usize,
@@ -88,17 +93,45 @@ pub struct RegistryParams {
     pub genesis_digest: String,
 }
 
+/// Why a bundle cannot go on-chain.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Encoding(#[from] EncodingError),
+    #[error(
+        "an epoch of {0} shards has no single proof for the direct verifier, and the \
+         aggregation circuit folds single-shard epochs only"
+    )]
+    Sharded(usize),
+}
+
+/// The `proof` argument of a direct submission: the table's id range (two words, 32-byte
+/// big-endian), then the proof's bytes. Only an epoch of one shard has a direct proof.
+pub fn direct_proof(bundle: &Bundle) -> Result<Vec<u8>, RegistryError> {
+    let shard = bundle
+        .single_shard()
+        .ok_or(RegistryError::Sharded(bundle.shards.len()))?;
+    let ids = &shard.instances[bundle.instances.len()..];
+    let mut proof: Vec<u8> = instance_words(ids).concat();
+    proof.extend_from_slice(&shard.proof);
+    Ok(proof)
+}
+
 impl RegistryParams {
     /// A registry for direct (not aggregated) proofs of `bundle`'s shape and config, starting
-    /// at `bundle`'s epoch.
-    pub fn direct(bundle: &Bundle, config: &Config) -> Result<Self, EncodingError> {
+    /// at `bundle`'s epoch (an epoch of one shard).
+    pub fn direct(bundle: &Bundle, config: &Config) -> Result<Self, RegistryError> {
         let m = &bundle.manifest;
         let s = &m.statement;
+        if m.shards.len() != 1 {
+            return Err(RegistryError::Sharded(m.shards.len()));
+        }
         let inputs = encode_inputs(&m.shape, config, s)?.flatten().len();
         let positions = config_positions(&m.shape);
         Ok(RegistryParams {
-            accumulator_words: 0,
-            table_columns: m.account_table_commitment.len(),
+            proof_prefix_words: ID_RANGE_WORDS,
+            aggregated: false,
+            table_columns: m.shards[0].account_table_commitment.len(),
             statement_words: bundle.instances.len(),
             declared_words: s.declared_words().len(),
             insurance_index: inputs - 1,
@@ -115,9 +148,10 @@ impl RegistryParams {
 impl RegistryParams {
     /// A registry for aggregated proofs: the accumulator's 12 limbs come first in the proof,
     /// and the epoch proof's commitments stay inside the aggregation (no table commitment).
-    pub fn aggregated(bundle: &Bundle, config: &Config) -> Result<Self, EncodingError> {
+    pub fn aggregated(bundle: &Bundle, config: &Config) -> Result<Self, RegistryError> {
         Ok(RegistryParams {
-            accumulator_words: 12,
+            proof_prefix_words: crate::aggregated::ACCUMULATOR_WORDS,
+            aggregated: true,
             table_columns: 0,
             ..Self::direct(bundle, config)?
         })
@@ -125,10 +159,13 @@ impl RegistryParams {
 }
 
 /// The table commitment a registry stores for a direct proof: Keccak-256 of the manifest's
-/// account-table commitments (`x ‖ y` each), the bytes that open the proof.
+/// account-table commitments (`x ‖ y` each) of the only shard, the bytes that open its proof.
 pub fn table_commitment(bundle: &Bundle) -> Option<Digest> {
+    let [shard] = bundle.manifest.shards.as_slice() else {
+        return None;
+    };
     let mut bytes = Vec::new();
-    for c in &bundle.manifest.account_table_commitment {
+    for c in &shard.account_table_commitment {
         bytes.extend(hex::decode(c).ok()?);
     }
     Some(zkmargin_core::digest::keccak256(&bytes))
@@ -170,7 +207,8 @@ impl RegistryParams {
     /// ABI-encoded constructor arguments (appended to the creation code).
     pub fn constructor_args(&self, verifier: Address) -> Result<Vec<u8>, hex::FromHexError> {
         let p = EpochRegistry::Params {
-            accumulatorWords: word(self.accumulator_words),
+            proofPrefixWords: word(self.proof_prefix_words),
+            aggregated: self.aggregated,
             tableColumns: word(self.table_columns),
             statementWords: word(self.statement_words),
             declaredWords: word(self.declared_words),
@@ -190,8 +228,8 @@ fn words(ws: &[Digest]) -> Vec<U256> {
     ws.iter().map(|w| U256::from_be_bytes(*w)).collect()
 }
 
-/// `submitEpoch(statement, declared, proof)` calldata. `proof` starts with the accumulator
-/// limbs (32 bytes each) when the verifier checks an aggregation proof.
+/// `submitEpoch(statement, declared, proof)` calldata. `proof` starts with the prefix words
+/// (32 bytes each): the accumulator limbs or the id range ([`direct_proof`]).
 pub fn submit_calldata(statement: &[Fr], declared: &[Digest], proof: &[u8]) -> Vec<u8> {
     EpochRegistry::submitEpochCall {
         statement: words(&instance_words(statement)),

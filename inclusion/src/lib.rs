@@ -33,7 +33,8 @@ use zkmargin_layout::plan::{Aux, TablePlan};
 
 pub mod check;
 
-pub const INCLUSION_FORMAT: u32 = 1;
+/// 2: the file names its shard.
+pub const INCLUSION_FORMAT: u32 = 2;
 
 /// One level of an opening: a KZG quotient for the data rows of the blocks `[start, end)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +51,9 @@ pub struct InclusionFile {
     pub epoch: u64,
     /// Hex Keccak-256 of the epoch's statement.
     pub statement_digest: String,
-    /// The account's block (its table row).
+    /// The shard whose account table holds the account.
+    pub shard: usize,
+    /// The account's block (its row in the shard's table).
     pub row: usize,
     /// Hex account id (`H(identifier ‖ salt)`, 32 bytes big-endian).
     pub id: String,

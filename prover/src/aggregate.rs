@@ -34,6 +34,7 @@ use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTrans
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
 use snark_verifier_sdk::{Snark, SHPLONK};
 
+use zkmargin_circuits::encoding::ID_RANGE_WORDS;
 use zkmargin_circuits::keys::{prover_circuit, CircuitLayout};
 
 use crate::epoch::PreparedEpoch;
@@ -64,14 +65,18 @@ impl AggregatedProof {
     }
 }
 
-/// The epoch proved with a Poseidon transcript (what the aggregation circuit verifies).
+/// The epoch (of one shard) proved with a Poseidon transcript (what the aggregation circuit
+/// verifies).
 pub fn epoch_snark(
     srs: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
     layout: &CircuitLayout,
     epoch: &PreparedEpoch,
 ) -> Result<Snark, ProveError> {
-    let (circuit, instances) = prover_circuit(layout, &epoch.witness);
+    if epoch.shards() != 1 {
+        return Err(ProveError::Sharded(epoch.shards()));
+    }
+    let (circuit, instances) = prover_circuit(layout, &epoch.shard_witness(0)?);
     let mut transcript =
         PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
     create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
@@ -79,7 +84,7 @@ pub fn epoch_snark(
         pk,
         &[circuit],
         &[&[&instances]],
-        proving_rng(&epoch.master_secret),
+        proving_rng(&epoch.master_secret, 0),
         &mut transcript,
     )
     .map_err(ProveError::Prove)?;
@@ -108,7 +113,9 @@ fn circuit(
         [snark],
         VerifierUniversality::None,
     );
-    let statement = c.previous_instances()[0].clone();
+    // The shard's instances end with its id range, which is not part of the statement.
+    let shard = &c.previous_instances()[0];
+    let statement = shard[..shard.len() - ID_RANGE_WORDS].to_vec();
     let gate = GateChip::<Fr>::default();
     let ctx = c.builder.main(0);
     let r = ctx.load_witness(r);
@@ -205,12 +212,21 @@ mod tests {
     fn compressed_statement_is_constrained() {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/edge/insolvent");
-        let epoch = crate::epoch::prepare(&dir, [0; 32], Some(12), Some([5; 32])).unwrap();
+        let epoch = crate::epoch::prepare(
+            &dir,
+            [0; 32],
+            crate::epoch::Sharding {
+                k: Some(12),
+                shard_rows: None,
+            },
+            Some([5; 32]),
+        ).unwrap();
         let srs_dir = srs::default_dir();
         let srs = srs::load(&srs_dir, SrsKind::Dev, 12).unwrap();
         let (pk, layout) = zkmargin_circuits::keys::proving_key(&srs, &epoch.shape).unwrap();
         let snark = epoch_snark(&srs, &pk, &layout, &epoch).unwrap();
-        let statement = snark.instances[0].clone();
+        let shard = &snark.instances[0];
+        let statement = shard[..shard.len() - ID_RANGE_WORDS].to_vec();
         let digest = zkmargin_circuits::encoding::digest_of(&statement, &epoch.statement);
         let agg_srs = srs::load(&srs_dir, SrsKind::Dev, AGGREGATION_K).unwrap();
         let r = compression_point(&digest);

@@ -26,6 +26,16 @@ pub enum Command {
     /// Prove a snapshot and write an epoch bundle. Exit 0 = bundle written, 2 = unusable
     /// input, 3 = oracle halt (halt report written next to --out, no bundle).
     Prove(ProveArgs),
+    /// Prepare a snapshot for distributed proving: evaluate it, cut the account table into
+    /// shards and write the plan directory (shard inputs included; it holds secrets). Exit 0 =
+    /// plan written, 2 = unusable input, 3 = oracle halt.
+    Plan(PlanArgs),
+    /// Prove one shard of a plan and record its proof in the plan. Stateless and idempotent: a
+    /// shard already proved is left alone, and a job killed midway leaves nothing behind.
+    ProveShard(ProveShardArgs),
+    /// Verify every shard proof of a plan and write the epoch bundle. Exit 1 if a shard is not
+    /// proved yet or its proof does not verify.
+    Assemble(AssembleArgs),
     /// Write per-account inclusion proofs for a bundle (needs its `private/` directory).
     /// Exit 0 = written, 1 = failure, 2 = unusable input or unknown account.
     Inclusion(InclusionArgs),
@@ -118,22 +128,63 @@ pub struct SetupArgs {
     pub srs_dir: Option<PathBuf>,
 }
 
+/// How a snapshot is cut into shards and under which setup they are proved.
 #[derive(Args)]
-pub struct ProveArgs {
+pub struct EpochArgs {
     /// Snapshot directory.
     pub snapshot: PathBuf,
-    /// Bundle directory to create (must not exist).
-    #[arg(long)]
-    pub out: PathBuf,
     /// The previous epoch's bundle: its statement digest becomes this statement's prev_digest.
     #[arg(long)]
     pub prev: Option<PathBuf>,
-    /// Circuit size override (default: chosen from the table size).
+    /// Shards of 2^K account rows (4 ≤ K ≤ 24; default: one shard holding every account).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(4..=24))]
+    pub shard_k: Option<u32>,
+    /// Circuit size override (default: chosen from the shard's rows).
     #[arg(long)]
     pub k: Option<u32>,
     /// Use the imported powers-of-tau SRS instead of the development one.
     #[arg(long)]
     pub ptau: bool,
+}
+
+#[derive(Args)]
+pub struct ProveArgs {
+    #[command(flatten)]
+    pub epoch: EpochArgs,
+    /// Bundle directory to create (must not exist).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub srs_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub epoch: EpochArgs,
+    /// Plan directory to create (must not exist); shard jobs read and write it.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ProveShardArgs {
+    /// Plan directory (from `zkmargin plan`).
+    pub plan: PathBuf,
+    /// Shard index (0-based), e.g. a Kubernetes Indexed Job's completion index.
+    #[arg(long)]
+    pub shard: usize,
+    #[arg(long)]
+    pub srs_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct AssembleArgs {
+    /// Plan directory whose shards are all proved.
+    pub plan: PathBuf,
+    /// Bundle directory to create (must not exist).
+    #[arg(long)]
+    pub out: PathBuf,
     #[arg(long)]
     pub srs_dir: Option<PathBuf>,
 }

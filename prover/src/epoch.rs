@@ -1,5 +1,6 @@
-//! Epoch preparation: snapshot → reference engine → salted, sorted account table → circuit
-//! witness. Everything the proof needs, and nothing is proved yet.
+//! Epoch preparation: snapshot → reference engine → salted, sorted account table, split into
+//! shards of `shape.rows` rows → one circuit witness per shard. Everything the proofs need,
+//! and nothing is proved yet.
 
 use std::path::Path;
 
@@ -37,13 +38,42 @@ pub struct PreparedEpoch {
     pub config_toml: String,
     pub quotes_csv: Vec<u8>,
     pub statement: Statement,
+    /// The shape of every shard (`shape.rows` table rows each).
     pub shape: MarginShape,
-    pub witness: MarginWitness,
     pub master_secret: [u8; 32],
     /// Private: the number of real accounts.
     pub accounts: usize,
-    /// Private: the accounts with their ids, in table order (block `i` holds `sorted[i]`).
+    /// Private: the accounts with their ids, in table order (shard `s`, block `b` holds
+    /// `sorted[s·rows + b]`).
     pub sorted: Vec<(AccountId, AccountRow)>,
+}
+
+/// Number of shards of `rows` rows for `accounts` accounts (at least one).
+pub fn shard_count(accounts: usize, rows: usize) -> usize {
+    accounts.div_ceil(rows).max(1)
+}
+
+impl PreparedEpoch {
+    pub fn shards(&self) -> usize {
+        shard_count(self.accounts, self.shape.rows)
+    }
+
+    /// The accounts of shard `s`, in table order.
+    pub fn shard_accounts(&self, s: usize) -> &[(AccountId, AccountRow)] {
+        let rows = self.shape.rows;
+        let start = (s * rows).min(self.sorted.len());
+        &self.sorted[start..(start + rows).min(self.sorted.len())]
+    }
+
+    /// The witness of shard `s` (the last one padded with zero accounts).
+    pub fn shard_witness(&self, s: usize) -> Result<MarginWitness, WitnessError> {
+        MarginWitness::honest(
+            &self.shape,
+            &self.config,
+            &self.statement,
+            self.shard_accounts(s),
+        )
+    }
 }
 
 /// The accounts with their ids under `master_secret`, in table order (ascending id).
@@ -64,12 +94,21 @@ pub fn salted_and_sorted(
     accounts
 }
 
-/// Loads and evaluates `dir`, salts and sorts the accounts, and builds the witness.
+/// How an epoch's table is cut and proved.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sharding {
+    /// Circuit size override (default: chosen from the shard's rows).
+    pub k: Option<u32>,
+    /// Table rows per shard, a power of two (default: one shard holding every account).
+    pub shard_rows: Option<usize>,
+}
+
+/// Loads and evaluates `dir`, salts and sorts the accounts and fixes the shard shape.
 /// `master_secret` defaults to fresh randomness (salts then differ every epoch).
 pub fn prepare(
     dir: &Path,
     prev_digest: Digest,
-    k: Option<u32>,
+    sharding: Sharding,
     master_secret: Option<[u8; 32]>,
 ) -> Result<PreparedEpoch, PrepareError> {
     let snapshot = Snapshot::load(dir)?;
@@ -85,8 +124,14 @@ pub fn prepare(
         s
     });
     let accounts = salted_and_sorted(rows, &master_secret);
-    let table_rows = MarginShape::padded_rows(accounts.len() as u64);
-    let shape = match k {
+    let mut table_rows = MarginShape::padded_rows(accounts.len() as u64);
+    if let Some(rows) = sharding.shard_rows {
+        table_rows = table_rows.min(
+            rows.next_power_of_two()
+                .max(1 << zkmargin_circuits::shape::MIN_ROWS_LOG2),
+        );
+    }
+    let shape = match sharding.k {
         Some(k) => MarginShape::new(&snapshot.config, table_rows, k),
         None => MarginShape::choose(&snapshot.config, table_rows)
             .ok_or(PrepareError::TooLarge(table_rows))?,
@@ -97,14 +142,12 @@ pub fn prepare(
             k: shape.k,
         });
     }
-    let witness = MarginWitness::honest(&shape, &snapshot.config, &eval.statement, &accounts)?;
     Ok(PreparedEpoch {
         config_toml: snapshot.config_text,
         quotes_csv: snapshot.quotes_csv,
         config: snapshot.config,
         statement: eval.statement,
         shape,
-        witness,
         master_secret,
         accounts: accounts.len(),
         sorted: accounts,
@@ -146,14 +189,16 @@ pub fn reprepare(
     let snapshot = bundle_dir
         .join(zkmargin_bundle::PRIVATE)
         .join(zkmargin_bundle::PRIVATE_SNAPSHOT);
-    let epoch = prepare(
-        &snapshot,
-        m.statement.prev_digest,
-        Some(m.shape.k),
-        Some(master),
-    )?;
+    let sharding = Sharding {
+        k: Some(m.shape.k),
+        shard_rows: Some(m.shape.rows),
+    };
+    let epoch = prepare(&snapshot, m.statement.prev_digest, sharding, Some(master))?;
     if epoch.shape != m.shape {
         return Err(ReprepareError::Mismatch("shape"));
+    }
+    if epoch.shards() != m.shards.len() {
+        return Err(ReprepareError::Mismatch("number of shards"));
     }
     let digest =
         zkmargin_circuits::encoding::statement_digest_under(&epoch.config, &epoch.statement)

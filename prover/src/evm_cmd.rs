@@ -13,7 +13,10 @@ use zkmargin_core::config::Config;
 use zkmargin_evm::aggregated::{
     verifier_calldata as aggregated_calldata, AggregatedFile, ACCUMULATOR_WORDS,
 };
-use zkmargin_evm::registry::{submit_calldata, RegistryParams, REGISTRY_CONTRACT, REGISTRY_SOURCE};
+use zkmargin_evm::registry::{
+    direct_proof, submit_calldata, RegistryError, RegistryParams, REGISTRY_CONTRACT,
+    REGISTRY_SOURCE,
+};
 use zkmargin_evm::solc::Optimizer;
 use zkmargin_evm::verifier_code::{
     aggregation_verifier, epoch_verifier, verifier_calldata, VERIFIER_CONTRACT,
@@ -66,7 +69,7 @@ fn read_for_registry(
     } else {
         RegistryParams::direct(&b.bundle, &b.config)
     }
-    .map_err(|e| format!("the bundle's statement does not fit its shape: {e}"))?;
+    .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((b, params))
 }
 
@@ -159,7 +162,7 @@ pub fn export_verifier(args: &ExportVerifierArgs) -> u8 {
         let srs = srs::load(&srs_dir, kind, bundle.manifest.shape.k).map_err(|e| e.to_string())?;
         let (pk, _) = epoch_key(bundle, &srs, kind)?;
         let verifier = phase("verifier generation", || {
-            epoch_verifier(&srs, pk.get_vk(), bundle.instances.len())
+            epoch_verifier(&srs, pk.get_vk(), bundle.shards[0].instances.len())
         });
         write_contracts(&out.out, &verifier, &params, out.bin)
     })())
@@ -252,8 +255,13 @@ pub fn calldata(args: &CalldataArgs) -> u8 {
     let bundle = &b.bundle;
     let declared = bundle.manifest.statement.declared_words();
     let data = match &args.aggregated {
-        None if args.verifier => Ok(verifier_calldata(&bundle.instances, &bundle.proof)),
-        None => Ok(submit_calldata(&bundle.instances, &declared, &bundle.proof)),
+        None if args.verifier => bundle
+            .single_shard()
+            .map(|shard| verifier_calldata(&shard.instances, &shard.proof))
+            .ok_or_else(|| RegistryError::Sharded(bundle.shards.len()).to_string()),
+        None => direct_proof(bundle)
+            .map(|proof| submit_calldata(&bundle.instances, &declared, &proof))
+            .map_err(|e| e.to_string()),
         Some(path) => read_aggregated(path, bundle)
             .and_then(|file| {
                 if args.verifier {

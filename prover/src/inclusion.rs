@@ -71,14 +71,75 @@ pub enum InclusionError {
     },
 }
 
-/// A bundle opened for inclusion proofs: the combined data polynomial and its commitment.
-pub struct InclusionProver {
+/// A bundle's accounts in table order, from its private snapshot and master secret: what every
+/// shard's inclusion prover reads.
+pub struct EpochAccounts {
     pub bundle: Bundle,
-    pub plan: TablePlan,
+    bundle_dir: std::path::PathBuf,
     config: Config,
     master: [u8; 32],
-    /// The accounts in table order (block `i` holds `sorted[i]`).
+    /// Every account, in table order (shard `s`, block `b` holds `sorted[s·rows + b]`).
     sorted: Vec<(AccountId, AccountRow)>,
+}
+
+impl EpochAccounts {
+    pub fn load(bundle_dir: &Path) -> Result<Self, InclusionError> {
+        let bundle = Bundle::read(bundle_dir)?;
+        let master = crate::epoch::master_secret(bundle_dir)
+            .map_err(|e| InclusionError::Private(e.to_string()))?;
+        let config = Config::parse(&bundle.config_toml)
+            .map_err(|e| InclusionError::Prepare(e.to_string()))?;
+        let snapshot = bundle_dir.join(PRIVATE).join(PRIVATE_SNAPSHOT);
+        let rows = read_all(&snapshot.join("accounts.csv"), &config)
+            .map_err(|e| InclusionError::Prepare(e.to_string()))?;
+        let sorted = salted_and_sorted(rows, &master);
+        let m = &bundle.manifest;
+        if crate::epoch::shard_count(sorted.len(), m.shape.rows) != m.shards.len() {
+            return Err(InclusionError::Mismatch("number of shards"));
+        }
+        Ok(EpochAccounts {
+            bundle,
+            bundle_dir: bundle_dir.to_path_buf(),
+            config,
+            master,
+            sorted,
+        })
+    }
+
+    /// Number of real accounts.
+    pub fn accounts(&self) -> usize {
+        self.sorted.len()
+    }
+
+    pub fn shards(&self) -> usize {
+        self.bundle.manifest.shards.len()
+    }
+
+    /// The shard and block of `identifier`.
+    pub fn locate(&self, identifier: &str) -> Result<(usize, usize), InclusionError> {
+        let rows = self.bundle.manifest.shape.rows;
+        self.sorted
+            .iter()
+            .position(|(_, row)| row.identifier == identifier)
+            .map(|p| (p / rows, p % rows))
+            .ok_or_else(|| InclusionError::UnknownAccount(identifier.to_string()))
+    }
+
+    fn shard_accounts(&self, shard: usize) -> &[(AccountId, AccountRow)] {
+        let rows = self.bundle.manifest.shape.rows;
+        let start = (shard * rows).min(self.sorted.len());
+        &self.sorted[start..(start + rows).min(self.sorted.len())]
+    }
+}
+
+/// One shard of a bundle opened for inclusion proofs: the combined data polynomial and its
+/// commitment.
+pub struct InclusionProver<'a> {
+    epoch: &'a EpochAccounts,
+    shard: usize,
+    pub plan: TablePlan,
+    /// The shard's accounts in table order (block `b` holds `sorted[b]`).
+    sorted: &'a [(AccountId, AccountRow)],
     params: ParamsKZG<Bn256>,
     g2_powers: Vec<G2Affine>,
     gamma: Fr,
@@ -88,11 +149,13 @@ pub struct InclusionProver {
     commitment: G1Affine,
 }
 
-/// `private/inclusion-cache.bin`: the statement digest (32 bytes), the circuit layout (u32
+/// `private/inclusion-cache-NNNN.bin` (per shard): the statement digest (32 bytes), the circuit layout (u32
 /// length + JSON) and `F`'s coefficients (32-byte little-endian each). Rebuilt when missing
 /// or stale; its contents are never trusted blindly: every opening is checked against the
 /// proof's own commitments before it is handed out.
-const CACHE: &str = "inclusion-cache.bin";
+fn cache_file(shard: usize) -> String {
+    format!("inclusion-cache-{shard:04}.bin")
+}
 
 fn write_cache(
     path: &Path,
@@ -131,44 +194,37 @@ fn read_cache(path: &Path, digest: &[u8; 32], n: usize) -> Option<(CircuitLayout
     Some((layout, poly))
 }
 
-impl InclusionProver {
-    /// Opens `bundle_dir` for inclusion proofs: `F` from the private cache, or rebuilt from
-    /// `private/` (witness, `synthesize_witness`, self-check against the proof) and cached.
+impl<'a> InclusionProver<'a> {
+    /// Opens shard `shard` of `epoch` for inclusion proofs: `F` from the private cache, or
+    /// rebuilt from `private/` (witness, `synthesize_witness`, self-check against the proof)
+    /// and cached.
     pub fn open(
-        bundle_dir: &Path,
+        epoch: &'a EpochAccounts,
+        shard: usize,
         srs_dir: &Path,
         key_dir: &Path,
-    ) -> Result<InclusionProver, InclusionError> {
-        let bundle = Bundle::read(bundle_dir)?;
+    ) -> Result<InclusionProver<'a>, InclusionError> {
+        let bundle = &epoch.bundle;
         let m = &bundle.manifest;
-        let master = crate::epoch::master_secret(bundle_dir)
-            .map_err(|e| InclusionError::Private(e.to_string()))?;
+        let entry = m
+            .shards
+            .get(shard)
+            .ok_or(InclusionError::Mismatch("no such shard"))?;
         let digest = m
             .statement_digest_bytes()
             .ok_or(InclusionError::Mismatch("statement digest"))?;
-        let snapshot = bundle_dir.join(PRIVATE).join(PRIVATE_SNAPSHOT);
         let plan = TablePlan::new(&m.shape).ok_or(InclusionError::Mismatch("table plan"))?;
         let kind = SrsKind::from_label(&m.srs.source).ok_or(InclusionError::Mismatch("SRS"))?;
         let params = srs::load(srs_dir, kind, m.shape.k)?;
         let g2_powers = srs::g2_powers(srs_dir, kind, &params)?;
-        let config = Config::parse(&bundle.config_toml)
-            .map_err(|e| InclusionError::Prepare(e.to_string()))?;
 
-        let cache = bundle_dir.join(PRIVATE).join(CACHE);
+        let cache = epoch.bundle_dir.join(PRIVATE).join(cache_file(shard));
         let n = params.n() as usize;
-        let (layout, columns, sorted) = match read_cache(&cache, &digest, n) {
-            Some((layout, poly)) => {
-                let rows = read_all(&snapshot.join("accounts.csv"), &config)
-                    .map_err(|e| InclusionError::Prepare(e.to_string()))?;
-                (
-                    layout,
-                    ColumnsOrF::F(poly),
-                    salted_and_sorted(rows, &master),
-                )
-            }
+        let (layout, columns) = match read_cache(&cache, &digest, n) {
+            Some((layout, poly)) => (layout, ColumnsOrF::F(poly)),
             None => {
-                let r = rebuild(&bundle, bundle_dir, &params, kind, key_dir, master)?;
-                (r.layout, ColumnsOrF::Columns(r.advice), r.sorted)
+                let r = rebuild(epoch, shard, &params, kind, key_dir)?;
+                (r.layout, ColumnsOrF::Columns(r.advice))
             }
         };
         let data =
@@ -176,7 +232,8 @@ impl InclusionProver {
         let committed: Vec<G1Affine> = data
             .iter()
             .map(|&(_, position)| {
-                m.account_table_commitment
+                entry
+                    .account_table_commitment
                     .get(position)
                     .and_then(|h| g1_from_transcript_hex(h))
                     .ok_or(InclusionError::Mismatch("account-table commitment"))
@@ -211,11 +268,10 @@ impl InclusionProver {
             }
         };
         Ok(InclusionProver {
-            config,
-            bundle,
+            epoch,
+            shard,
             plan,
-            master,
-            sorted,
+            sorted: epoch.shard_accounts(shard),
             params,
             g2_powers,
             gamma: g,
@@ -224,17 +280,9 @@ impl InclusionProver {
         })
     }
 
-    /// Number of account rows (real accounts; padding rows have no holder).
+    /// Number of the shard's account rows (real accounts; padding rows have no holder).
     pub fn accounts(&self) -> usize {
         self.sorted.len()
-    }
-
-    /// The block of `identifier`.
-    pub fn block_of(&self, identifier: &str) -> Result<usize, InclusionError> {
-        self.sorted
-            .iter()
-            .position(|(_, row)| row.identifier == identifier)
-            .ok_or_else(|| InclusionError::UnknownAccount(identifier.to_string()))
     }
 
     /// `y_o` of block `b` (its own rows).
@@ -253,14 +301,16 @@ impl InclusionProver {
     /// The inclusion file of the account in block `b` with the given opening levels.
     fn file(&self, b: usize, openings: Vec<OpeningLevel>) -> InclusionFile {
         let (id, row) = &self.sorted[b];
-        let c = &self.config;
+        let c = &self.epoch.config;
+        let m = &self.epoch.bundle.manifest;
         InclusionFile {
             format_version: INCLUSION_FORMAT,
-            epoch: self.bundle.manifest.statement.epoch,
-            statement_digest: self.bundle.manifest.statement_digest.clone(),
+            epoch: m.statement.epoch,
+            statement_digest: m.statement_digest.clone(),
+            shard: self.shard,
             row: b,
             id: hex::encode(id.0),
-            salt: hex::encode(derive_salt(&self.master, &row.identifier)),
+            salt: hex::encode(derive_salt(&self.epoch.master, &row.identifier)),
             balances: row
                 .balances
                 .iter()
@@ -424,34 +474,39 @@ enum ColumnsOrF {
     F(Vec<Fr>),
 }
 
-/// A rebuilt epoch: its layout, every advice column, and the accounts in table order.
+/// A rebuilt shard: its layout and every advice column.
 struct Rebuilt {
     layout: CircuitLayout,
     advice: halo2_proofs::plonk::AdviceSingle<G1Affine>,
-    sorted: Vec<(AccountId, AccountRow)>,
 }
 
-/// Rebuilds the epoch from `private/snapshot` and re-derives every advice column with the
+/// Rebuilds shard `shard` from `private/snapshot` and re-derives every advice column with its
 /// proving RNG (seeded from the master secret).
 fn rebuild(
-    bundle: &Bundle,
-    bundle_dir: &Path,
+    accounts: &EpochAccounts,
+    shard: usize,
     params: &ParamsKZG<Bn256>,
     kind: SrsKind,
     key_dir: &Path,
-    master: [u8; 32],
 ) -> Result<Rebuilt, InclusionError> {
+    let bundle = &accounts.bundle;
     let m = &bundle.manifest;
-    let epoch = crate::epoch::reprepare(bundle_dir, bundle, master).map_err(|e| match e {
-        crate::epoch::ReprepareError::Mismatch(what) => InclusionError::Mismatch(what),
-        other => InclusionError::Prepare(other.to_string()),
+    let master = accounts.master;
+    let epoch = crate::epoch::reprepare(&accounts.bundle_dir, bundle, master).map_err(|e| {
+        match e {
+            crate::epoch::ReprepareError::Mismatch(what) => InclusionError::Mismatch(what),
+            other => InclusionError::Prepare(other.to_string()),
+        }
     })?;
     let (pk, layout, _) = crate::progress::phase("proving key", || {
         crate::keystore::load_or_generate(key_dir, params, kind.label(), &m.shape)
     })
     .map_err(InclusionError::Halo2)?;
-    let (circuit, instances) = prover_circuit(&layout, &epoch.witness);
-    if instances != bundle.instances {
+    let witness = epoch
+        .shard_witness(shard)
+        .map_err(|e| InclusionError::Prepare(e.to_string()))?;
+    let (circuit, instances) = prover_circuit(&layout, &witness);
+    if instances != bundle.shards[shard].instances {
         return Err(InclusionError::Mismatch("public instances"));
     }
     let advice = crate::progress::phase("rebuilding the committed columns", || {
@@ -462,18 +517,14 @@ fn rebuild(
             &pk,
             &[circuit],
             &[&[&instances]],
-            proving_rng(&master),
+            proving_rng(&master, shard),
             &mut transcript,
         )
     })
     .map_err(InclusionError::Halo2)?
     .1
     .remove(0);
-    Ok(Rebuilt {
-        layout,
-        advice,
-        sorted: epoch.sorted,
-    })
+    Ok(Rebuilt { layout, advice })
 }
 
 /// Exact division of `F − I` by a vanishing polynomial, on a coset of the 2^k domain (where

@@ -5,5 +5,6 @@ pub mod aggregate;
 pub mod epoch;
 pub mod inclusion;
 pub mod keystore;
+pub mod plan;
 pub mod progress;
 pub mod prove;

@@ -6,6 +6,7 @@ mod evm_cmd;
 mod fixtures_cmd;
 mod inclusion_cmd;
 mod prove_cmd;
+mod shard_cmd;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,9 @@ fn main() -> ExitCode {
         cli::Command::Check(args) => check::run(&args),
         cli::Command::Setup(args) => prove_cmd::setup(&args),
         cli::Command::Prove(args) => prove_cmd::prove_cmd(&args),
+        cli::Command::Plan(args) => shard_cmd::plan(&args),
+        cli::Command::ProveShard(args) => shard_cmd::prove_shard(&args),
+        cli::Command::Assemble(args) => shard_cmd::assemble(&args),
         cli::Command::Inclusion(args) => inclusion_cmd::run(&args),
         cli::Command::ExportVerifier(args) => evm_cmd::export_verifier(&args),
         cli::Command::Aggregate(args) => evm_cmd::aggregate(&args),

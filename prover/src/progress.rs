@@ -20,3 +20,16 @@ pub fn phase<T>(name: &str, f: impl FnOnce() -> T) -> T {
     eprintln!("{name}: {:.2} s", start.elapsed().as_secs_f64());
     out
 }
+
+/// A bar with ETA over `len` items (shards, chunks), hidden when stderr is not a terminal.
+pub fn bar(name: &str, len: u64) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} {bar:30} {pos}/{len} [{elapsed_precise}, ETA {eta_precise}]",
+        )
+        .expect("valid template"),
+    );
+    bar.set_message(name.to_string());
+    bar
+}

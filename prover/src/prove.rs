@@ -1,9 +1,10 @@
-//! Proving: keys from the shape, the witness synthesized with the keygen layout, a SHPLONK
-//! proof written with snark-verifier's Keccak `EvmTranscript` (the format the EVM verifier
-//! reads), and a self-check that the circuit's public outputs equal the engine's statement.
+//! Proving: keys from the shard shape, each shard's witness synthesized with the keygen layout,
+//! a SHPLONK proof per shard written with snark-verifier's Keccak `EvmTranscript` (the format
+//! the EVM verifier reads), and the bundle assembled with a self-check that the shards'
+//! combined public outputs equal the engine's statement.
 
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_proofs::plonk::create_proof;
+use halo2_proofs::plonk::{create_proof, ProvingKey};
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
 use halo2_proofs::transcript::TranscriptWriterBuffer;
@@ -12,11 +13,15 @@ use rand_chacha::ChaCha20Rng;
 use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use std::path::Path;
-use zkmargin_circuits::encoding::encode;
-
-use zkmargin_circuits::keys::prover_circuit;
+use zkmargin_bundle::{Bundle, Manifest, ShardEntry, ShardProof, SrsLabel, FORMAT_VERSION};
+use zkmargin_circuits::encoding::{combine_shards, digest_of, encode};
+use zkmargin_circuits::keys::{prover_circuit, CircuitLayout};
+use zkmargin_circuits::shape::MarginShape;
 use zkmargin_circuits::table::plan::TablePlan;
+use zkmargin_circuits::witness::MarginWitness;
+use zkmargin_core::config::Config;
 use zkmargin_core::digest::keccak256;
+use zkmargin_core::statement::Statement;
 
 use crate::epoch::PreparedEpoch;
 use crate::keystore;
@@ -32,72 +37,94 @@ pub enum ProveError {
     StatementMismatch,
     #[error("encoding: {0}")]
     Encoding(#[from] zkmargin_circuits::encoding::EncodingError),
+    #[error("shards: {0}")]
+    Shards(#[from] zkmargin_circuits::encoding::CombineError),
+    #[error("the aggregation circuit folds epochs of one shard; this one has {0}")]
+    Sharded(usize),
+    #[error("witness: {0}")]
+    Witness(#[from] zkmargin_circuits::witness::WitnessError),
 }
 
-/// A proof and the public instances it is about.
+/// A shard's proof and the public instances it is about.
 pub struct Proof {
     pub bytes: Vec<u8>,
     pub instances: Vec<Fr>,
-    /// The advice-column commitments (the account-table commitment), manifest hex.
+    /// The advice-column commitments (the shard's account-table commitment), manifest hex.
     pub advice_commitments: Vec<String>,
 }
 
-/// The proving RNG for an epoch: derived from the master secret, so the prover can later
-/// re-derive its blinded advice polynomials (inclusion proofs).
-pub fn proving_rng(master_secret: &[u8; 32]) -> ChaCha20Rng {
+/// The proving RNG of shard `shard`: derived from the master secret, so the prover can later
+/// re-derive its blinded advice polynomials (inclusion proofs), and so a shard proved again
+/// commits to the same table (a retried shard job changes no commitment).
+pub fn proving_rng(master_secret: &[u8; 32], shard: usize) -> ChaCha20Rng {
     let mut seed = master_secret.to_vec();
-    seed.extend_from_slice(b"zkmargin/proving-rng/v1");
+    seed.extend_from_slice(b"zkmargin/proving-rng/v2");
+    seed.extend_from_slice(&(shard as u64).to_be_bytes());
     ChaCha20Rng::from_seed(keccak256(&seed))
 }
 
-/// Proves `epoch` under `srs` (labelled `srs_label`), with proving keys cached in `key_dir`.
-pub fn prove(
+/// A shard shape's proving key and the halo2-base layout it was made with.
+pub struct ShardKey {
+    pub pk: ProvingKey<G1Affine>,
+    pub layout: CircuitLayout,
+}
+
+/// The proving key of `shape` under `srs` (labelled `srs_label`), cached in `key_dir`.
+pub fn shard_key(
     srs: &ParamsKZG<Bn256>,
     srs_label: &str,
     key_dir: &Path,
-    epoch: &PreparedEpoch,
-) -> Result<Proof, ProveError> {
+    shape: &MarginShape,
+) -> Result<ShardKey, ProveError> {
     let (pk, layout, cached) = phase("key generation", || {
-        keystore::load_or_generate(key_dir, srs, srs_label, &epoch.shape)
+        keystore::load_or_generate(key_dir, srs, srs_label, shape)
     })
     .map_err(ProveError::Keygen)?;
     if cached {
         eprintln!("(proving key from the cache in {})", key_dir.display());
     }
-    if let Some(plan) = TablePlan::new(&epoch.shape) {
+    if let Some(plan) = TablePlan::new(shape) {
         eprintln!(
             "layout: k = {}, account blocks of {} rows × {} lanes, {} committed columns \
              ({} oracle-side), {}-bit limbs",
             layout.params.k,
             plan.block_rows,
             plan.lanes,
-            plan.committed_columns() + layout.first_phase_columns(&epoch.shape)
+            plan.committed_columns() + layout.first_phase_columns(shape)
                 - plan.first_phase_columns(),
-            layout.first_phase_columns(&epoch.shape) - plan.first_phase_columns(),
+            layout.first_phase_columns(shape) - plan.first_phase_columns(),
             plan.limb_bits
         );
     }
+    Ok(ShardKey { pk, layout })
+}
+
+/// Proves shard `shard` of an epoch from its witness (deterministic: see [`proving_rng`]).
+pub fn prove_shard(
+    srs: &ParamsKZG<Bn256>,
+    key: &ShardKey,
+    witness: &MarginWitness,
+    master_secret: &[u8; 32],
+    shard: usize,
+) -> Result<Proof, ProveError> {
     let (circuit, instances) = phase("witness generation", || {
-        prover_circuit(&layout, &epoch.witness)
+        prover_circuit(&key.layout, witness)
     });
-    if instances != encode(&epoch.shape, &epoch.config, &epoch.statement)? {
-        return Err(ProveError::StatementMismatch);
-    }
     let bytes = phase("proving", || {
         let mut transcript =
             EvmTranscript::<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>::init(Vec::new());
         create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
             srs,
-            &pk,
+            &key.pk,
             &[circuit],
             &[&[&instances]],
-            proving_rng(&epoch.master_secret),
+            proving_rng(master_secret, shard),
             &mut transcript,
         )
         .map(|()| transcript.finalize())
     })
     .map_err(ProveError::Prove)?;
-    let columns = layout.first_phase_columns(&epoch.shape);
+    let columns = key.layout.first_phase_columns(&witness.shape);
     let advice_commitments = zkmargin_bundle::leading_commitments(&bytes, columns)
         .expect("a proof opens with its advice commitments");
     Ok(Proof {
@@ -105,4 +132,90 @@ pub fn prove(
         instances,
         advice_commitments,
     })
+}
+
+/// What a bundle says besides its proofs.
+pub struct EpochPublic<'a> {
+    pub shape: &'a MarginShape,
+    pub srs_label: &'a str,
+    pub config: &'a Config,
+    pub config_toml: &'a str,
+    pub quotes_csv: &'a [u8],
+    pub statement: &'a Statement,
+}
+
+/// The bundle of an epoch from its shards' proofs, in table order. Self-check: the shards
+/// combine ([`combine_shards`]) into exactly the reference engine's statement.
+pub fn assemble(epoch: &EpochPublic<'_>, proofs: Vec<Proof>) -> Result<Bundle, ProveError> {
+    let shard_instances: Vec<Vec<Fr>> = proofs.iter().map(|p| p.instances.clone()).collect();
+    let combined = combine_shards(epoch.shape, &shard_instances)?;
+    if combined != encode(epoch.shape, epoch.config, epoch.statement)? {
+        return Err(ProveError::StatementMismatch);
+    }
+    let (shards, proofs): (Vec<_>, Vec<_>) = proofs
+        .into_iter()
+        .map(|p| {
+            (
+                ShardEntry {
+                    account_table_commitment: p.advice_commitments,
+                },
+                ShardProof {
+                    proof: p.bytes,
+                    instances: p.instances,
+                },
+            )
+        })
+        .unzip();
+    Ok(Bundle {
+        manifest: Manifest {
+            format_version: FORMAT_VERSION,
+            shape: epoch.shape.clone(),
+            srs: SrsLabel {
+                source: epoch.srs_label.to_string(),
+                k: epoch.shape.k,
+            },
+            statement_digest: hex::encode(digest_of(&combined, epoch.statement)),
+            shards,
+            statement: epoch.statement.clone(),
+        },
+        shards: proofs,
+        instances: combined,
+        config_toml: epoch.config_toml.to_string(),
+        quotes_csv: epoch.quotes_csv.to_vec(),
+    })
+}
+
+/// Proves every shard of `epoch` in this process under `srs` (labelled `srs_label`), with
+/// proving keys cached in `key_dir`, and assembles the bundle.
+pub fn prove(
+    srs: &ParamsKZG<Bn256>,
+    srs_label: &str,
+    key_dir: &Path,
+    epoch: &PreparedEpoch,
+) -> Result<Bundle, ProveError> {
+    let key = shard_key(srs, srs_label, key_dir, &epoch.shape)?;
+    let shards = epoch.shards();
+    let bar = (shards > 1).then(|| crate::progress::bar("shards", shards as u64));
+    let mut proofs = Vec::with_capacity(shards);
+    for s in 0..shards {
+        let witness = epoch.shard_witness(s)?;
+        proofs.push(prove_shard(srs, &key, &witness, &epoch.master_secret, s)?);
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    assemble(
+        &EpochPublic {
+            shape: &epoch.shape,
+            srs_label,
+            config: &epoch.config,
+            config_toml: &epoch.config_toml,
+            quotes_csv: &epoch.quotes_csv,
+            statement: &epoch.statement,
+        },
+        proofs,
+    )
 }

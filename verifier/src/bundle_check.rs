@@ -9,16 +9,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_proofs::plonk::{verify_proof, VerifyingKey};
-use halo2_proofs::poly::commitment::ParamsProver;
-use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-use halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
-use halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_proofs::transcript::TranscriptReadBuffer;
-use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
-use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
+use halo2_proofs::plonk::VerifyingKey;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use zkmargin_bundle::{Bundle, BundleError};
-use zkmargin_circuits::encoding::{digest_of, encode, statement_digest_under};
+use zkmargin_circuits::encoding::{combine_shards, digest_of, encode, statement_digest_under};
 use zkmargin_circuits::keys::CircuitLayout;
 use zkmargin_circuits::shape::MarginShape;
 use zkmargin_circuits::table::plan::TablePlan;
@@ -105,38 +99,34 @@ fn config_mismatches(s: &Statement, c: &Config) -> Vec<String> {
     out
 }
 
-/// Verifies the proof against `instances` with `vk` (rebuilt from the shape), and that the
-/// manifest's account-table commitment is the proof's advice commitments. On success returns
-/// how the key was obtained and how long the SNARK check took.
-#[allow(clippy::too_many_arguments)]
-fn snark_verifies(
+/// Verifies every shard's proof against its instances with `vk` (rebuilt from the shape), and
+/// that the manifest's account-table commitments are the proofs' advice commitments. On success
+/// returns how the key was obtained and how long the SNARK checks took.
+fn snarks_verify(
     srs: &ParamsKZG<Bn256>,
     vk: &VerifyingKey<G1Affine>,
     layout: &CircuitLayout,
     key_source: &str,
     shape: &MarginShape,
-    instances: &[Fr],
-    proof: &[u8],
-    table_commitment: &[String],
+    bundle: &Bundle,
 ) -> Result<String, String> {
     let columns = layout.first_phase_columns(shape);
-    if zkmargin_bundle::leading_commitments(proof, columns).as_deref() != Some(table_commitment) {
-        return Err("the manifest's account-table commitment is not the proof's".into());
-    }
     let start = Instant::now();
-    let mut transcript = EvmTranscript::<G1Affine, NativeLoader, &[u8], Vec<u8>>::init(proof);
-    let strategy = SingleStrategy::new(srs);
-    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
-        srs.verifier_params(),
-        vk,
-        strategy,
-        &[&[instances]],
-        &mut transcript,
-    )
-    .map_err(|e| format!("{e:?}"))?;
+    for (s, (shard, entry)) in bundle.shards.iter().zip(&bundle.manifest.shards).enumerate() {
+        if zkmargin_bundle::leading_commitments(&shard.proof, columns).as_deref()
+            != Some(entry.account_table_commitment.as_slice())
+        {
+            return Err(format!(
+                "shard {s}: the manifest's account-table commitment is not the proof's"
+            ));
+        }
+        zkmargin_bundle::snark::verify(srs, vk, &shard.instances, &shard.proof)
+            .map_err(|e| format!("shard {s}: {e}"))?;
+    }
     Ok(format!(
-        "{} byte proof; {key_source}; SNARK checked in {:.2} ms",
-        proof.len(),
+        "{} shard proof(s) of {} bytes; {key_source}; SNARKs checked in {:.2} ms",
+        bundle.shards.len(),
+        bundle.shards[0].proof.len(),
         start.elapsed().as_secs_f64() * 1e3
     ))
 }
@@ -246,6 +236,20 @@ pub fn check_bundle(
         instances.as_deref() == Some(bundle.instances.as_slice()),
         format!("{} instances", bundle.instances.len()),
     ));
+    let shard_instances: Vec<Vec<Fr>> =
+        bundle.shards.iter().map(|p| p.instances.clone()).collect();
+    let combined = combine_shards(&expected_shape, &shard_instances);
+    checks.push(check(
+        "shards chain (ids strictly increasing, same inputs and oracle) and add up to the statement",
+        combined.as_ref().ok() == instances.as_ref(),
+        match &combined {
+            Ok(_) if combined.as_ref().ok() == instances.as_ref() => {
+                format!("{} shard(s) of {} rows", bundle.shards.len(), m.shape.rows)
+            }
+            Ok(_) => "the shards' combined totals are not the statement's".to_string(),
+            Err(e) => e.to_string(),
+        },
+    ));
 
     checks.push(check(
         "trusted setup (a real ceremony is required with --strict)",
@@ -258,7 +262,7 @@ pub fn check_bundle(
     ));
     let mut keys = None;
     let snark = match (&instances, shape_ok) {
-        (Some(instances), true) => {
+        (Some(_), true) => {
             let srs = load_srs(&m.srs.source, m.shape.k).map_err(UnusableBundle::Srs)?;
             let start = Instant::now();
             match crate::vk_cache::load_or_rebuild(vk_cache, &srs, &m.srs.source, &expected_shape) {
@@ -273,16 +277,8 @@ pub fn check_bundle(
                         },
                         start.elapsed().as_secs_f64()
                     );
-                    let verdict = snark_verifies(
-                        &srs,
-                        &vk,
-                        &layout,
-                        &source,
-                        &expected_shape,
-                        instances,
-                        &bundle.proof,
-                        &m.account_table_commitment,
-                    );
+                    let verdict =
+                        snarks_verify(&srs, &vk, &layout, &source, &expected_shape, &bundle);
                     keys = Some((srs, layout));
                     verdict
                 }
@@ -295,7 +291,7 @@ pub fn check_bundle(
         Err(reason) => (false, reason),
     };
     checks.push(check(
-        "SNARK verifies (key rebuilt from the shape)",
+        "every shard's SNARK verifies (key rebuilt from the shape)",
         passed,
         detail,
     ));

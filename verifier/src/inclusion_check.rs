@@ -34,6 +34,7 @@ pub enum UnusableInclusion {
 #[derive(Debug, Clone, Serialize)]
 pub struct InclusionReport {
     pub epoch: u64,
+    pub shard: usize,
     pub row: usize,
     pub id: String,
     pub checks: Vec<PolicyCheck>,
@@ -95,12 +96,20 @@ pub fn verify_inclusion(
         }
     };
     let g2 = load_g2(&m.srs.source, &params).map_err(UnusableInclusion::Srs)?;
+    let shard = m.shards.get(file.shard).ok_or_else(|| {
+        unusable(format!(
+            "shard {} is not in this epoch of {} shards",
+            file.shard,
+            m.shards.len()
+        ))
+    })?;
     let commitments: Vec<G1Affine> = data_columns(&layout, &m.shape)
         .and_then(|columns| {
             columns
                 .iter()
                 .map(|&(_, p)| {
-                    m.account_table_commitment
+                    shard
+                        .account_table_commitment
                         .get(p)
                         .and_then(|h| g1_from_transcript_hex(h))
                 })
@@ -127,6 +136,7 @@ pub fn verify_inclusion(
     checks.insert(0, bundle_ok);
     Ok(InclusionReport {
         epoch: m.statement.epoch,
+        shard: file.shard,
         row: file.row,
         id: file.id.clone(),
         checks,
