@@ -187,7 +187,10 @@ impl Bundle {
         for (s, shard) in self.shards.iter().enumerate() {
             let dir = shard_dir(s);
             files.push((format!("{dir}/{PROOF}"), shard.proof.clone()));
-            files.push((format!("{dir}/{INSTANCES}"), instances_json(&shard.instances)));
+            files.push((
+                format!("{dir}/{INSTANCES}"),
+                instances_json(&shard.instances),
+            ));
         }
         for (file, bytes) in files {
             let path = tmp.join(file);
@@ -240,8 +243,7 @@ impl Bundle {
         if manifest.shards.is_empty() {
             return Err(malformed(MANIFEST, "no shards".into()));
         }
-        let instances =
-            parse_instances(&read(INSTANCES)?).map_err(|e| malformed(INSTANCES, e))?;
+        let instances = parse_instances(&read(INSTANCES)?).map_err(|e| malformed(INSTANCES, e))?;
         let shards = (0..manifest.shards.len())
             .map(|s| {
                 let file = format!("{}/{INSTANCES}", shard_dir(s));

@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use zkmargin_bundle::Bundle;
 use zkmargin_evm::aggregated::{verifier_calldata as aggregated_calldata, AggregatedFile};
 use zkmargin_evm::local_chain::LocalChain;
-use zkmargin_evm::registry::{submit_calldata, RegistryParams};
+use zkmargin_evm::registry::{direct_proof, submit_calldata, RegistryParams};
 use zkmargin_evm::verifier_code::verifier_calldata;
 use zkmargin_evm::EIP170_RUNTIME_LIMIT;
 
@@ -59,10 +59,15 @@ fn main() -> Result<()> {
                 file.registry_proof()?,
             )
         }
-        None => (
-            verifier_calldata(&bundle.instances, &bundle.proof),
-            bundle.proof.clone(),
-        ),
+        None => {
+            let shard = bundle
+                .single_shard()
+                .context("a direct proof needs an epoch of one shard")?;
+            (
+                verifier_calldata(&shard.instances, &shard.proof),
+                direct_proof(&bundle)?,
+            )
+        }
     };
     let verify = chain
         .call(verifier.address, verify_data)

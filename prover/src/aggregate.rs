@@ -220,7 +220,8 @@ mod tests {
                 shard_rows: None,
             },
             Some([5; 32]),
-        ).unwrap();
+        )
+        .unwrap();
         let srs_dir = srs::default_dir();
         let srs = srs::load(&srs_dir, SrsKind::Dev, 12).unwrap();
         let (pk, layout) = zkmargin_circuits::keys::proving_key(&srs, &epoch.shape).unwrap();

@@ -492,12 +492,11 @@ fn rebuild(
     let bundle = &accounts.bundle;
     let m = &bundle.manifest;
     let master = accounts.master;
-    let epoch = crate::epoch::reprepare(&accounts.bundle_dir, bundle, master).map_err(|e| {
-        match e {
+    let epoch =
+        crate::epoch::reprepare(&accounts.bundle_dir, bundle, master).map_err(|e| match e {
             crate::epoch::ReprepareError::Mismatch(what) => InclusionError::Mismatch(what),
             other => InclusionError::Prepare(other.to_string()),
-        }
-    })?;
+        })?;
     let (pk, layout, _) = crate::progress::phase("proving key", || {
         crate::keystore::load_or_generate(key_dir, params, kind.label(), &m.shape)
     })

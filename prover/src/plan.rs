@@ -227,7 +227,8 @@ impl Plan {
         self.check_shard(shard)?;
         let path = shard_dir(&self.dir, shard).join(ACCOUNTS);
         let bytes = fs::read(&path).map_err(io(&path))?;
-        let rows: Vec<AccountRow> = serde_json::from_slice(&bytes).map_err(|e| malformed(&path, e))?;
+        let rows: Vec<AccountRow> =
+            serde_json::from_slice(&bytes).map_err(|e| malformed(&path, e))?;
         let shape = &self.manifest.shape;
         if rows.len() > shape.rows {
             return Err(malformed(&path, "more accounts than the shard has rows"));

@@ -76,12 +76,7 @@ pub fn make_plan(args: &EpochArgs, out: &Path, halt_report: &Path) -> u8 {
         epoch.shape.rows,
         epoch.shape.k
     );
-    match write_plan(
-        &epoch,
-        srs_kind(args.ptau).label(),
-        &args.snapshot,
-        out,
-    ) {
+    match write_plan(&epoch, srs_kind(args.ptau).label(), &args.snapshot, out) {
         Ok(_) => exit::OK,
         Err(e) => {
             eprintln!("error: {e}");

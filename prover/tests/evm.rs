@@ -12,7 +12,7 @@ use assert_cmd::Command;
 use zkmargin_bundle::Bundle;
 use zkmargin_evm::local_chain::{ChainError, Deployed, LocalChain};
 use zkmargin_evm::registry::EpochRegistry::{self, EpochRegistryErrors};
-use zkmargin_evm::registry::{submit_calldata, table_commitment, RegistryParams};
+use zkmargin_evm::registry::{direct_proof, submit_calldata, table_commitment, RegistryParams};
 use zkmargin_evm::verifier_code::verifier_calldata;
 use zkmargin_evm::EIP170_RUNTIME_LIMIT;
 
@@ -122,7 +122,7 @@ fn submit(chain: &mut LocalChain, registry: Address, b: &Bundle) -> Result<u64, 
     let data = submit_calldata(
         &b.instances,
         &b.manifest.statement.declared_words(),
-        &b.proof,
+        &direct_proof(b).unwrap(),
     );
     chain.call(registry, data).map(|r| r.gas)
 }
@@ -150,7 +150,7 @@ fn with_word(b: &Bundle, index: usize, value: U256) -> Vec<u8> {
     let call = EpochRegistry::submitEpochCall::abi_decode(&submit_calldata(
         &b.instances,
         &b.manifest.statement.declared_words(),
-        &b.proof,
+        &direct_proof(b).unwrap(),
     ))
     .unwrap();
     let mut statement = call.statement;
@@ -172,21 +172,28 @@ fn registry_accepts_a_chain_and_rejects_tampering() {
     );
     let (mut chain, verifier, registry) = deploy(&setup, &params);
 
-    // The verifier alone accepts the proof and rejects a flipped proof byte.
+    // The verifier alone accepts the proof (of the only shard) and rejects a flipped proof
+    // byte, and an edited id range.
+    let shard = setup.first.single_shard().unwrap();
     let call = chain
         .call(
             verifier.address,
-            verifier_calldata(&setup.first.instances, &setup.first.proof),
+            verifier_calldata(&shard.instances, &shard.proof),
         )
         .expect("the verifier accepts the bundle's proof");
-    let mut flipped = setup.first.proof.clone();
+    let mut flipped = shard.proof.clone();
     let at = flipped.len() / 2;
     flipped[at] ^= 1;
     assert!(chain
         .call(
             verifier.address,
-            verifier_calldata(&setup.first.instances, &flipped)
+            verifier_calldata(&shard.instances, &flipped)
         )
+        .is_err());
+    let mut ids = shard.instances.clone();
+    *ids.last_mut().unwrap() += zkmargin_circuits::Fr::one();
+    assert!(chain
+        .call(verifier.address, verifier_calldata(&ids, &shard.proof))
         .is_err());
 
     // Skipping the first epoch, then the first, replaying it, then the second.
@@ -242,8 +249,8 @@ fn registry_accepts_a_chain_and_rejects_tampering() {
     println!(
         "| verify (direct call) | {} | {} instances, {}-byte proof |",
         call.gas,
-        setup.first.instances.len(),
-        setup.first.proof.len()
+        shard.instances.len(),
+        shard.proof.len()
     );
     println!("| submitEpoch (first) | {first_gas} | |");
     println!("| submitEpoch (chained) | {second_gas} | |");
@@ -275,7 +282,7 @@ fn registry_rejects_forged_statements_and_foreign_chains() {
     let short = submit_calldata(
         &b.instances[..n - 1],
         &b.manifest.statement.declared_words(),
-        &b.proof,
+        &direct_proof(b).unwrap(),
     );
     assert!(matches!(
         revert_reason(chain.call(registry.address, short)),
@@ -300,8 +307,8 @@ fn registry_rejects_forged_statements_and_foreign_chains() {
 
     // A flipped proof byte.
     let mut flipped = b.clone();
-    let at = flipped.proof.len() - 40;
-    flipped.proof[at] ^= 0x01;
+    let at = flipped.shards[0].proof.len() - 40;
+    flipped.shards[0].proof[at] ^= 0x01;
     assert!(matches!(
         revert_reason(submit(&mut chain, registry.address, &flipped)),
         EpochRegistryErrors::ProofRejected(_)
@@ -334,7 +341,7 @@ fn registry_rejects_forged_statements_and_foreign_chains() {
     ));
 
     // Wrong declared values length, and the honest submission still goes through afterwards.
-    let short = submit_calldata(&b.instances, &[], &b.proof);
+    let short = submit_calldata(&b.instances, &[], &direct_proof(b).unwrap());
     let reason = revert_reason(chain.call(registry.address, short));
     assert!(matches!(reason, EpochRegistryErrors::BadLength(_)));
     submit(&mut chain, registry.address, b).expect("the honest epoch is still accepted");
@@ -364,7 +371,8 @@ fn calldata_command_encodes_the_bundle_and_refuses_foreign_files() {
     )
     .unwrap();
     assert_eq!(call.statement.len(), setup.first.instances.len());
-    assert_eq!(call.proof.to_vec(), setup.first.proof);
+    assert_eq!(call.proof.to_vec(), direct_proof(&setup.first).unwrap());
+    assert!(call.proof.ends_with(&setup.first.shards[0].proof));
 
     let acc: Vec<zkmargin_circuits::Fr> = (0..12u64).map(zkmargin_circuits::Fr::from).collect();
     let foreign = zkmargin_evm::aggregated::AggregatedFile::new(&[9; 32], &acc, &[1]);
@@ -427,7 +435,8 @@ fn aggregated_verifier_fits_mainnet_and_the_registry_accepts_it() {
     .unwrap();
     let params: RegistryParams =
         serde_json::from_slice(&fs::read(agg.join("registry.json")).unwrap()).unwrap();
-    assert_eq!(params.accumulator_words, 12);
+    assert_eq!(params.proof_prefix_words, 12);
+    assert!(params.aggregated);
 
     let mut chain = LocalChain::mainnet();
     let verifier = chain

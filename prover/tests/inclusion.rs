@@ -365,7 +365,7 @@ fn a_corrupted_private_cache_is_caught_before_any_proof_is_handed_out() {
     let copy = e.home.join("corrupt-bundle");
     let _ = fs::remove_dir_all(&copy);
     copy_tree(&e.first, &copy);
-    let cache = copy.join("private/inclusion-cache.bin");
+    let cache = copy.join("private/inclusion-cache-0000.bin");
     let mut bytes = fs::read(&cache).expect("--all left a cache");
     let n = bytes.len();
     bytes[n - 40] ^= 1;

@@ -76,11 +76,22 @@ fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for e in fs::read_dir(from).unwrap() {
         let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
+        let kind = e.file_type().unwrap();
+        if kind.is_file() {
             fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        } else if kind.is_dir() && e.file_name() != "private" {
+            copy_dir(&e.path(), &to.join(e.file_name()));
         }
     }
 }
+
+const SNARK_CHECK: &str = "every shard's SNARK verifies (key rebuilt from the shape)";
+/// What ties the proved shard instances to the bundle's statement.
+const SHARDS_CHECK: &str =
+    "shards chain (ids strictly increasing, same inputs and oracle) and add up to the statement";
+
+/// The only shard's proof file of a one-shard bundle.
+const PROOF: &str = "shards/0000/proof.bin";
 
 fn edit_manifest(bundle: &Path, f: impl FnOnce(&mut serde_json::Value)) {
     let path = bundle.join("manifest.json");
@@ -112,10 +123,7 @@ fn tampered(name: &str) -> PathBuf {
 fn honest_bundle_verifies_and_keeps_secrets_private() {
     let r = verify(boundary_bundle(), None, false);
     assert!(failed(&r).is_empty(), "{:?}", failed(&r));
-    assert!(r
-        .checks
-        .iter()
-        .any(|c| c.name.starts_with("SNARK verifies") && c.passed));
+    assert!(r.checks.iter().any(|c| c.name == SNARK_CHECK && c.passed));
     assert!(boundary_bundle().join("private/master_secret.hex").exists());
     assert!(fs::read_to_string(boundary_bundle().join("private/README"))
         .unwrap()
@@ -139,11 +147,10 @@ fn edited_statement_is_rejected_even_with_a_fresh_digest() {
         zkmargin_circuits::encoding::statement_digest_under(&config, &manifest.statement).unwrap(),
     );
     edit_manifest(&b, |m| m["statement_digest"] = digest.into());
+    // The proved shard instances no longer add up to the statement.
     let f = failed(&verify(&b, None, false));
-    assert!(
-        f.contains(&"SNARK verifies (key rebuilt from the shape)".to_string()),
-        "{f:?}"
-    );
+    assert!(f.contains(&SHARDS_CHECK.to_string()), "{f:?}");
+    assert!(!f.contains(&SNARK_CHECK.to_string()), "{f:?}");
     assert!(
         f.contains(&"bundled instances equal the statement's encoding".to_string()),
         "{f:?}"
@@ -152,17 +159,13 @@ fn edited_statement_is_rejected_even_with_a_fresh_digest() {
 
 #[test]
 fn flipped_proof_byte_is_rejected() {
-    let len = fs::read(boundary_bundle().join("proof.bin")).unwrap().len();
+    let len = fs::read(boundary_bundle().join(PROOF)).unwrap().len();
     for at in [0usize, len / 2, len - 1] {
         let b = tampered(&format!("flip{at}"));
-        let mut proof = fs::read(b.join("proof.bin")).unwrap();
+        let mut proof = fs::read(b.join(PROOF)).unwrap();
         proof[at] ^= 1;
-        fs::write(b.join("proof.bin"), proof).unwrap();
-        assert_eq!(
-            failed(&verify(&b, None, false)),
-            ["SNARK verifies (key rebuilt from the shape)"],
-            "byte {at}"
-        );
+        fs::write(b.join(PROOF), proof).unwrap();
+        assert_eq!(failed(&verify(&b, None, false)), [SNARK_CHECK], "byte {at}");
     }
 }
 
@@ -171,10 +174,7 @@ fn swapped_verifying_key_via_another_shape_is_rejected() {
     // Declaring a larger table makes the verifier rebuild another key: the proof fails under it.
     let b = tampered("shape");
     edit_manifest(&b, |m| m["shape"]["rows"] = 32.into());
-    assert_eq!(
-        failed(&verify(&b, None, false)),
-        ["SNARK verifies (key rebuilt from the shape)"]
-    );
+    assert_eq!(failed(&verify(&b, None, false)), [SNARK_CHECK]);
     // A shape that does not fit the config is refused outright.
     let b = tampered("shape2");
     edit_manifest(&b, |m| m["shape"]["scenarios"] = 1.into());
@@ -195,10 +195,7 @@ fn changed_config_is_rejected() {
         f.contains(&"config digest matches the bundled config".to_string()),
         "{f:?}"
     );
-    assert!(
-        f.contains(&"SNARK verifies (key rebuilt from the shape)".to_string()),
-        "{f:?}"
-    );
+    assert!(f.contains(&SHARDS_CHECK.to_string()), "{f:?}");
 }
 
 #[test]
@@ -320,7 +317,9 @@ fn proving_keys_are_cached_per_shape_and_a_corrupt_cache_is_regenerated() {
 fn swapped_account_table_commitment_is_rejected() {
     let b = tampered("commitment");
     edit_manifest(&b, |m| {
-        let list = m["account_table_commitment"].as_array_mut().unwrap();
+        let list = m["shards"][0]["account_table_commitment"]
+            .as_array_mut()
+            .unwrap();
         assert!(!list.is_empty());
         let last = list.len() - 1;
         list.swap(0, last);
@@ -329,11 +328,7 @@ fn swapped_account_table_commitment_is_rejected() {
         }
     });
     let r = verify(&b, None, false);
-    let snark = r
-        .checks
-        .iter()
-        .find(|c| c.name.starts_with("SNARK"))
-        .unwrap();
+    let snark = r.checks.iter().find(|c| c.name.contains("SNARK")).unwrap();
     assert!(
         !snark.passed && snark.detail.contains("account-table commitment"),
         "{snark:?}"
@@ -347,7 +342,7 @@ fn verifier_key_cache_pins_rebuilt_keys_and_still_checks_proofs() {
         let r = verify_in(home(), bundle, None, false, Some(cache.path()));
         r.checks
             .into_iter()
-            .find(|c| c.name.starts_with("SNARK"))
+            .find(|c| c.name.contains("SNARK"))
             .unwrap()
     };
     let first = snark(boundary_bundle());
@@ -361,10 +356,10 @@ fn verifier_key_cache_pins_rebuilt_keys_and_still_checks_proofs() {
         "{second:?}"
     );
     let b = tampered("cached-flip");
-    let mut proof = fs::read(b.join("proof.bin")).unwrap();
+    let mut proof = fs::read(b.join(PROOF)).unwrap();
     let mid = proof.len() / 2;
     proof[mid] ^= 1;
-    fs::write(b.join("proof.bin"), proof).unwrap();
+    fs::write(b.join(PROOF), proof).unwrap();
     assert!(!snark(&b).passed, "a cached key does not skip verification");
 }
 
@@ -497,8 +492,8 @@ fn malformed_bundle_files_are_unusable_with_a_clear_reason() {
     edit_manifest(&b, |m| m["format_version"] = 99.into());
     assert!(unusable(&b).contains("format version 99"));
     let b = tampered("no-proof");
-    fs::remove_file(b.join("proof.bin")).unwrap();
-    assert!(unusable(&b).contains("proof.bin"));
+    fs::remove_file(b.join(PROOF)).unwrap();
+    assert!(unusable(&b).contains(PROOF));
 }
 
 #[test]

@@ -112,7 +112,12 @@ fn snarks_verify(
 ) -> Result<String, String> {
     let columns = layout.first_phase_columns(shape);
     let start = Instant::now();
-    for (s, (shard, entry)) in bundle.shards.iter().zip(&bundle.manifest.shards).enumerate() {
+    for (s, (shard, entry)) in bundle
+        .shards
+        .iter()
+        .zip(&bundle.manifest.shards)
+        .enumerate()
+    {
         if zkmargin_bundle::leading_commitments(&shard.proof, columns).as_deref()
             != Some(entry.account_table_commitment.as_slice())
         {
@@ -236,8 +241,7 @@ pub fn check_bundle(
         instances.as_deref() == Some(bundle.instances.as_slice()),
         format!("{} instances", bundle.instances.len()),
     ));
-    let shard_instances: Vec<Vec<Fr>> =
-        bundle.shards.iter().map(|p| p.instances.clone()).collect();
+    let shard_instances: Vec<Vec<Fr>> = bundle.shards.iter().map(|p| p.instances.clone()).collect();
     let combined = combine_shards(&expected_shape, &shard_instances);
     checks.push(check(
         "shards chain (ids strictly increasing, same inputs and oracle) and add up to the statement",

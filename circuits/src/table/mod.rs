@@ -378,7 +378,11 @@ impl TableConfig {
         let last = (plan.blocks - 1) * r + id.row;
         let id_range = [id.row, last].map(|row| {
             region
-                .assign_advice(self.data[id.column], row, Value::known(w.data[id.column][row]))
+                .assign_advice(
+                    self.data[id.column],
+                    row,
+                    Value::known(w.data[id.column][row]),
+                )
                 .cell()
         });
         assign(region, &self.data, &w.data, 0..0);

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Scale benchmark. For each account count (default 2^14 2^16 2^18 2^20) generates a snapshot with
+# 8 assets, 8 markets, 4 stress scenarios and 5 oracle sources, proves it with the development
+# SRS in shards of 2^SHARD_K rows (default 15) on this machine (`zkmargin prove --shard-k`: one
+# process, one shard after another, both cores per shard), verifies the bundle, and prints:
+#   accounts, shards, k, prove_s (end to end: evaluate, salt, sort, plan, prove every shard,
+#   assemble), accounts/s, peak RSS, proof bytes (all shards), verify ms (every shard's SNARK).
+# Then the equal-work row (SPEC §8): liabilities only (no markets, no scenarios), 2^16
+# accounts x 4 assets, one shard.
+#   scripts/bench.sh [ACCOUNTS...]        env: SHARD_K, RUNS (median of n runs), BENCH_DIR
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${BENCH_DIR:-$ROOT/target/bench}
+RUNS=${RUNS:-1}
+SHARD_K=${SHARD_K:-15}
+BIN=$ROOT/target/release
+mkdir -p "$WORK"
+cargo build --release -q -p zkmargin-prover -p zkmargin-verifier --manifest-path "$ROOT/Cargo.toml"
+SIZES=("$@")
+[[ ${#SIZES[@]} -eq 0 ]] && SIZES=(16384 65536 262144 1048576)
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# row LABEL SNAPSHOT SHARD_K: proves, verifies and prints one table row.
+row() {
+  local label=$1 snap=$2 shard_k=$3 n b walls=() rss=()
+  n=$(( $(wc -l < "$snap/accounts.csv") - 1 ))
+  b=$WORK/bundle-$label
+  for _ in $(seq 1 "$RUNS"); do
+    rm -rf "$b"
+    /usr/bin/time -f '%e %M' -o "$WORK/time.txt" \
+      "$BIN/zkmargin" prove "$snap" --out "$b" --shard-k "$shard_k" 2> "$WORK/prove-$label.log"
+    read -r wall kib < "$WORK/time.txt"
+    walls+=("$wall"); rss+=("$(( kib / 1024 ))")
+  done
+  local k shards bytes verify wall
+  k=$(sed -n 's/^layout: k = \([0-9]*\),.*/\1/p' "$WORK/prove-$label.log")
+  shards=$(ls "$b/shards" | wc -l)
+  bytes=$(cat "$b"/shards/*/proof.bin | wc -c)
+  verify=$("$BIN/zkmargin-verify" bundle "$b" --no-key-cache | sed -n 's/.*SNARKs checked in \([0-9.]*\) ms.*/\1/p')
+  wall=$(median "${walls[@]}")
+  printf '%-16s %-9s %-7s %-3s %-9s %-11s %-13s %-12s %-10s\n' "$label" "$n" "$shards" "$k" "$wall" \
+    "$(awk -v n="$n" -v s="$wall" 'BEGIN {printf "%.0f", n / s}')" "$(median "${rss[@]}")" "$bytes" "$verify"
+}
+
+printf '%-16s %-9s %-7s %-3s %-9s %-11s %-13s %-12s %-10s\n' config accounts shards k prove_s accounts/s peak_RSS_MiB proof_bytes verify_ms
+for N in "${SIZES[@]}"; do
+  SNAP=$WORK/s$N
+  [[ -f $SNAP/accounts.csv ]] || "$BIN/zkmargin" fixtures generate --accounts "$N" --seed 7 \
+    --assets 8 --markets 8 --scenarios 4 --sources 5 --out "$SNAP" 2>/dev/null
+  row "8x8x4x5-$N" "$SNAP" "$SHARD_K"
+done
+LIAB=$WORK/liabilities-65536
+[[ -f $LIAB/accounts.csv ]] || "$BIN/zkmargin" fixtures generate --accounts 65536 --seed 7 \
+  --assets 4 --markets 0 --scenarios 0 --sources 3 --out "$LIAB" 2>/dev/null
+row liabilities-only "$LIAB" 16
+echo "(SHARD_K=$SHARD_K; the liabilities-only row is one shard of 2^16 rows: Summa v2 takes 122-136 s for it on this machine)"
