@@ -238,7 +238,7 @@ pub enum CombineError {
 }
 
 /// Which statement words add up across shards (totals) rather than repeat in every shard.
-fn additive_words(shape: &MarginShape) -> Vec<bool> {
+pub fn additive_words(shape: &MarginShape) -> Vec<bool> {
     let mut v = PublicInputs::filled(shape, false, false).flatten();
     v.extend(
         PublicOutputs {

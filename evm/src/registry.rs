@@ -99,8 +99,8 @@ pub enum RegistryError {
     #[error(transparent)]
     Encoding(#[from] EncodingError),
     #[error(
-        "an epoch of {0} shards has no single proof for the direct verifier, and the \
-         aggregation circuit folds single-shard epochs only"
+        "an epoch of {0} shards has no single proof for the direct verifier: aggregate it \
+         (zkmargin aggregate)"
     )]
     Sharded(usize),
 }
@@ -122,16 +122,27 @@ impl RegistryParams {
     /// at `bundle`'s epoch (an epoch of one shard).
     pub fn direct(bundle: &Bundle, config: &Config) -> Result<Self, RegistryError> {
         let m = &bundle.manifest;
-        let s = &m.statement;
         if m.shards.len() != 1 {
             return Err(RegistryError::Sharded(m.shards.len()));
         }
-        let inputs = encode_inputs(&m.shape, config, s)?.flatten().len();
-        let positions = config_positions(&m.shape);
         Ok(RegistryParams {
             proof_prefix_words: ID_RANGE_WORDS,
             aggregated: false,
             table_columns: m.shards[0].account_table_commitment.len(),
+            ..Self::common(bundle, config)?
+        })
+    }
+
+    /// The parameters every registry of `bundle`'s shape and config shares.
+    fn common(bundle: &Bundle, config: &Config) -> Result<Self, RegistryError> {
+        let m = &bundle.manifest;
+        let s = &m.statement;
+        let inputs = encode_inputs(&m.shape, config, s)?.flatten().len();
+        let positions = config_positions(&m.shape);
+        Ok(RegistryParams {
+            proof_prefix_words: 0,
+            aggregated: false,
+            table_columns: 0,
             statement_words: bundle.instances.len(),
             declared_words: s.declared_words().len(),
             insurance_index: inputs - 1,
@@ -146,14 +157,14 @@ impl RegistryParams {
 }
 
 impl RegistryParams {
-    /// A registry for aggregated proofs: the accumulator's 12 limbs come first in the proof,
-    /// and the epoch proof's commitments stay inside the aggregation (no table commitment).
+    /// A registry for aggregated proofs (of any number of shards): the accumulator's 12 limbs
+    /// come first in the proof, and the shard proofs' commitments stay inside the aggregation
+    /// (no table commitment).
     pub fn aggregated(bundle: &Bundle, config: &Config) -> Result<Self, RegistryError> {
         Ok(RegistryParams {
             proof_prefix_words: crate::aggregated::ACCUMULATOR_WORDS,
             aggregated: true,
-            table_columns: 0,
-            ..Self::direct(bundle, config)?
+            ..Self::common(bundle, config)?
         })
     }
 }

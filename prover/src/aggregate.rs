@@ -1,11 +1,17 @@
 //! Aggregation for the on-chain path. The direct verifier of an epoch proof is about twice the
 //! EIP-170 code limit and costs about 0.8 M gas; snark-verifier's aggregation circuit folds the
-//! epoch proof into one proof of a small circuit whose verifier fits mainnet.
+//! epoch's shard proofs into one proof of a circuit whose verifier fits mainnet.
 //!
-//! The aggregation circuit verifies a Poseidon-transcript proof (the in-circuit verifier reads
-//! Poseidon), so the epoch circuit is proved once more with that transcript, from the same
-//! witness and the same proving RNG (so its first-phase commitments, the account table's, equal
-//! the bundle's). Its own transcript is Keccak (EVM).
+//! The aggregation circuit verifies Poseidon-transcript proofs (the in-circuit verifier reads
+//! Poseidon), so each shard is proved once more with that transcript, from the same witness and
+//! the same proving RNG (so its first-phase commitments, the account table's, equal the
+//! bundle's). Its own transcript is Keccak (EVM).
+//!
+//! **Shards.** The circuit combines the shards exactly as `encoding::combine_shards` does off
+//! chain: every shared word (inputs, quote verdicts, medians) is copy-constrained equal across
+//! shards, totals are added, and each shard's first id must exceed the previous shard's last id
+//! (`check_less_than` over 192 bits: the shard circuits already bound ids below 2^192). The
+//! statement it compresses is the combined one.
 //!
 //! **Instances.** Each instance costs the EVM verifier about 130 bytes of code, and EIP-170
 //! caps it at 24,576 bytes, so the statement (45 to 300+ words) is not exposed word by word.
@@ -34,8 +40,12 @@ use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTrans
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
 use snark_verifier_sdk::{Snark, SHPLONK};
 
-use zkmargin_circuits::encoding::ID_RANGE_WORDS;
+use halo2_base::gates::RangeInstructions;
+use halo2_base::AssignedValue;
+use zkmargin_circuits::encoding::additive_words;
 use zkmargin_circuits::keys::{prover_circuit, CircuitLayout};
+use zkmargin_circuits::shape::MarginShape;
+use zkmargin_core::account_id::ID_BITS;
 
 use crate::epoch::PreparedEpoch;
 use crate::prove::{proving_rng, ProveError};
@@ -65,18 +75,16 @@ impl AggregatedProof {
     }
 }
 
-/// The epoch (of one shard) proved with a Poseidon transcript (what the aggregation circuit
+/// Shard `shard` of the epoch proved with a Poseidon transcript (what the aggregation circuit
 /// verifies).
-pub fn epoch_snark(
+pub fn shard_snark(
     srs: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
     layout: &CircuitLayout,
     epoch: &PreparedEpoch,
+    shard: usize,
 ) -> Result<Snark, ProveError> {
-    if epoch.shards() != 1 {
-        return Err(ProveError::Sharded(epoch.shards()));
-    }
-    let (circuit, instances) = prover_circuit(layout, &epoch.shard_witness(0)?);
+    let (circuit, instances) = prover_circuit(layout, &epoch.shard_witness(shard)?);
     let mut transcript =
         PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
     create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
@@ -84,7 +92,7 @@ pub fn epoch_snark(
         pk,
         &[circuit],
         &[&[&instances]],
-        proving_rng(&epoch.master_secret, 0),
+        proving_rng(&epoch.master_secret, shard),
         &mut transcript,
     )
     .map_err(ProveError::Prove)?;
@@ -96,13 +104,27 @@ pub fn epoch_snark(
     Ok(Snark::new(protocol, vec![instances], transcript.finalize()))
 }
 
-/// The aggregation circuit over `snark`, exposing the accumulator, then `r` and the
-/// compressed statement `c` (see the module docs). `r` is a witness here, public through the
-/// instance column; the prover sets it to [`compression_point`] of the statement digest.
+/// Every shard of the epoch proved with a Poseidon transcript, in table order.
+pub fn shard_snarks(
+    srs: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    layout: &CircuitLayout,
+    epoch: &PreparedEpoch,
+) -> Result<Vec<Snark>, ProveError> {
+    (0..epoch.shards())
+        .map(|s| shard_snark(srs, pk, layout, epoch, s))
+        .collect()
+}
+
+/// The aggregation circuit over the shard proofs `snarks` (in table order) of `shape`,
+/// exposing the accumulator, then `r` and the compressed combined statement `c` (see the
+/// module docs). `r` is a witness here, public through the instance column; the prover sets it
+/// to [`compression_point`] of the statement digest.
 fn circuit(
     stage: CircuitBuilderStage,
     agg_srs: &ParamsKZG<Bn256>,
-    snark: Snark,
+    shape: &MarginShape,
+    snarks: Vec<Snark>,
     params: AggregationConfigParams,
     r: Fr,
 ) -> AggregationCircuit {
@@ -110,14 +132,28 @@ fn circuit(
         stage,
         params,
         agg_srs,
-        [snark],
+        snarks,
         VerifierUniversality::None,
     );
-    // The shard's instances end with its id range, which is not part of the statement.
-    let shard = &c.previous_instances()[0];
-    let statement = shard[..shard.len() - ID_RANGE_WORDS].to_vec();
+    let shards = c.previous_instances().clone();
+    let additive = additive_words(shape);
+    let n = additive.len();
+    let range = c.builder.range_chip();
     let gate = GateChip::<Fr>::default();
     let ctx = c.builder.main(0);
+    // The combined statement: shard 0's shared words, every shard's totals added up.
+    let mut statement: Vec<AssignedValue<Fr>> = shards[0][..n].to_vec();
+    for (s, shard) in shards.iter().enumerate().skip(1) {
+        for (w, &add) in additive.iter().enumerate() {
+            if add {
+                statement[w] = gate.add(ctx, statement[w], shard[w]);
+            } else {
+                ctx.constrain_equal(&statement[w], &shard[w]);
+            }
+        }
+        // Ids strictly increase across shards: last id of shard s − 1 < first id of shard s.
+        range.check_less_than(ctx, shards[s - 1][n + 1], shard[n], ID_BITS as usize);
+    }
     let r = ctx.load_witness(r);
     let mut acc = ctx.load_zero();
     for s in statement {
@@ -127,6 +163,7 @@ fn circuit(
     c
 }
 
+/// The default column layout, before `calculate_params` sizes it.
 fn default_params() -> AggregationConfigParams {
     AggregationConfigParams {
         degree: AGGREGATION_K,
@@ -135,16 +172,18 @@ fn default_params() -> AggregationConfigParams {
     }
 }
 
-/// The aggregation circuit's proving key for snarks shaped like `snark` (its values do not
-/// matter: only its protocol, which the verifying key fixes).
+/// The aggregation circuit's proving key for shard proofs of `shape` shaped like `snarks`
+/// (their values do not matter: only their number and protocol, which the verifying key fixes).
 pub fn aggregation_key(
     agg_srs: &ParamsKZG<Bn256>,
-    snark: Snark,
+    shape: &MarginShape,
+    snarks: Vec<Snark>,
 ) -> Result<(ProvingKey<G1Affine>, AggregationLayout), halo2_proofs::plonk::Error> {
     let mut c = circuit(
         CircuitBuilderStage::Keygen,
         agg_srs,
-        snark,
+        shape,
+        snarks,
         default_params(),
         Fr::zero(),
     );
@@ -158,20 +197,22 @@ pub fn aggregation_key(
     Ok((pk, layout))
 }
 
-/// Aggregates `snark`, whose statement has digest `digest`, into one proof with a Keccak
-/// transcript.
+/// Aggregates the shard proofs `snarks` of `shape`, whose combined statement has digest
+/// `digest`, into one proof with a Keccak transcript.
 pub fn aggregate(
     agg_srs: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
     layout: &AggregationLayout,
-    snark: Snark,
+    shape: &MarginShape,
+    snarks: Vec<Snark>,
     digest: &[u8; 32],
     rng: impl rand::RngCore,
 ) -> Result<AggregatedProof, ProveError> {
     let c = circuit(
         CircuitBuilderStage::Prover,
         agg_srs,
-        snark,
+        shape,
+        snarks,
         layout.params,
         compression_point(digest),
     )
@@ -202,43 +243,55 @@ mod tests {
     use snark_verifier_sdk::CircuitExt;
     use zkmargin_bundle::srs::{self, SrsKind};
 
-    /// The aggregation circuit constrains `c` to the compression of the statement its inner
-    /// proof verified, at the exposed `r`: the honest circuit passes MockProver, and a forged
-    /// `c` (the witness cell and the instance changed together, so only the Horner gates can
-    /// object) fails. Ignored: 2^21 rows (about 2 minutes, 5 GB) and the k = 21 development SRS
-    /// (generated on first use, about 10 minutes).
+    /// The aggregation circuit over two shards: the honest circuit passes MockProver; the same
+    /// shards in the wrong order fail (only the id-order check can object); and a forged `c`
+    /// (the witness cell and the instance changed together, so only the Horner gates can
+    /// object) fails. Ignored: 2^21 rows (several minutes, about 8 GB) and the k = 21
+    /// development SRS (generated on first use, about 10 minutes).
     #[test]
     #[ignore]
-    fn compressed_statement_is_constrained() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/edge/insolvent");
-        let epoch = crate::epoch::prepare(
-            &dir,
-            [0; 32],
-            crate::epoch::Sharding {
-                k: Some(12),
-                shard_rows: None,
-            },
-            Some([5; 32]),
-        )
-        .unwrap();
+    fn shards_are_combined_in_order_and_the_statement_compressed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("snapshot");
+        let options = zkmargin_fixtures::GeneratorOptions {
+            accounts: 20,
+            seed: 3,
+            assets: 2,
+            markets: 1,
+            scenarios: 1,
+            ..Default::default()
+        };
+        zkmargin_fixtures::generate(&options, &dir).unwrap();
+        let sharding = crate::epoch::Sharding {
+            k: Some(12),
+            shard_rows: Some(16),
+        };
+        let epoch = crate::epoch::prepare(&dir, [0; 32], sharding, Some([5; 32])).unwrap();
+        assert_eq!(epoch.shards(), 2);
         let srs_dir = srs::default_dir();
         let srs = srs::load(&srs_dir, SrsKind::Dev, 12).unwrap();
         let (pk, layout) = zkmargin_circuits::keys::proving_key(&srs, &epoch.shape).unwrap();
-        let snark = epoch_snark(&srs, &pk, &layout, &epoch).unwrap();
-        let shard = &snark.instances[0];
-        let statement = shard[..shard.len() - ID_RANGE_WORDS].to_vec();
+        let snarks = shard_snarks(&srs, &pk, &layout, &epoch).unwrap();
+        let shard_instances: Vec<Vec<Fr>> = snarks.iter().map(|s| s.instances[0].clone()).collect();
+        let statement =
+            zkmargin_circuits::encoding::combine_shards(&epoch.shape, &shard_instances).unwrap();
         let digest = zkmargin_circuits::encoding::digest_of(&statement, &epoch.statement);
         let agg_srs = srs::load(&srs_dir, SrsKind::Dev, AGGREGATION_K).unwrap();
         let r = compression_point(&digest);
-        let mut c = circuit(
-            CircuitBuilderStage::Mock,
-            &agg_srs,
-            snark,
-            default_params(),
-            r,
-        );
-        c.calculate_params(Some(20));
+        let mock = |snarks: Vec<Snark>| {
+            let mut c = circuit(
+                CircuitBuilderStage::Mock,
+                &agg_srs,
+                &epoch.shape,
+                snarks,
+                default_params(),
+                r,
+            );
+            c.calculate_params(Some(20));
+            c
+        };
+
+        let mut c = mock(snarks.clone());
         let instances = c.instances();
         let honest = compress(&statement, r);
         assert_eq!(instances[0][ACCUMULATOR_WORDS..], [r, honest]);
@@ -259,7 +312,20 @@ mod tests {
                 .unwrap()
                 .verify()
                 .is_err(),
-            "a compressed statement off the inner proof's statement was accepted"
+            "a compressed statement off the inner proofs' statement was accepted"
+        );
+        drop(c);
+
+        // Swapped shards: same shared words, same sums, ids out of order.
+        let swapped = mock(vec![snarks[1].clone(), snarks[0].clone()]);
+        let instances = swapped.instances();
+        assert_eq!(instances[0][ACCUMULATOR_WORDS + 1], honest);
+        assert!(
+            MockProver::run(AGGREGATION_K, &swapped, instances)
+                .unwrap()
+                .verify()
+                .is_err(),
+            "shards out of id order were accepted"
         );
     }
 }

@@ -185,10 +185,11 @@ pub fn aggregate(args: &AggregateArgs) -> u8 {
     finish((|| {
         let srs = srs::load(&srs_dir, kind, bundle.manifest.shape.k).map_err(|e| e.to_string())?;
         let (pk, layout) = epoch_key(bundle, &srs, kind)?;
-        let snark = phase("epoch proof (Poseidon transcript)", || {
-            aggregate::epoch_snark(&srs, &pk, &layout, &epoch)
+        let snarks = phase("shard proofs (Poseidon transcript)", || {
+            aggregate::shard_snarks(&srs, &pk, &layout, &epoch)
         })
         .map_err(|e| e.to_string())?;
+        let shape = &bundle.manifest.shape;
         let agg_srs =
             srs::load(&srs_dir, kind, aggregate::AGGREGATION_K).map_err(|e| e.to_string())?;
         let (agg_pk, agg_layout, cached) = phase("aggregation key", || {
@@ -197,7 +198,8 @@ pub fn aggregate(args: &AggregateArgs) -> u8 {
                 &agg_srs,
                 kind.label(),
                 pk.get_vk(),
-                snark.clone(),
+                shape,
+                snarks.clone(),
             )
         })
         .map_err(|e| e.to_string())?;
@@ -210,7 +212,8 @@ pub fn aggregate(args: &AggregateArgs) -> u8 {
                 &agg_srs,
                 &agg_pk,
                 &agg_layout,
-                snark,
+                shape,
+                snarks,
                 &digest,
                 rand::rngs::OsRng,
             )

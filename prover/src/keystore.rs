@@ -35,22 +35,24 @@ pub fn load_or_generate(
     })
 }
 
-/// The aggregation circuit's proving key for epoch proofs like `snark` (made with `epoch_vk`),
-/// cached in `dir` by a name that hashes the epoch verifying key, the statement size, the
-/// aggregation code, the circuit sources and `Cargo.lock`, the SRS label and `τ·G2`. Returns
-/// whether it came from the cache.
+/// The aggregation circuit's proving key for shard proofs of `shape` like `snarks` (made with
+/// `epoch_vk`), cached in `dir` by a name that hashes the epoch verifying key, the number of
+/// shards, the statement size, the aggregation code, the circuit sources and `Cargo.lock`, the
+/// SRS label and `τ·G2`. Returns whether it came from the cache.
 pub fn load_or_generate_aggregation(
     dir: &Path,
     agg_srs: &ParamsKZG<Bn256>,
     srs_label: &str,
     epoch_vk: &VerifyingKey<G1Affine>,
-    snark: Snark,
+    shape: &MarginShape,
+    snarks: Vec<Snark>,
 ) -> Result<(ProvingKey<G1Affine>, AggregationLayout, bool), ProveError> {
     use halo2_proofs::halo2curves::ff::PrimeField;
     use halo2_proofs::halo2curves::group::GroupEncoding;
-    let mut id = b"zkmargin/aggregation-key/v1".to_vec();
+    let mut id = b"zkmargin/aggregation-key/v2".to_vec();
     id.extend_from_slice(epoch_vk.transcript_repr().to_repr().as_ref());
-    id.extend_from_slice(&(snark.instances[0].len() as u64).to_be_bytes());
+    id.extend_from_slice(&(snarks.len() as u64).to_be_bytes());
+    id.extend_from_slice(&(snarks[0].instances[0].len() as u64).to_be_bytes());
     id.extend_from_slice(&keccak256(include_str!("aggregate.rs").as_bytes()));
     id.extend_from_slice(zkmargin_circuits::CIRCUIT_SOURCE_HASH.as_bytes());
     id.extend_from_slice(srs_label.as_bytes());
@@ -60,7 +62,7 @@ pub fn load_or_generate_aggregation(
         Some(dir),
         &name,
         |layout: &AggregationLayout| Some(layout.params),
-        || aggregation_key(agg_srs, snark),
+        || aggregation_key(agg_srs, shape, snarks),
     )
     .map_err(ProveError::Keygen)
 }

@@ -39,8 +39,6 @@ pub enum ProveError {
     Encoding(#[from] zkmargin_circuits::encoding::EncodingError),
     #[error("shards: {0}")]
     Shards(#[from] zkmargin_circuits::encoding::CombineError),
-    #[error("the aggregation circuit folds epochs of one shard; this one has {0}")]
-    Sharded(usize),
     #[error("witness: {0}")]
     Witness(#[from] zkmargin_circuits::witness::WitnessError),
 }

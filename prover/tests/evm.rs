@@ -410,20 +410,18 @@ fn the_direct_verifier_does_not_fit_mainnet() {
         .is_err());
 }
 
-/// The mainnet path: `zkmargin aggregate` (an aggregation circuit of 2^21 rows: minutes and
-/// several GiB, hence ignored by default; `scripts/bench-evm.sh` runs it).
-#[test]
-#[ignore]
-fn aggregated_verifier_fits_mainnet_and_the_registry_accepts_it() {
-    let setup = setup();
-    let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zkmargin-home");
-    let b1 = setup.contracts.parent().unwrap().join("b1");
-    let agg = setup.contracts.parent().unwrap().join("aggregated");
+/// `zkmargin aggregate BUNDLE_DIR` (with `home`), then on a mainnet-rules chain: the aggregated
+/// verifier deploys, the registry accepts the epoch, and rejects a tampered accumulator limb and
+/// a tampered statement word. Prints the gas table.
+fn aggregate_and_submit(home: &Path, bundle_dir: &Path) {
+    let b = &Bundle::read(bundle_dir).unwrap();
+    let agg = bundle_dir.with_extension("aggregated");
+    let _ = fs::remove_dir_all(&agg);
     zkmargin(
-        &home,
+        home,
         &[
             "aggregate",
-            b1.to_str().unwrap(),
+            bundle_dir.to_str().unwrap(),
             "--out",
             agg.to_str().unwrap(),
             "--bin",
@@ -446,7 +444,6 @@ fn aggregated_verifier_fits_mainnet_and_the_registry_accepts_it() {
     code.extend(params.constructor_args(verifier.address).unwrap());
     let registry = chain.deploy(code).unwrap();
 
-    let b = &setup.first;
     let proof = file.registry_proof().unwrap();
     let digest = b.manifest.statement_digest_bytes().unwrap();
     let direct = zkmargin_evm::aggregated::verifier_calldata(&file, &b.instances, &digest).unwrap();
@@ -455,46 +452,38 @@ fn aggregated_verifier_fits_mainnet_and_the_registry_accepts_it() {
         .expect("the verifier accepts the aggregated proof");
 
     let declared = b.manifest.statement.declared_words();
+    let submit = |chain: &mut LocalChain, statement: &[zkmargin_circuits::Fr], proof: &[u8]| {
+        chain
+            .call(
+                registry.address,
+                submit_calldata(statement, &declared, proof),
+            )
+            .map(|r| r.gas)
+    };
     // A tampered accumulator limb and a tampered statement word are rejected.
     let mut bad_acc = proof.clone();
     bad_acc[31] ^= 1;
     assert!(matches!(
-        revert_reason(
-            chain
-                .call(
-                    registry.address,
-                    submit_calldata(&b.instances, &declared, &bad_acc)
-                )
-                .map(|r| r.gas)
-        ),
+        revert_reason(submit(&mut chain, &b.instances, &bad_acc)),
         EpochRegistryErrors::ProofRejected(_)
     ));
     let mut edited = b.instances.clone();
     let last = edited.len() - 1;
     edited[last] += zkmargin_circuits::Fr::one();
     assert!(matches!(
-        revert_reason(
-            chain
-                .call(
-                    registry.address,
-                    submit_calldata(&edited, &declared, &proof)
-                )
-                .map(|r| r.gas)
-        ),
+        revert_reason(submit(&mut chain, &edited, &proof)),
         EpochRegistryErrors::ProofRejected(_)
     ));
-    let submit_gas = chain
-        .call(
-            registry.address,
-            submit_calldata(&b.instances, &declared, &proof),
-        )
-        .expect("the aggregated epoch is accepted")
-        .gas;
+    let submit_gas =
+        submit(&mut chain, &b.instances, &proof).expect("the aggregated epoch is accepted");
     let (epoch, record) = latest(&mut chain, registry.address);
-    assert_eq!(epoch, U256::from(2));
+    assert_eq!(epoch, U256::from(b.manifest.statement.epoch));
     assert_eq!(hex::encode(record.digest), b.manifest.statement_digest);
 
-    println!("| step (aggregated) | gas | note |");
+    println!(
+        "| step (aggregated, {} shard(s)) | gas | note |",
+        b.shards.len()
+    );
     println!("|---|---|---|");
     println!(
         "| deploy verifier | {} | runtime {} bytes (EIP-170 limit {EIP170_RUNTIME_LIMIT}) |",
@@ -507,4 +496,50 @@ fn aggregated_verifier_fits_mainnet_and_the_registry_accepts_it() {
         proof.len() - 32 * 12
     );
     println!("| submitEpoch | {submit_gas} | |");
+}
+
+/// The mainnet path: `zkmargin aggregate` (an aggregation circuit of 2^21 rows: minutes and
+/// several GiB, hence ignored by default; `scripts/bench-evm.sh` runs it).
+#[test]
+#[ignore]
+fn aggregated_verifier_fits_mainnet_and_the_registry_accepts_it() {
+    let setup = setup();
+    let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zkmargin-home");
+    aggregate_and_submit(&home, &setup.contracts.parent().unwrap().join("b1"));
+}
+
+/// A sharded epoch on-chain: 20 accounts in two shards of 16 rows, folded by one aggregation
+/// circuit that combines them (ignored: as above, a few minutes more per shard).
+#[test]
+#[ignore]
+fn sharded_epoch_aggregates_and_the_registry_accepts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zkmargin-home");
+    let snapshot = dir.path().join("snapshot");
+    let options = zkmargin_fixtures::GeneratorOptions {
+        accounts: 20,
+        seed: 3,
+        assets: 2,
+        markets: 1,
+        scenarios: 1,
+        ..Default::default()
+    };
+    zkmargin_fixtures::generate(&options, &snapshot).unwrap();
+    let bundle = dir.path().join("sharded");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    zkmargin(
+        &home,
+        &[
+            "prove",
+            &s(&snapshot),
+            "--out",
+            &s(&bundle),
+            "--shard-k",
+            "4",
+            "--k",
+            "12",
+        ],
+    );
+    assert_eq!(Bundle::read(&bundle).unwrap().shards.len(), 2);
+    aggregate_and_submit(&home, &bundle);
 }
