@@ -85,23 +85,55 @@ pub fn shard_snark(
     shard: usize,
 ) -> Result<Snark, ProveError> {
     let (circuit, instances) = prover_circuit(layout, &epoch.shard_witness(shard)?);
-    let mut transcript =
-        PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
+    let rng = proving_rng(&epoch.master_secret, shard);
+    poseidon_snark(srs, pk, circuit, instances, rng, Config::kzg())
+}
+
+/// A SHPLONK proof of `circuit` for `instances` written to `transcript` (a fresh one).
+fn shplonk<C, E, T>(
+    srs: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instances: &[Fr],
+    rng: impl rand::RngCore,
+    mut transcript: T,
+) -> Result<Vec<u8>, ProveError>
+where
+    C: halo2_proofs::plonk::Circuit<Fr>,
+    E: halo2_proofs::transcript::EncodedChallenge<G1Affine>,
+    T: TranscriptWriterBuffer<Vec<u8>, G1Affine, E>,
+{
     create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
         srs,
         pk,
         &[circuit],
-        &[&[&instances]],
-        proving_rng(&epoch.master_secret, shard),
+        &[&[instances]],
+        rng,
         &mut transcript,
     )
     .map_err(ProveError::Prove)?;
+    Ok(transcript.finalize())
+}
+
+/// A proof with a Poseidon transcript (what an aggregation circuit verifies), as a snark whose
+/// protocol is compiled with `config` (plus the instance count).
+fn poseidon_snark(
+    srs: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: impl halo2_proofs::plonk::Circuit<Fr>,
+    instances: Vec<Fr>,
+    rng: impl rand::RngCore,
+    config: Config,
+) -> Result<Snark, ProveError> {
+    let transcript =
+        PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
+    let proof = shplonk(srs, pk, circuit, &instances, rng, transcript)?;
     let protocol = compile(
         srs,
         pk.get_vk(),
-        Config::kzg().with_num_instance(vec![instances.len()]),
+        config.with_num_instance(vec![instances.len()]),
     );
-    Ok(Snark::new(protocol, vec![instances], transcript.finalize()))
+    Ok(Snark::new(protocol, vec![instances], proof))
 }
 
 /// Every shard of the epoch proved with a Poseidon transcript, in table order.
@@ -116,50 +148,87 @@ pub fn shard_snarks(
         .collect()
 }
 
-/// The aggregation circuit over the shard proofs `snarks` (in table order) of `shape`,
-/// exposing the accumulator, then `r` and the compressed combined statement `c` (see the
-/// module docs). `r` is a witness here, public through the instance column; the prover sets it
-/// to [`compression_point`] of the statement digest.
+/// A proof the aggregation tree folds: a shard proof, or a node proof (whose instances start
+/// with its accumulator's limbs, which the parent folds in).
+#[derive(Clone)]
+pub struct Child {
+    pub snark: Snark,
+    pub node: bool,
+}
+
+/// What an aggregation circuit exposes after its accumulator.
+#[derive(Debug, Clone, Copy)]
+pub enum Output {
+    /// An inner node: its children's combined statement, then their first and last account id
+    /// (the layout of a shard's instances, so nodes nest like shards).
+    Node,
+    /// The root: `r`, then the compressed combined statement `c` (see the module docs). `r` is
+    /// a witness, public through the instance column; the prover sets it to
+    /// [`compression_point`] of the statement digest.
+    Root(Fr),
+}
+
+/// The aggregation circuit over `children` (in table order) of shards of `shape`: verifies
+/// them, combines their statements as `encoding::combine_shards` does, and exposes `output`.
 fn circuit(
     stage: CircuitBuilderStage,
     agg_srs: &ParamsKZG<Bn256>,
     shape: &MarginShape,
-    snarks: Vec<Snark>,
+    children: Vec<Child>,
     params: AggregationConfigParams,
-    r: Fr,
+    output: Output,
 ) -> AggregationCircuit {
+    let skips: Vec<usize> = children
+        .iter()
+        .map(|c| if c.node { ACCUMULATOR_WORDS } else { 0 })
+        .collect();
     let mut c = AggregationCircuit::new::<SHPLONK>(
         stage,
         params,
         agg_srs,
-        snarks,
+        children.into_iter().map(|c| c.snark),
         VerifierUniversality::None,
     );
-    let shards = c.previous_instances().clone();
+    // Each child's statement words, then its id range (a node's accumulator is folded in by
+    // the succinct verifier, not combined here).
+    let parts: Vec<Vec<AssignedValue<Fr>>> = c
+        .previous_instances()
+        .iter()
+        .zip(&skips)
+        .map(|(p, &skip)| p[skip..].to_vec())
+        .collect();
     let additive = additive_words(shape);
     let n = additive.len();
     let range = c.builder.range_chip();
     let gate = GateChip::<Fr>::default();
     let ctx = c.builder.main(0);
-    // The combined statement: shard 0's shared words, every shard's totals added up.
-    let mut statement: Vec<AssignedValue<Fr>> = shards[0][..n].to_vec();
-    for (s, shard) in shards.iter().enumerate().skip(1) {
+    let mut statement: Vec<AssignedValue<Fr>> = parts[0][..n].to_vec();
+    for (s, part) in parts.iter().enumerate().skip(1) {
         for (w, &add) in additive.iter().enumerate() {
             if add {
-                statement[w] = gate.add(ctx, statement[w], shard[w]);
+                statement[w] = gate.add(ctx, statement[w], part[w]);
             } else {
-                ctx.constrain_equal(&statement[w], &shard[w]);
+                ctx.constrain_equal(&statement[w], &part[w]);
             }
         }
-        // Ids strictly increase across shards: last id of shard s − 1 < first id of shard s.
-        range.check_less_than(ctx, shards[s - 1][n + 1], shard[n], ID_BITS as usize);
+        // Ids strictly increase across children: last id of child s − 1 < first id of child s.
+        range.check_less_than(ctx, parts[s - 1][n + 1], part[n], ID_BITS as usize);
     }
-    let r = ctx.load_witness(r);
-    let mut acc = ctx.load_zero();
-    for s in statement {
-        acc = gate.mul_add(ctx, acc, r, s);
-    }
-    c.builder.assigned_instances[0].extend([r, acc]);
+    let exposed = match output {
+        Output::Node => {
+            statement.extend([parts[0][n], parts[parts.len() - 1][n + 1]]);
+            statement
+        }
+        Output::Root(r) => {
+            let r = ctx.load_witness(r);
+            let mut acc = ctx.load_zero();
+            for s in statement {
+                acc = gate.mul_add(ctx, acc, r, s);
+            }
+            vec![r, acc]
+        }
+    };
+    c.builder.assigned_instances[0].extend(exposed);
     c
 }
 
@@ -172,20 +241,26 @@ fn default_params() -> AggregationConfigParams {
     }
 }
 
-/// The aggregation circuit's proving key for shard proofs of `shape` shaped like `snarks`
-/// (their values do not matter: only their number and protocol, which the verifying key fixes).
+/// The proving key of the aggregation circuit over children shaped like `children` (their
+/// values do not matter: only their number, kinds and protocols, which the key fixes).
 pub fn aggregation_key(
     agg_srs: &ParamsKZG<Bn256>,
     shape: &MarginShape,
-    snarks: Vec<Snark>,
+    children: Vec<Child>,
+    root: bool,
 ) -> Result<(ProvingKey<G1Affine>, AggregationLayout), halo2_proofs::plonk::Error> {
+    let output = if root {
+        Output::Root(Fr::zero())
+    } else {
+        Output::Node
+    };
     let mut c = circuit(
         CircuitBuilderStage::Keygen,
         agg_srs,
         shape,
-        snarks,
+        children,
         default_params(),
-        Fr::zero(),
+        output,
     );
     let params = c.calculate_params(Some(20));
     let vk = keygen_vk(agg_srs, &c)?;
@@ -197,42 +272,110 @@ pub fn aggregation_key(
     Ok((pk, layout))
 }
 
-/// Aggregates the shard proofs `snarks` of `shape`, whose combined statement has digest
-/// `digest`, into one proof with a Keccak transcript.
-pub fn aggregate(
+/// The prover's circuit over `children` with the key's layout, and its instances.
+fn prover_instance(
     agg_srs: &ParamsKZG<Bn256>,
-    pk: &ProvingKey<G1Affine>,
     layout: &AggregationLayout,
     shape: &MarginShape,
-    snarks: Vec<Snark>,
-    digest: &[u8; 32],
-    rng: impl rand::RngCore,
-) -> Result<AggregatedProof, ProveError> {
+    children: Vec<Child>,
+    output: Output,
+) -> (AggregationCircuit, Vec<Fr>) {
     let c = circuit(
         CircuitBuilderStage::Prover,
         agg_srs,
         shape,
-        snarks,
+        children,
         layout.params,
-        compression_point(digest),
+        output,
     )
     .use_break_points(layout.break_points.clone());
     let instances = snark_verifier_sdk::CircuitExt::instances(&c).concat();
-    let mut transcript =
-        EvmTranscript::<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>::init(Vec::new());
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-        agg_srs,
-        pk,
-        &[c],
-        &[&[&instances]],
-        rng,
-        &mut transcript,
-    )
-    .map_err(ProveError::Prove)?;
-    Ok(AggregatedProof {
-        instances,
-        proof: transcript.finalize(),
+    (c, instances)
+}
+
+/// An inner node's proof (Poseidon transcript, so a parent can verify it in-circuit), as a
+/// child for the next level.
+pub fn prove_node(
+    agg_srs: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    layout: &AggregationLayout,
+    shape: &MarginShape,
+    children: Vec<Child>,
+    rng: impl rand::RngCore,
+) -> Result<Child, ProveError> {
+    let (c, instances) = prover_instance(agg_srs, layout, shape, children, Output::Node);
+    let config = Config::kzg().with_accumulator_indices(
+        <AggregationCircuit as snark_verifier_sdk::CircuitExt<Fr>>::accumulator_indices(),
+    );
+    Ok(Child {
+        snark: poseidon_snark(agg_srs, pk, c, instances, rng, config)?,
+        node: true,
     })
+}
+
+/// The root's proof over its one child (Keccak transcript, for the EVM verifier), whose
+/// combined statement has digest `digest`.
+pub fn prove_root(
+    agg_srs: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    layout: &AggregationLayout,
+    shape: &MarginShape,
+    child: Child,
+    digest: &[u8; 32],
+    rng: impl rand::RngCore,
+) -> Result<AggregatedProof, ProveError> {
+    let output = Output::Root(compression_point(digest));
+    let (c, instances) = prover_instance(agg_srs, layout, shape, vec![child], output);
+    let transcript = EvmTranscript::<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>::init(Vec::new());
+    let proof = shplonk(agg_srs, pk, c, &instances, rng, transcript)?;
+    Ok(AggregatedProof { instances, proof })
+}
+
+/// An aggregation circuit's proving key and layout.
+pub type AggregationKey = (ProvingKey<G1Affine>, AggregationLayout);
+
+/// Supplies the aggregation key for children shaped like the given ones (`true`: the root).
+pub type KeySource<'a> = dyn FnMut(Vec<Child>, bool) -> Result<AggregationKey, ProveError> + 'a;
+
+/// Folds an epoch's shard proofs (in table order) into one root proof: pairs of children are
+/// folded into nodes, level by level (an odd child moves up unchanged), until one child is
+/// left; the root (one child, so its verifier stays small enough for EIP-170) compresses the
+/// combined statement, whose digest is `digest`.
+pub fn fold(
+    agg_srs: &ParamsKZG<Bn256>,
+    shape: &MarginShape,
+    shards: Vec<Snark>,
+    digest: &[u8; 32],
+    key: &mut KeySource<'_>,
+    mut rng: impl rand::RngCore,
+) -> Result<(AggregatedProof, ProvingKey<G1Affine>), ProveError> {
+    let mut level: Vec<Child> = shards
+        .into_iter()
+        .map(|snark| Child { snark, node: false })
+        .collect();
+    while level.len() > 1 {
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        let mut pending = level.into_iter();
+        while let Some(left) = pending.next() {
+            match pending.next() {
+                Some(right) => {
+                    let pair = vec![left, right];
+                    let (pk, layout) = key(pair.clone(), false)?;
+                    next.push(crate::progress::phase("aggregation node", || {
+                        prove_node(agg_srs, &pk, &layout, shape, pair, &mut rng)
+                    })?);
+                }
+                None => next.push(left),
+            }
+        }
+        level = next;
+    }
+    let child = level.pop().expect("at least one shard");
+    let (pk, layout) = key(vec![child.clone()], true)?;
+    let proof = crate::progress::phase("aggregation root", || {
+        prove_root(agg_srs, &pk, &layout, shape, child, digest, &mut rng)
+    })?;
+    Ok((proof, pk))
 }
 
 #[cfg(test)]
@@ -243,7 +386,8 @@ mod tests {
     use snark_verifier_sdk::CircuitExt;
     use zkmargin_bundle::srs::{self, SrsKind};
 
-    /// The aggregation circuit over two shards: the honest circuit passes MockProver; the same
+    /// An aggregation circuit over two shards (the combination `fold` does in its nodes, here
+    /// with the root's compression): the honest circuit passes MockProver; the same
     /// shards in the wrong order fail (only the id-order check can object); and a forged `c`
     /// (the witness cell and the instance changed together, so only the Horner gates can
     /// object) fails. Ignored: 2^21 rows (several minutes, about 8 GB) and the k = 21
@@ -279,13 +423,17 @@ mod tests {
         let agg_srs = srs::load(&srs_dir, SrsKind::Dev, AGGREGATION_K).unwrap();
         let r = compression_point(&digest);
         let mock = |snarks: Vec<Snark>| {
+            let children = snarks
+                .into_iter()
+                .map(|snark| Child { snark, node: false })
+                .collect();
             let mut c = circuit(
                 CircuitBuilderStage::Mock,
                 &agg_srs,
                 &epoch.shape,
-                snarks,
+                children,
                 default_params(),
-                r,
+                Output::Root(r),
             );
             c.calculate_params(Some(20));
             c

@@ -192,32 +192,38 @@ pub fn aggregate(args: &AggregateArgs) -> u8 {
         let shape = &bundle.manifest.shape;
         let agg_srs =
             srs::load(&srs_dir, kind, aggregate::AGGREGATION_K).map_err(|e| e.to_string())?;
-        let (agg_pk, agg_layout, cached) = phase("aggregation key", || {
-            zkmargin_prover::keystore::load_or_generate_aggregation(
-                &zkmargin_prover::keystore::default_dir(),
-                &agg_srs,
-                kind.label(),
-                pk.get_vk(),
-                shape,
-                snarks.clone(),
-            )
-        })
-        .map_err(|e| e.to_string())?;
-        if cached {
-            eprintln!("(aggregation key from the cache)");
-        }
-        eprintln!("aggregation circuit: {:?}", agg_layout.params);
-        let proof = phase("aggregated proof", || {
-            aggregate::aggregate(
-                &agg_srs,
-                &agg_pk,
-                &agg_layout,
-                shape,
-                snarks,
-                &digest,
-                rand::rngs::OsRng,
-            )
-        })
+        let key_dir = zkmargin_prover::keystore::default_dir();
+        let mut key = |children: Vec<aggregate::Child>, root: bool| {
+            let (pk, layout, cached) = phase("aggregation key", || {
+                zkmargin_prover::keystore::load_or_generate_aggregation(
+                    &key_dir,
+                    &agg_srs,
+                    kind.label(),
+                    shape,
+                    children,
+                    root,
+                )
+            })?;
+            eprintln!(
+                "aggregation {} ({}): {:?}",
+                if root { "root" } else { "node" },
+                if cached {
+                    "key cached"
+                } else {
+                    "key generated"
+                },
+                layout.params
+            );
+            Ok((pk, layout))
+        };
+        let (proof, agg_pk) = aggregate::fold(
+            &agg_srs,
+            shape,
+            snarks,
+            &digest,
+            &mut key,
+            rand::rngs::OsRng,
+        )
         .map_err(|e| e.to_string())?;
         let r = aggregate::compression_point(&digest);
         if proof.instances[ACCUMULATOR_WORDS..] != [r, aggregate::compress(&bundle.instances, r)] {

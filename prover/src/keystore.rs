@@ -6,12 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
-use halo2_proofs::plonk::{Error, ProvingKey, VerifyingKey};
+use halo2_proofs::plonk::{Error, ProvingKey};
 use snark_verifier_sdk::halo2::aggregation::AggregationCircuit;
-use snark_verifier_sdk::Snark;
 use zkmargin_core::digest::keccak256;
 
-use crate::aggregate::{aggregation_key, AggregationLayout};
+use crate::aggregate::{aggregation_key, AggregationLayout, Child};
 use crate::prove::ProveError;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use zkmargin_bundle::key_cache;
@@ -35,24 +34,32 @@ pub fn load_or_generate(
     })
 }
 
-/// The aggregation circuit's proving key for shard proofs of `shape` like `snarks` (made with
-/// `epoch_vk`), cached in `dir` by a name that hashes the epoch verifying key, the number of
-/// shards, the statement size, the aggregation code, the circuit sources and `Cargo.lock`, the
-/// SRS label and `τ·G2`. Returns whether it came from the cache.
+/// The proving key of the aggregation circuit over children like `children` (the root when
+/// `root`), cached in `dir` by a name that hashes each child's kind, verifying key and instance
+/// count, the aggregation code, the circuit sources and `Cargo.lock`, the SRS label and `τ·G2`.
+/// Returns whether it came from the cache.
 pub fn load_or_generate_aggregation(
     dir: &Path,
     agg_srs: &ParamsKZG<Bn256>,
     srs_label: &str,
-    epoch_vk: &VerifyingKey<G1Affine>,
     shape: &MarginShape,
-    snarks: Vec<Snark>,
+    children: Vec<Child>,
+    root: bool,
 ) -> Result<(ProvingKey<G1Affine>, AggregationLayout, bool), ProveError> {
     use halo2_proofs::halo2curves::ff::PrimeField;
     use halo2_proofs::halo2curves::group::GroupEncoding;
-    let mut id = b"zkmargin/aggregation-key/v2".to_vec();
-    id.extend_from_slice(epoch_vk.transcript_repr().to_repr().as_ref());
-    id.extend_from_slice(&(snarks.len() as u64).to_be_bytes());
-    id.extend_from_slice(&(snarks[0].instances[0].len() as u64).to_be_bytes());
+    let mut id = b"zkmargin/aggregation-key/v3".to_vec();
+    id.push(u8::from(root));
+    for child in &children {
+        id.push(u8::from(child.node));
+        let vk = child
+            .snark
+            .protocol
+            .transcript_initial_state
+            .unwrap_or_default();
+        id.extend_from_slice(vk.to_repr().as_ref());
+        id.extend_from_slice(&(child.snark.instances[0].len() as u64).to_be_bytes());
+    }
     id.extend_from_slice(&keccak256(include_str!("aggregate.rs").as_bytes()));
     id.extend_from_slice(zkmargin_circuits::CIRCUIT_SOURCE_HASH.as_bytes());
     id.extend_from_slice(srs_label.as_bytes());
@@ -62,7 +69,7 @@ pub fn load_or_generate_aggregation(
         Some(dir),
         &name,
         |layout: &AggregationLayout| Some(layout.params),
-        || aggregation_key(agg_srs, shape, snarks),
+        || aggregation_key(agg_srs, shape, children, root),
     )
     .map_err(ProveError::Keygen)
 }
