@@ -158,7 +158,10 @@ fn inclusion_report(json: bool, r: &InclusionReport) -> ExitCode {
         r.passed(),
         r,
         || {
-            println!("epoch {}, row {}, account id {}", r.epoch, r.row, r.id);
+            println!(
+                "epoch {}, shard {}, row {}, account id {}",
+                r.epoch, r.shard, r.row, r.id
+            );
             print!("{}", render::checks_under("checks", &r.checks));
             let a = &r.account;
             println!("\nat the epoch's prices:");
