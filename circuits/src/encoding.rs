@@ -271,8 +271,11 @@ fn as_integer(x: &Fr) -> ethnum::U256 {
 /// The epoch's statement instances from its shards' instances, in table order. Every shard's
 /// ids are `< 2^192` (the circuit's gap checks), so they order as integers; totals are sums of
 /// fewer than 2^32 accounts' bounded values, so field addition is integer addition.
-pub fn combine_shards(shape: &MarginShape, shards: &[Vec<Fr>]) -> Result<Vec<Fr>, CombineError> {
-    let first = shards.first().ok_or(CombineError::Empty)?;
+pub fn combine_shards<S: AsRef<[Fr]>>(
+    shape: &MarginShape,
+    shards: &[S],
+) -> Result<Vec<Fr>, CombineError> {
+    let first = shards.first().ok_or(CombineError::Empty)?.as_ref();
     if (shards.len() as u64).saturating_mul(shape.rows as u64) > MAX_TABLE_ROWS {
         return Err(CombineError::TooManyRows {
             shards: shards.len(),
@@ -283,7 +286,7 @@ pub fn combine_shards(shape: &MarginShape, shards: &[Vec<Fr>]) -> Result<Vec<Fr>
     let n = additive.len();
     let expected = n + ID_RANGE_WORDS;
     let mut combined = first[..n.min(first.len())].to_vec();
-    for (shard, words) in shards.iter().enumerate() {
+    for (shard, words) in shards.iter().map(AsRef::as_ref).enumerate() {
         if words.len() != expected {
             return Err(CombineError::Length {
                 shard,
@@ -301,17 +304,11 @@ pub fn combine_shards(shape: &MarginShape, shards: &[Vec<Fr>]) -> Result<Vec<Fr>
                 return Err(CombineError::Shared { shard, word });
             }
         }
-        if as_integer(&words[n]) <= as_integer(&shards[shard - 1][n + 1]) {
+        if as_integer(&words[n]) <= as_integer(&shards[shard - 1].as_ref()[n + 1]) {
             return Err(CombineError::Order { shard });
         }
     }
     Ok(combined)
-}
-
-/// A shard's first and last account id.
-pub fn shard_id_range(instances: &[Fr]) -> Option<[Fr; 2]> {
-    let n = instances.len().checked_sub(ID_RANGE_WORDS)?;
-    Some([instances[n], instances[n + 1]])
 }
 
 /// Why a statement cannot be encoded for a shape.
@@ -569,7 +566,10 @@ mod tests {
             combine_shards(&shape, &[a.clone(), short]),
             Err(CombineError::Length { shard: 1, .. })
         ));
-        assert_eq!(combine_shards(&shape, &[]), Err(CombineError::Empty));
+        assert_eq!(
+            combine_shards::<Vec<Fr>>(&shape, &[]),
+            Err(CombineError::Empty)
+        );
         let huge = MarginShape {
             rows: 1 << 31,
             ..shape.clone()
@@ -582,15 +582,7 @@ mod tests {
 
     #[test]
     fn config_positions_pick_the_limits_and_weights_only() {
-        let shape = MarginShape {
-            k: 12,
-            lookup_bits: 8,
-            rows: 16,
-            sources: vec![2, 3],
-            underlying: vec![1],
-            scenarios: 1,
-            value_bits: 192,
-        };
+        let shape = small_shape();
         // epoch, timestamp, prev ×2, config ×2 | asset 0: 3 limits, 2 weights, 2×4 quote words |
         // asset 1: 3 limits, 2 weights, 3×4 quote words | market: 2 weights, R | C, fund.
         let mut expected = vec![4, 5];

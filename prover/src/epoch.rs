@@ -53,6 +53,12 @@ pub fn shard_count(accounts: usize, rows: usize) -> usize {
     accounts.div_ceil(rows).max(1)
 }
 
+/// The accounts of shard `shard` of `rows` rows, from all of them in table order.
+pub fn shard_slice<T>(sorted: &[T], rows: usize, shard: usize) -> &[T] {
+    let start = (shard * rows).min(sorted.len());
+    &sorted[start..(start + rows).min(sorted.len())]
+}
+
 impl PreparedEpoch {
     pub fn shards(&self) -> usize {
         shard_count(self.accounts, self.shape.rows)
@@ -60,9 +66,7 @@ impl PreparedEpoch {
 
     /// The accounts of shard `s`, in table order.
     pub fn shard_accounts(&self, s: usize) -> &[(AccountId, AccountRow)] {
-        let rows = self.shape.rows;
-        let start = (s * rows).min(self.sorted.len());
-        &self.sorted[start..(start + rows).min(self.sorted.len())]
+        shard_slice(&self.sorted, self.shape.rows, s)
     }
 
     /// The witness of shard `s` (the last one padded with zero accounts).

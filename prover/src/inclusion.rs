@@ -80,6 +80,8 @@ pub struct EpochAccounts {
     master: [u8; 32],
     /// Every account, in table order (shard `s`, block `b` holds `sorted[s·rows + b]`).
     sorted: Vec<(AccountId, AccountRow)>,
+    /// See [`EpochAccounts::prepared`].
+    prepared: std::sync::OnceLock<crate::epoch::PreparedEpoch>,
 }
 
 impl EpochAccounts {
@@ -103,6 +105,7 @@ impl EpochAccounts {
             config,
             master,
             sorted,
+            prepared: std::sync::OnceLock::new(),
         })
     }
 
@@ -126,9 +129,23 @@ impl EpochAccounts {
     }
 
     fn shard_accounts(&self, shard: usize) -> &[(AccountId, AccountRow)] {
-        let rows = self.bundle.manifest.shape.rows;
-        let start = (shard * rows).min(self.sorted.len());
-        &self.sorted[start..(start + rows).min(self.sorted.len())]
+        crate::epoch::shard_slice(&self.sorted, self.bundle.manifest.shape.rows, shard)
+    }
+
+    /// The epoch prepared again from `private/` (engine, salts, witness inputs): once for all
+    /// shards whose cached polynomial is missing.
+    fn prepared(&self) -> Result<&crate::epoch::PreparedEpoch, InclusionError> {
+        if let Some(p) = self.prepared.get() {
+            return Ok(p);
+        }
+        let epoch =
+            crate::epoch::reprepare(&self.bundle_dir, &self.bundle, self.master).map_err(|e| {
+                match e {
+                    crate::epoch::ReprepareError::Mismatch(what) => InclusionError::Mismatch(what),
+                    other => InclusionError::Prepare(other.to_string()),
+                }
+            })?;
+        Ok(self.prepared.get_or_init(|| epoch))
     }
 }
 
@@ -492,11 +509,7 @@ fn rebuild(
     let bundle = &accounts.bundle;
     let m = &bundle.manifest;
     let master = accounts.master;
-    let epoch =
-        crate::epoch::reprepare(&accounts.bundle_dir, bundle, master).map_err(|e| match e {
-            crate::epoch::ReprepareError::Mismatch(what) => InclusionError::Mismatch(what),
-            other => InclusionError::Prepare(other.to_string()),
-        })?;
+    let epoch = accounts.prepared()?;
     let (pk, layout, _) = crate::progress::phase("proving key", || {
         crate::keystore::load_or_generate(key_dir, params, kind.label(), &m.shape)
     })

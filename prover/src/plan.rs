@@ -242,6 +242,13 @@ impl Plan {
             .map_err(|e| malformed(&path, e))
     }
 
+    /// Whether a job has recorded shard `shard`'s proof (results are written by rename, so an
+    /// existing one is whole).
+    pub fn is_proved(&self, shard: usize) -> Result<bool, PlanError> {
+        self.check_shard(shard)?;
+        Ok(shard_dir(&self.dir, shard).join(RESULT).exists())
+    }
+
     /// Shard `shard`'s result, if a job has written one.
     pub fn result(&self, shard: usize) -> Result<Option<Proof>, PlanError> {
         self.check_shard(shard)?;

@@ -145,7 +145,7 @@ pub struct EpochPublic<'a> {
 /// The bundle of an epoch from its shards' proofs, in table order. Self-check: the shards
 /// combine ([`combine_shards`]) into exactly the reference engine's statement.
 pub fn assemble(epoch: &EpochPublic<'_>, proofs: Vec<Proof>) -> Result<Bundle, ProveError> {
-    let shard_instances: Vec<Vec<Fr>> = proofs.iter().map(|p| p.instances.clone()).collect();
+    let shard_instances: Vec<&[Fr]> = proofs.iter().map(|p| &p.instances[..]).collect();
     let combined = combine_shards(epoch.shape, &shard_instances)?;
     if combined != encode(epoch.shape, epoch.config, epoch.statement)? {
         return Err(ProveError::StatementMismatch);

@@ -141,7 +141,7 @@ fn prove_if_missing(
     key: &ShardKey,
     shard: usize,
 ) -> Result<(), PlanError> {
-    if plan.result(shard)?.is_some() {
+    if plan.is_proved(shard)? {
         eprintln!("shard {shard}: already proved");
         return Ok(());
     }
@@ -157,9 +157,14 @@ pub fn prove_shard(args: &ProveShardArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return report(e),
     };
-    // Refuse a bad index before loading anything heavy.
-    if let Err(e) = plan.result(args.shard) {
-        return report(e);
+    // Refuse a bad index, and skip a proved shard, before loading the SRS and the key.
+    match plan.is_proved(args.shard) {
+        Err(e) => return report(e),
+        Ok(true) => {
+            eprintln!("shard {}: already proved", args.shard);
+            return exit::OK;
+        }
+        Ok(false) => {}
     }
     let params = match plan_srs(&plan, &srs_dir(&args.srs_dir)) {
         Ok(p) => p,

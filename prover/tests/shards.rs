@@ -357,3 +357,51 @@ fn inclusion_proofs_name_their_shard() {
     fs::write(&path, serde_json::to_vec(&moved).unwrap()).unwrap();
     assert_eq!(check(&path).status.code(), Some(2));
 }
+
+#[test]
+fn malformed_plans_are_unusable_input() {
+    sharded_bundle();
+    let dir = work();
+    let honest = dir.join("plan");
+    let code = |args: &[&dyn AsRef<std::ffi::OsStr>]| run(args).status.code();
+    let case = |what: &str, edit: &dyn Fn(&Path)| {
+        let p = dir.join(format!("malformed-{what}"));
+        let _ = fs::remove_dir_all(&p);
+        copy_tree(&honest, &p);
+        edit(&p);
+        p
+    };
+    let out = dir.join("never-written");
+
+    let p = case("plan-json", &|p| {
+        fs::write(p.join("plan.json"), "{").unwrap()
+    });
+    assert_eq!(code(&[&"prove-shard", &p, &"--shard", &"0"]), Some(2));
+    assert_eq!(code(&[&"assemble", &p, &"--out", &out]), Some(2));
+    let p = case("format", &|p| {
+        let path = p.join("plan.json");
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, text.replace("zkmargin-plan/1", "zkmargin-plan/0")).unwrap();
+    });
+    assert_eq!(code(&[&"prove-shard", &p, &"--shard", &"0"]), Some(2));
+    let p = case("accounts", &|p| {
+        fs::remove_file(p.join("shards/0001/proof.json")).unwrap();
+        fs::write(p.join("shards/0001/accounts.json"), "[{\"identifier\": 7}]").unwrap();
+    });
+    let o = run(&[&"prove-shard", &p, &"--shard", &"1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("accounts.json"));
+    let p = case("result-shard", &|p| {
+        let path = p.join("shards/0001/proof.json");
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, text.replace("\"shard\":1", "\"shard\":0")).unwrap();
+    });
+    let o = run(&[&"assemble", &p, &"--out", &out]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("names shard 0"));
+    let p = case("result-json", &|p| {
+        fs::write(p.join("shards/0002/proof.json"), "not json").unwrap()
+    });
+    assert_eq!(code(&[&"assemble", &p, &"--out", &out]), Some(2));
+    assert!(!out.exists());
+}

@@ -241,18 +241,22 @@ pub fn check_bundle(
         instances.as_deref() == Some(bundle.instances.as_slice()),
         format!("{} instances", bundle.instances.len()),
     ));
-    let shard_instances: Vec<Vec<Fr>> = bundle.shards.iter().map(|p| p.instances.clone()).collect();
-    let combined = combine_shards(&expected_shape, &shard_instances);
+    let shard_instances: Vec<&[Fr]> = bundle.shards.iter().map(|p| &p.instances[..]).collect();
+    let (combined_ok, detail) = match combine_shards(&expected_shape, &shard_instances) {
+        Ok(combined) if Some(&combined) == instances.as_ref() => (
+            true,
+            format!("{} shard(s) of {} rows", bundle.shards.len(), m.shape.rows),
+        ),
+        Ok(_) => (
+            false,
+            "the shards' combined totals are not the statement's".to_string(),
+        ),
+        Err(e) => (false, e.to_string()),
+    };
     checks.push(check(
         "shards chain (ids strictly increasing, same inputs and oracle) and add up to the statement",
-        combined.as_ref().ok() == instances.as_ref(),
-        match &combined {
-            Ok(_) if combined.as_ref().ok() == instances.as_ref() => {
-                format!("{} shard(s) of {} rows", bundle.shards.len(), m.shape.rows)
-            }
-            Ok(_) => "the shards' combined totals are not the statement's".to_string(),
-            Err(e) => e.to_string(),
-        },
+        combined_ok,
+        detail,
     ));
 
     checks.push(check(
