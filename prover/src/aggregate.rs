@@ -387,7 +387,8 @@ mod tests {
     use zkmargin_bundle::srs::{self, SrsKind};
 
     /// An aggregation circuit over two shards (the combination `fold` does in its nodes, here
-    /// with the root's compression): the honest circuit passes MockProver; the same
+    /// with the root's compression): the honest circuit passes MockProver; a shard of another
+    /// epoch fails (only the shared-word equality can object); the same
     /// shards in the wrong order fail (only the id-order check can object); and a forged `c`
     /// (the witness cell and the instance changed together, so only the Horner gates can
     /// object) fails. Ignored: 2^21 rows (several minutes, about 8 GB) and the k = 21
@@ -412,6 +413,15 @@ mod tests {
         };
         let epoch = crate::epoch::prepare(&dir, [0; 32], sharding, Some([5; 32])).unwrap();
         assert_eq!(epoch.shards(), 2);
+        // The same accounts and salts in another epoch: a foreign shard that keeps the id order
+        // and the totals, so only the shared-word equality can object.
+        let other_dir = tmp.path().join("other-epoch");
+        let other = zkmargin_fixtures::GeneratorOptions {
+            epoch: options.epoch + 1,
+            ..options.clone()
+        };
+        zkmargin_fixtures::generate(&other, &other_dir).unwrap();
+        let other = crate::epoch::prepare(&other_dir, [0; 32], sharding, Some([5; 32])).unwrap();
         let srs_dir = srs::default_dir();
         let srs = srs::load(&srs_dir, SrsKind::Dev, 12).unwrap();
         let (pk, layout) = zkmargin_circuits::keys::proving_key(&srs, &epoch.shape).unwrap();
@@ -463,6 +473,19 @@ mod tests {
             "a compressed statement off the inner proofs' statement was accepted"
         );
         drop(c);
+
+        // A shard of another epoch in place of shard 1.
+        let foreign = shard_snark(&srs, &pk, &layout, &other, 1).unwrap();
+        let mixed = mock(vec![snarks[0].clone(), foreign]);
+        let instances = mixed.instances();
+        assert!(
+            MockProver::run(AGGREGATION_K, &mixed, instances)
+                .unwrap()
+                .verify()
+                .is_err(),
+            "a shard of another epoch was accepted"
+        );
+        drop(mixed);
 
         // Swapped shards: same shared words, same sums, ids out of order.
         let swapped = mock(vec![snarks[1].clone(), snarks[0].clone()]);
