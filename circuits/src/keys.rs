@@ -6,7 +6,9 @@
 use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
-use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, Error, ProvingKey, VerifyingKey};
+use halo2_base::halo2_proofs::plonk::{
+    keygen_pk, keygen_vk_custom, Error, ProvingKey, VerifyingKey,
+};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 
 use crate::circuit::{MarginCircuit, MarginParams};
@@ -98,6 +100,10 @@ impl CircuitLayout {
     }
 }
 
+/// Selectors are compressed into fewer fixed columns (never raising the gate degree): the
+/// prover evaluates every fixed column on the extended domain, so each one costs time.
+const COMPRESS_SELECTORS: bool = true;
+
 /// The layout of a keygen circuit once key generation has laid it out.
 fn layout(circuit: &MarginCircuit) -> CircuitLayout {
     CircuitLayout {
@@ -112,7 +118,7 @@ pub fn verifying_key(
     shape: &MarginShape,
 ) -> Result<(VerifyingKey<G1Affine>, CircuitLayout), Error> {
     let circuit = keygen_circuit(shape);
-    let vk = keygen_vk(srs, &circuit)?;
+    let vk = keygen_vk_custom(srs, &circuit, COMPRESS_SELECTORS)?;
     Ok((vk, layout(&circuit)))
 }
 
@@ -122,7 +128,7 @@ pub fn proving_key(
     shape: &MarginShape,
 ) -> Result<(ProvingKey<G1Affine>, CircuitLayout), Error> {
     let circuit = keygen_circuit(shape);
-    let vk = keygen_vk(srs, &circuit)?;
+    let vk = keygen_vk_custom(srs, &circuit, COMPRESS_SELECTORS)?;
     let pk = keygen_pk(srs, vk, &circuit)?;
     Ok((pk, layout(&circuit)))
 }

@@ -134,6 +134,36 @@ fn the_first_id_has_no_predecessor_below_zero() {
 }
 
 #[test]
+fn every_lane_row_recomposes_its_limbs() {
+    // One limb of one lane-row moved by one (still in range) breaks only that row's
+    // recomposition; an unused lane-row (no limbs) set to 1 breaks only its zero constraint.
+    // Every lane-row of a block is tried, so each lane-row role has its constraint exercised.
+    let w = small_case().witness();
+    let plan = TablePlan::new(&w.shape).expect("plan");
+    let block = 2;
+    for lane in 0..plan.lanes {
+        for r in 0..plan.block_rows {
+            let row = block * plan.block_rows + r;
+            let role = plan.lane_row_role(lane, r);
+            let accepted = run_edited(&w, |plan, t| {
+                if role.limbs == 0 {
+                    assert_eq!(t.values[lane][row], Fr::zero(), "unused lane-rows hold 0");
+                    t.values[lane][row] = Fr::one();
+                } else {
+                    let limb = &mut t.limbs[lane * 4][row];
+                    *limb = if *limb == 0 { 1 } else { *limb - 1 };
+                    assert!(*limb < 1 << plan.limb_bits);
+                }
+            });
+            assert!(
+                !accepted,
+                "lane {lane}, block row {r} ({role:?}) was not checked"
+            );
+        }
+    }
+}
+
+#[test]
 fn surplus_and_equity_lanes_are_bound_to_the_inputs() {
     // An equity lane one unit off the account's inputs fails its arithmetic gate even though
     // the lane itself recomposes and is in range.

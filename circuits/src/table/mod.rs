@@ -27,7 +27,7 @@ use halo2_base::halo2_proofs::poly::Rotation;
 use crate::field::pow2;
 use crate::Fr;
 use lookup::LimbLookup;
-use plan::{Aux, Checked, Coef, Slot, TablePlan, Total, COST_BITS, LANE_LIMBS};
+use plan::{Aux, Checked, Coef, LaneRowRole, Slot, TablePlan, Total, COST_BITS, LANE_LIMBS};
 use witness::{sentinel, TableWitness};
 
 #[derive(Debug, Clone)]
@@ -40,8 +40,9 @@ pub struct TableConfig {
     pub flags: Vec<Column<Advice>>,
     pub coef: Vec<Column<Advice>>,
     pub acc: Vec<Column<Advice>>,
-    /// `q_pos[r]`: row `r` of every block (tail included).
-    q_pos: Vec<Selector>,
+    /// One per lane and lane-row role: on the block rows (tail block included) where the lane
+    /// has that role.
+    q_lanes: Vec<LaneSelector>,
     /// First row of every account block.
     q_block: Selector,
     /// First row of block 0.
@@ -52,6 +53,38 @@ pub struct TableConfig {
     q_tail: Selector,
     /// Every row of every account block.
     q_rows: Selector,
+}
+
+/// The selector of the block rows where one lane has one role.
+#[derive(Debug, Clone)]
+struct LaneSelector {
+    lane: usize,
+    role: LaneRowRole,
+    /// Rows of a block, ascending.
+    rows: Vec<usize>,
+    selector: Selector,
+}
+
+impl LaneSelector {
+    fn configure(meta: &mut ConstraintSystem<Fr>, plan: &TablePlan) -> Vec<Self> {
+        let mut out: Vec<Self> = Vec::new();
+        for lane in 0..plan.lanes {
+            let first = out.len();
+            for r in 0..plan.block_rows {
+                let role = plan.lane_row_role(lane, r);
+                match out[first..].iter_mut().find(|s| s.role == role) {
+                    Some(s) => s.rows.push(r),
+                    None => out.push(LaneSelector {
+                        lane,
+                        role,
+                        rows: vec![r],
+                        selector: meta.selector(),
+                    }),
+                }
+            }
+        }
+        out
+    }
 }
 
 /// The halo2 cells of the table that tie it to the rest of the circuit.
@@ -178,7 +211,7 @@ impl TableConfig {
         }
         meta.enable_equality(data[plan.data[&Aux::Id].column]);
         let lookup = LimbLookup::configure(meta, limbs);
-        let q_pos: Vec<Selector> = (0..plan.block_rows).map(|_| meta.selector()).collect();
+        let q_lanes = LaneSelector::configure(meta, &plan);
         let config = TableConfig {
             values,
             lookup,
@@ -186,7 +219,7 @@ impl TableConfig {
             flags,
             coef,
             acc,
-            q_pos,
+            q_lanes,
             q_block: meta.selector(),
             q_first: meta.selector(),
             q_chain: meta.selector(),
@@ -199,30 +232,31 @@ impl TableConfig {
         config
     }
 
+    /// One constraint per lane and lane-row role (not per lane-row): fewer polynomials to
+    /// evaluate on the extended domain.
     fn lane_gates(&self, meta: &mut ConstraintSystem<Fr>) {
-        let plan = &self.plan;
-        let b = plan.limb_bits;
+        let b = self.plan.limb_bits;
         meta.create_gate("lane recomposition", |meta| {
-            let mut out = Vec::new();
-            for (r, &q) in self.q_pos.iter().enumerate() {
-                let q = meta.query_selector(q);
-                for lane in 0..plan.lanes {
-                    let role = plan.lane_row_role(lane, r);
-                    let v = meta.query_advice(self.values[lane], Rotation::cur());
-                    let limbs = sum((0..role.limbs).map(|i| {
-                        meta.query_advice(self.lookup.limbs[lane * LANE_LIMBS + i], Rotation::cur())
-                            * constant(pow2(b * i))
+            self.q_lanes
+                .iter()
+                .map(|s| {
+                    let q = meta.query_selector(s.selector);
+                    let v = meta.query_advice(self.values[s.lane], Rotation::cur());
+                    let limbs = sum((0..s.role.limbs).map(|i| {
+                        meta.query_advice(
+                            self.lookup.limbs[s.lane * LANE_LIMBS + i],
+                            Rotation::cur(),
+                        ) * constant(pow2(b * i))
                     }));
-                    let carry = if role.carries {
-                        meta.query_advice(self.values[lane], Rotation::next())
+                    let carry = if s.role.carries {
+                        meta.query_advice(self.values[s.lane], Rotation::next())
                             * constant(pow2(b * LANE_LIMBS))
                     } else {
                         constant(Fr::zero())
                     };
-                    out.push(q.clone() * (v - limbs - carry));
-                }
-            }
-            out
+                    q * (v - limbs - carry)
+                })
+                .collect::<Vec<_>>()
         });
     }
 
@@ -336,8 +370,10 @@ impl TableConfig {
         let tail = plan.blocks * r;
         for block in 0..=plan.blocks {
             let start = block * r;
-            for (i, q) in self.q_pos.iter().enumerate() {
-                q.enable(region, start + i).expect("row in range");
+            for s in &self.q_lanes {
+                for &i in &s.rows {
+                    s.selector.enable(region, start + i).expect("row in range");
+                }
             }
             if block < plan.blocks {
                 self.q_block.enable(region, start).expect("row in range");
