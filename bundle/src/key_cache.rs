@@ -82,15 +82,61 @@ where
     let (key_path, layout_path) = paths(dir, name, K::EXTENSION);
     fs::create_dir_all(dir)?;
     let tmp = key_path.with_extension(format!("tmp-{}", std::process::id()));
-    let mut w = BufWriter::new(fs::File::create(&tmp)?);
-    key.write_to(&mut w)?;
-    w.flush()?;
-    drop(w);
-    fs::write(
-        layout_path,
-        serde_json::to_vec(layout).expect("layout serializes"),
-    )?;
-    fs::rename(tmp, key_path)
+    let written = (|| {
+        let mut w = FirstError::new(BufWriter::new(fs::File::create(&tmp)?));
+        key.write_to(&mut w)?;
+        w.finish()?;
+        fs::write(
+            &layout_path,
+            serde_json::to_vec(layout).expect("layout serializes"),
+        )?;
+        fs::rename(&tmp, &key_path)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// A writer that keeps the first error of its inner writer and then discards everything.
+///
+/// halo2's key serialization unwraps some write results itself, so a full disk would panic
+/// inside it; behind this writer every write succeeds and [`FirstError::finish`] reports the
+/// error instead.
+struct FirstError<W: Write> {
+    inner: W,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> FirstError<W> {
+    fn new(inner: W) -> Self {
+        FirstError { inner, error: None }
+    }
+
+    /// Flushes; the first error met, if any.
+    fn finish(mut self) -> io::Result<()> {
+        if self.error.is_none() {
+            if let Err(e) = self.inner.flush() {
+                self.error = Some(e);
+            }
+        }
+        self.error.map_or(Ok(()), Err)
+    }
+}
+
+impl<W: Write> Write for FirstError<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.error.is_none() {
+            if let Err(e) = self.inner.write_all(buf) {
+                self.error = Some(e);
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The key of circuit `C` named `name` from the cache in `dir` (read with the circuit
@@ -132,4 +178,42 @@ pub fn load_or_make<K: CachedKey<MarginCircuit>>(
         |layout| layout.margin_params(shape),
         make,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Accepts `room` bytes, then fails like a full disk.
+    struct SmallDisk {
+        room: usize,
+    }
+
+    impl Write for SmallDisk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if buf.len() > self.room {
+                return Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"));
+            }
+            self.room -= buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_disk_is_reported_after_the_write_not_by_a_panic() {
+        let mut w = FirstError::new(SmallDisk { room: 10 });
+        // Callers that unwrap every write (as halo2's serialization does) keep going.
+        for _ in 0..5 {
+            w.write_all(&[7; 4]).expect("every write is accepted");
+        }
+        let e = w.finish().expect_err("the disk filled up");
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull);
+
+        let mut roomy = FirstError::new(SmallDisk { room: 20 });
+        roomy.write_all(&[7; 20]).unwrap();
+        roomy.finish().expect("everything fitted");
+    }
 }
