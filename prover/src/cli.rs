@@ -48,6 +48,20 @@ pub enum Command {
     /// Print a bundle's calldata as hex: `submitEpoch(statement, declared, proof)` for the
     /// registry, or with --verifier the verifier's own calldata (instances, then the proof).
     Calldata(CalldataArgs),
+    /// Prove the next snapshot of SOURCE (the one whose epoch follows ARCHIVE's last; with
+    /// an empty archive, the lowest), chained to the archive's last epoch, with every
+    /// account's inclusion proof, and publish it to ARCHIVE atomically. Exit 0 = published
+    /// or nothing new, 1 = failure (the archive is left as it was), 2 = unusable input,
+    /// 3 = oracle halt.
+    Epoch(RunnerArgs),
+    /// `zkmargin epoch` in a loop: publishes every new snapshot at once, then waits for the
+    /// next tick. A failed step is reported and retried at the next tick.
+    Run(RunArgs),
+    /// Serve an archive over HTTP: epochs and statements, public bundle files, holder-only
+    /// inclusion proofs (by access token), health; JSON logs on stderr (RUST_LOG filters).
+    Serve(ServeArgs),
+    /// Print an account holder's access token for the archive's inclusion-proof endpoint.
+    Token(TokenArgs),
     /// Synthetic snapshots.
     Fixtures {
         #[command(subcommand)]
@@ -145,6 +159,64 @@ pub struct EpochArgs {
     /// Use the imported powers-of-tau SRS instead of the development one.
     #[arg(long)]
     pub ptau: bool,
+}
+
+/// The epoch runner's source, archive and proving options.
+#[derive(Args)]
+pub struct RunnerArgs {
+    /// Directory of snapshot directories (any names; each holds config.toml, quotes.csv and
+    /// accounts.csv, and config.toml's epoch orders them).
+    pub source: PathBuf,
+    /// Archive directory (created on first use).
+    pub archive: PathBuf,
+    /// Shards of 2^K account rows (default: one shard holding every account).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(4..=24))]
+    pub shard_k: Option<u32>,
+    /// Use the imported powers-of-tau SRS instead of the development one.
+    #[arg(long)]
+    pub ptau: bool,
+    #[arg(long)]
+    pub srs_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Interval between ticks, e.g. 1h, 15m, 30s.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub every: std::time::Duration,
+    #[command(flatten)]
+    pub runner: RunnerArgs,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Archive directory (from `zkmargin epoch`).
+    pub archive: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// Directory of the web verifier page to serve at / (default: the archive's `web/`, if
+    /// present).
+    #[arg(long)]
+    pub web: Option<PathBuf>,
+    /// Requests per second allowed to one client address.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: u32,
+    /// Burst size allowed to one client address.
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..))]
+    pub burst: u32,
+}
+
+#[derive(Args)]
+pub struct TokenArgs {
+    /// Archive directory.
+    pub archive: PathBuf,
+    /// The account identifier (as in accounts.csv).
+    #[arg(long, required_unless_present = "csv", conflicts_with = "csv")]
+    pub account: Option<String>,
+    /// Every account of this accounts.csv: prints `identifier,token` lines (for distributing
+    /// tokens to holders).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
 }
 
 #[derive(Args)]

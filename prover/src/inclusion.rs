@@ -114,6 +114,13 @@ impl EpochAccounts {
         self.sorted.len()
     }
 
+    /// Every account's identifier and id (hex, as its inclusion file's `id`), in table order.
+    pub fn holders(&self) -> impl Iterator<Item = (&str, String)> + '_ {
+        self.sorted
+            .iter()
+            .map(|(id, row)| (row.identifier.as_str(), hex::encode(id.0)))
+    }
+
     pub fn shards(&self) -> usize {
         self.bundle.manifest.shards.len()
     }
@@ -602,4 +609,40 @@ impl CosetDivider {
         }
         q
     }
+}
+
+/// Writes `file` as pretty JSON to `path` (through a temporary file and a rename).
+pub fn write_file(path: &Path, file: &InclusionFile) -> Result<(), InclusionError> {
+    let text = serde_json::to_vec_pretty(file).expect("inclusion file serializes");
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|source| InclusionError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Writes every account's inclusion file, `<id>.json`, into the new directory `out` (built
+/// beside it and renamed into place, so `out` is complete or absent).
+pub fn write_all(
+    epoch: &EpochAccounts,
+    out: &Path,
+    srs_dir: &Path,
+    key_dir: &Path,
+) -> Result<(), InclusionError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| InclusionError::Io { path, source }
+    };
+    let tmp = out.with_extension("tmp-all");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    for shard in 0..epoch.shards() {
+        let prover = InclusionProver::open(epoch, shard, srs_dir, key_dir)?;
+        prover.prove_all(|file| write_file(&tmp.join(format!("{}.json", file.id)), &file))?;
+    }
+    std::fs::rename(&tmp, out).map_err(io(out))
 }

@@ -1,25 +1,14 @@
 //! `zkmargin inclusion`: per-account inclusion files from a bundle's private data.
 
-use std::path::Path;
 use std::time::Instant;
 
 use zkmargin_bundle::srs;
-use zkmargin_inclusion::InclusionFile;
-use zkmargin_prover::inclusion::{EpochAccounts, InclusionError, InclusionProver};
+use zkmargin_prover::inclusion::{
+    write_all, write_file, EpochAccounts, InclusionError, InclusionProver,
+};
 
 use crate::cli::InclusionArgs;
 use crate::exit;
-
-fn write_json(path: &Path, file: &InclusionFile) -> Result<(), InclusionError> {
-    let text = serde_json::to_vec_pretty(file).expect("inclusion file serializes");
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|source| InclusionError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-}
 
 pub fn run(args: &InclusionArgs) -> u8 {
     let srs_dir = args.srs_dir.clone().unwrap_or_else(srs::default_dir);
@@ -69,31 +58,11 @@ pub fn run(args: &InclusionArgs) -> u8 {
                 "inclusion proof for shard {shard}, row {block} in {:.2} s",
                 start.elapsed().as_secs_f64()
             );
-            write_json(&args.out, &file)
+            write_file(&args.out, &file)
         }
         None => {
-            let tmp = args.out.with_extension("tmp-all");
-            let _ = std::fs::remove_dir_all(&tmp);
             let start = Instant::now();
-            let written = std::fs::create_dir_all(&tmp)
-                .map_err(|source| InclusionError::Io {
-                    path: tmp.clone(),
-                    source,
-                })
-                .and_then(|()| {
-                    (0..epoch.shards()).try_for_each(|shard| {
-                        let prover = InclusionProver::open(&epoch, shard, &srs_dir, &key_dir)?;
-                        prover.prove_all(|file| {
-                            write_json(&tmp.join(format!("{}.json", file.id)), &file)
-                        })
-                    })
-                })
-                .and_then(|()| {
-                    std::fs::rename(&tmp, &args.out).map_err(|source| InclusionError::Io {
-                        path: args.out.clone(),
-                        source,
-                    })
-                });
+            let written = write_all(&epoch, &args.out, &srs_dir, &key_dir);
             if written.is_ok() {
                 eprintln!(
                     "{} inclusion proofs ({} shard(s)) in {:.1} s",

@@ -2,10 +2,12 @@
 
 mod check;
 mod cli;
+mod epoch_cmd;
 mod evm_cmd;
 mod fixtures_cmd;
 mod inclusion_cmd;
 mod prove_cmd;
+mod serve_cmd;
 mod shard_cmd;
 
 use std::process::ExitCode;
@@ -36,6 +38,10 @@ fn main() -> ExitCode {
         cli::Command::ExportVerifier(args) => evm_cmd::export_verifier(&args),
         cli::Command::Aggregate(args) => evm_cmd::aggregate(&args),
         cli::Command::Calldata(args) => evm_cmd::calldata(&args),
+        cli::Command::Epoch(args) => epoch_cmd::epoch(&args),
+        cli::Command::Run(args) => epoch_cmd::run(&args),
+        cli::Command::Token(args) => epoch_cmd::token(&args),
+        cli::Command::Serve(args) => serve_cmd::serve(&args),
         cli::Command::Fixtures {
             command: cli::FixturesCommand::Generate(args),
         } => fixtures_cmd::generate(&args),

@@ -3,6 +3,8 @@
 //! with a shard dropped, duplicated, reordered or taken from another table rejected by the
 //! verifier; and inclusion proofs that name their shard.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -10,6 +12,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
+use common::{home, zkmargin};
 use zkmargin_bundle::srs::{self, SrsKind};
 use zkmargin_fixtures::{generate, GeneratorOptions};
 use zkmargin_verifier::bundle_check::{verify_bundle, Report};
@@ -17,21 +20,6 @@ use zkmargin_verifier::bundle_check::{verify_bundle, Report};
 /// The verifier's check that the shards combine into the statement.
 const SHARDS_CHECK: &str =
     "shards chain (ids strictly increasing, same inputs and oracle) and add up to the statement";
-
-fn home() -> &'static Path {
-    static HOME: OnceLock<PathBuf> = OnceLock::new();
-    HOME.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zkmargin-home");
-        fs::create_dir_all(&dir).unwrap();
-        dir
-    })
-}
-
-fn zkmargin() -> std::process::Command {
-    let mut c = std::process::Command::cargo_bin("zkmargin").unwrap();
-    c.env("ZKMARGIN_HOME", home());
-    c
-}
 
 fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
     zkmargin()

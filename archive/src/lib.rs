@@ -1,0 +1,276 @@
+//! The epoch archive: every published epoch of one venue, public and private data apart, with
+//! an SQLite index that lists epochs and locates inclusion proofs.
+//!
+//! ```text
+//! ARCHIVE/
+//!   index.sqlite          epochs and inclusion locations; an epoch exists iff it is indexed
+//!   public/NNNNNNNNNN/    the bundle without private/: what auditors and users fetch
+//!   private/access.key    the secret that access tokens derive from (created once)
+//!   private/NNNNNNNNNN/   the bundle's private/ (secrets, snapshot) and inclusion/<id>.json
+//!   work/                 the epoch being made; removed at every start
+//!   lock                  held by the one process that writes the archive
+//! ```
+//!
+//! Publishing renames the finished directories into `public/` and `private/`, then commits
+//! the index row in one transaction. A crash at any point leaves either no trace the index
+//! knows of (recovery removes `work/` and unindexed epoch directories) or a complete epoch,
+//! so readers that go through the index never see half an epoch.
+
+pub mod index;
+pub mod token;
+
+use std::fs::{self, File, TryLockError};
+use std::path::{Path, PathBuf};
+
+pub use index::{EpochRecord, Index};
+pub use token::{AccessKey, TokenHash};
+
+/// Directory name width: epochs are `u64`, written as ten digits at least.
+fn epoch_dir(epoch: u64) -> String {
+    format!("{epoch:010}")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("index {path}: {source}")]
+    Index {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("{0}: another process is writing this archive")]
+    Busy(PathBuf),
+    #[error("{path}: malformed: {reason}")]
+    Malformed { path: PathBuf, reason: String },
+    #[error("epoch {0} is already archived")]
+    Exists(u64),
+}
+
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ArchiveError + '_ {
+    move |source| ArchiveError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// An archive directory (paths only; nothing is held open).
+#[derive(Debug, Clone)]
+pub struct Archive {
+    root: PathBuf,
+}
+
+/// The writer's exclusive lock on an archive, released on drop (also when the process dies).
+#[derive(Debug)]
+pub struct WriteLock {
+    _file: File,
+}
+
+/// What [`Archive::recover`] removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Recovered {
+    pub work: bool,
+    /// Epoch directories (public or private) that no index row names.
+    pub orphans: Vec<PathBuf>,
+}
+
+impl Archive {
+    /// The archive at `root`, created (empty) if missing.
+    pub fn create_or_open(root: &Path) -> Result<Archive, ArchiveError> {
+        for dir in [root.join("public"), root.join("private")] {
+            fs::create_dir_all(&dir).map_err(io(&dir))?;
+        }
+        let archive = Archive {
+            root: root.to_path_buf(),
+        };
+        archive.index()?;
+        Ok(archive)
+    }
+
+    /// An existing archive (for readers); its index must exist.
+    pub fn open(root: &Path) -> Result<Archive, ArchiveError> {
+        let archive = Archive {
+            root: root.to_path_buf(),
+        };
+        let index = archive.index_path();
+        if !index.is_file() {
+            return Err(ArchiveError::Malformed {
+                path: root.to_path_buf(),
+                reason: "no index.sqlite: not an archive".into(),
+            });
+        }
+        Ok(archive)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn index_path(&self) -> PathBuf {
+        self.root.join("index.sqlite")
+    }
+
+    /// A connection to the index (schema created if missing).
+    pub fn index(&self) -> Result<Index, ArchiveError> {
+        Index::open(&self.index_path())
+    }
+
+    pub fn public_dir(&self, epoch: u64) -> PathBuf {
+        self.root.join("public").join(epoch_dir(epoch))
+    }
+
+    pub fn private_dir(&self, epoch: u64) -> PathBuf {
+        self.root.join("private").join(epoch_dir(epoch))
+    }
+
+    /// An epoch's inclusion file for the account id `id` (hex, as in the file's `id`).
+    pub fn inclusion_path(&self, epoch: u64, id: &str) -> PathBuf {
+        self.private_dir(epoch)
+            .join("inclusion")
+            .join(format!("{id}.json"))
+    }
+
+    pub fn work_dir(&self) -> PathBuf {
+        self.root.join("work")
+    }
+
+    fn access_key_path(&self) -> PathBuf {
+        self.root.join("private").join("access.key")
+    }
+
+    /// The access-token secret, created by the writer on first use (32 random bytes, hex).
+    pub fn access_key(&self, _lock: &WriteLock) -> Result<AccessKey, ArchiveError> {
+        AccessKey::load_or_create(&self.access_key_path())
+    }
+
+    /// The access-token secret, if the writer has created it.
+    pub fn existing_access_key(&self) -> Result<AccessKey, ArchiveError> {
+        let path = self.access_key_path();
+        if !path.is_file() {
+            return Err(ArchiveError::Malformed {
+                path,
+                reason: "no access key yet: no epoch was published".into(),
+            });
+        }
+        AccessKey::load_or_create(&path)
+    }
+
+    /// Takes the writer's lock without waiting: [`ArchiveError::Busy`] if another process
+    /// holds it.
+    pub fn lock(&self) -> Result<WriteLock, ArchiveError> {
+        let path = self.root.join("lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(WriteLock { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(ArchiveError::Busy(self.root.clone())),
+            Err(TryLockError::Error(e)) => Err(ArchiveError::Io { path, source: e }),
+        }
+    }
+
+    /// Removes what an interrupted writer left: `work/`, and epoch directories the index does
+    /// not list. Needs the writer's lock.
+    pub fn recover(&self, _lock: &WriteLock) -> Result<Recovered, ArchiveError> {
+        let mut out = Recovered::default();
+        let work = self.work_dir();
+        if work.exists() {
+            fs::remove_dir_all(&work).map_err(io(&work))?;
+            out.work = true;
+        }
+        let indexed = self.index()?.epoch_numbers()?;
+        for side in ["public", "private"] {
+            let dir = self.root.join(side);
+            for entry in fs::read_dir(&dir).map_err(io(&dir))? {
+                let entry = entry.map_err(io(&dir))?;
+                let path = entry.path();
+                if !path.is_dir() {
+                    continue;
+                }
+                let known = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .is_some_and(|e| indexed.contains(&e));
+                if !known {
+                    fs::remove_dir_all(&path).map_err(io(&path))?;
+                    out.orphans.push(path);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Publishes a finished epoch: moves `bundle` (whose `private/` goes to the private side,
+    /// with `inclusion` as its `inclusion/`), then commits `record` and the accounts' token
+    /// hashes (each with its account id) to the index. Needs the writer's lock.
+    pub fn publish(
+        &self,
+        lock: &WriteLock,
+        bundle: &Path,
+        inclusion: &Path,
+        record: &EpochRecord,
+        accounts: &[(TokenHash, String)],
+    ) -> Result<(), ArchiveError> {
+        self.publish_with(lock, bundle, inclusion, record, accounts, || {})
+    }
+
+    /// [`Archive::publish`], calling `renamed` between the renames and the index commit (where
+    /// crash tests stop the process).
+    pub fn publish_with(
+        &self,
+        _lock: &WriteLock,
+        bundle: &Path,
+        inclusion: &Path,
+        record: &EpochRecord,
+        accounts: &[(TokenHash, String)],
+        renamed: impl FnOnce(),
+    ) -> Result<(), ArchiveError> {
+        let mut index = self.index()?;
+        if index.epoch(record.epoch)?.is_some() {
+            return Err(ArchiveError::Exists(record.epoch));
+        }
+        let (public, private) = (
+            self.public_dir(record.epoch),
+            self.private_dir(record.epoch),
+        );
+        // The files' contents reach the disk before any rename can make them reachable.
+        sync_filesystem(bundle)?;
+        let bundle_private = bundle.join("private");
+        fs::rename(&bundle_private, &private).map_err(io(&private))?;
+        let inclusion_dir = private.join("inclusion");
+        fs::rename(inclusion, &inclusion_dir).map_err(io(&inclusion_dir))?;
+        fs::rename(bundle, &public).map_err(io(&public))?;
+        sync_dir(&self.root.join("public"))?;
+        sync_dir(&self.root.join("private"))?;
+        renamed();
+        index.insert(record, accounts)
+    }
+}
+
+/// Flushes every written file of the filesystem holding `dir` (one `syncfs`, not one `fsync`
+/// per inclusion file).
+#[cfg(target_os = "linux")]
+fn sync_filesystem(dir: &Path) -> Result<(), ArchiveError> {
+    let f = File::open(dir).map_err(io(dir))?;
+    rustix::fs::syncfs(&f).map_err(|e| ArchiveError::Io {
+        path: dir.to_path_buf(),
+        source: e.into(),
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sync_filesystem(_dir: &Path) -> Result<(), ArchiveError> {
+    Ok(())
+}
+
+/// Makes a directory's renames durable before the index names them.
+fn sync_dir(dir: &Path) -> Result<(), ArchiveError> {
+    File::open(dir).and_then(|f| f.sync_all()).map_err(io(dir))
+}
