@@ -11,6 +11,7 @@ use std::time::Instant;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use rayon::prelude::*;
 use zkmargin_bundle::{Bundle, BundleError};
 use zkmargin_circuits::encoding::{combine_shards, digest_of, encode, statement_digest_under};
 use zkmargin_circuits::keys::CircuitLayout;
@@ -99,7 +100,7 @@ fn config_mismatches(s: &Statement, c: &Config) -> Vec<String> {
     out
 }
 
-/// Verifies every shard's proof against its instances with `vk` (rebuilt from the shape), and
+/// Verifies every shard's proof (in parallel) against its instances with `vk` (rebuilt from the shape), and
 /// that the manifest's account-table commitments are the proofs' advice commitments. On success
 /// returns how the key was obtained and how long the SNARK checks took.
 fn snarks_verify(
@@ -112,22 +113,25 @@ fn snarks_verify(
 ) -> Result<String, String> {
     let columns = layout.first_phase_columns(shape);
     let start = Instant::now();
-    for (s, (shard, entry)) in bundle
+    // Shards verify independently (in parallel); the first failure in shard order is reported.
+    let results: Vec<Result<(), String>> = bundle
         .shards
-        .iter()
+        .par_iter()
         .zip(&bundle.manifest.shards)
         .enumerate()
-    {
-        if zkmargin_bundle::leading_commitments(&shard.proof, columns).as_deref()
-            != Some(entry.account_table_commitment.as_slice())
-        {
-            return Err(format!(
-                "shard {s}: the manifest's account-table commitment is not the proof's"
-            ));
-        }
-        zkmargin_bundle::snark::verify(srs, vk, &shard.instances, &shard.proof)
-            .map_err(|e| format!("shard {s}: {e}"))?;
-    }
+        .map(|(s, (shard, entry))| {
+            if zkmargin_bundle::leading_commitments(&shard.proof, columns).as_deref()
+                != Some(entry.account_table_commitment.as_slice())
+            {
+                return Err(format!(
+                    "shard {s}: the manifest's account-table commitment is not the proof's"
+                ));
+            }
+            zkmargin_bundle::snark::verify(srs, vk, &shard.instances, &shard.proof)
+                .map_err(|e| format!("shard {s}: {e}"))
+        })
+        .collect();
+    results.into_iter().collect::<Result<(), String>>()?;
     Ok(format!(
         "{} shard proof(s) of {} bytes; {key_source}; SNARKs checked in {:.2} ms",
         bundle.shards.len(),
