@@ -274,3 +274,110 @@ fn sync_filesystem(_dir: &Path) -> Result<(), ArchiveError> {
 fn sync_dir(dir: &Path) -> Result<(), ArchiveError> {
     File::open(dir).and_then(|f| f.sync_all()).map_err(io(dir))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(epoch: u64) -> EpochRecord {
+        EpochRecord {
+            epoch,
+            timestamp: 1_700_000_000 + epoch,
+            statement_digest: format!("{epoch:064x}"),
+            prev_digest: "00".repeat(32),
+            accounts: 2,
+            shards: 1,
+            published_at: 1,
+        }
+    }
+
+    #[test]
+    fn the_access_key_is_created_once_and_a_malformed_key_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Archive::create_or_open(dir.path()).unwrap();
+        assert!(matches!(
+            a.existing_access_key(),
+            Err(ArchiveError::Malformed { .. })
+        ));
+        let lock = a.lock().unwrap();
+        let token = a.access_key(&lock).unwrap().token_hex("alice");
+        assert_eq!(a.existing_access_key().unwrap().token_hex("alice"), token);
+        assert_ne!(a.existing_access_key().unwrap().token_hex("bob"), token);
+        for bad in ["", "zz", &"ab".repeat(31), &"ab".repeat(33)] {
+            fs::write(a.access_key_path(), bad).unwrap();
+            assert!(
+                matches!(a.existing_access_key(), Err(ArchiveError::Malformed { .. })),
+                "{bad:?} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn a_second_writer_is_busy_and_indexed_epochs_list_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Archive::create_or_open(dir.path()).unwrap();
+        let lock = a.lock().unwrap();
+        assert!(matches!(a.lock(), Err(ArchiveError::Busy(_))));
+        let mut index = a.index().unwrap();
+        let token = TokenHash::of(&[1; 32]);
+        for e in 1..=3 {
+            index
+                .insert(&record(e), &[(token, format!("id{e}"))])
+                .unwrap();
+        }
+        let listed: Vec<u64> = index
+            .list(None, 10)
+            .unwrap()
+            .iter()
+            .map(|r| r.epoch)
+            .collect();
+        assert_eq!(listed, [3, 2, 1]);
+        let before: Vec<u64> = index
+            .list(Some(3), 1)
+            .unwrap()
+            .iter()
+            .map(|r| r.epoch)
+            .collect();
+        assert_eq!(before, [2]);
+        assert_eq!(index.last().unwrap(), Some(record(3)));
+        assert_eq!(index.locate(&token, 2).unwrap().as_deref(), Some("id2"));
+        assert!(
+            index.insert(&record(2), &[]).is_err(),
+            "an epoch is indexed once"
+        );
+        // SQLite holds signed 64-bit integers: larger values are refused, not wrapped.
+        assert!(matches!(
+            index.insert(&record(u64::MAX), &[]),
+            Err(ArchiveError::Malformed { .. })
+        ));
+        assert!(matches!(
+            index.epoch(u64::MAX),
+            Err(ArchiveError::Malformed { .. })
+        ));
+        drop(lock);
+        assert!(a.lock().is_ok(), "the lock is released on drop");
+    }
+
+    #[test]
+    fn recovery_removes_work_and_unindexed_epochs_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Archive::create_or_open(dir.path()).unwrap();
+        let lock = a.lock().unwrap();
+        a.index().unwrap().insert(&record(1), &[]).unwrap();
+        for d in [
+            a.public_dir(1),
+            a.private_dir(1),
+            a.public_dir(2),
+            a.private_dir(2),
+            a.work_dir(),
+        ] {
+            fs::create_dir_all(d).unwrap();
+        }
+        let mut r = a.recover(&lock).unwrap();
+        assert!(r.work);
+        r.orphans.sort();
+        assert_eq!(r.orphans, [a.private_dir(2), a.public_dir(2)]);
+        assert!(a.public_dir(1).is_dir() && a.private_dir(1).is_dir());
+        assert!(!a.work_dir().exists() && !a.public_dir(2).exists());
+    }
+}

@@ -44,6 +44,13 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Asserts that the run exited with `code` and said `why`.
+fn refused(out: std::process::Output, code: i32, why: &str) {
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(code), "{text}");
+    assert!(text.contains(why), "{text}");
+}
+
 fn ok(out: std::process::Output) -> String {
     assert!(out.status.success(), "{}", stderr(&out));
     stderr(&out)
@@ -211,36 +218,20 @@ fn unusable_sources_and_a_second_writer_are_refused() {
     // A gap: the archive ends at 1 and the source's next epoch is 3.
     let src = source(&dir, &[1, 3]);
     ok(epoch(&src, &archive));
-    let out = epoch(&src, &archive);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("no snapshot for epoch 2"),
-        "{}",
-        stderr(&out)
-    );
+    refused(epoch(&src, &archive), 2, "no snapshot for epoch 2");
     // Two snapshots of one epoch.
     fs::remove_dir_all(src.join("snap-3")).unwrap();
     snapshot(&src.join("snap-2"), 2, 5);
     snapshot(&src.join("snap-2b"), 2, 6);
-    let out = epoch(&src, &archive);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("two snapshots"), "{}", stderr(&out));
+    refused(epoch(&src, &archive), 2, "two snapshots");
     // A config that does not parse.
     fs::remove_dir_all(src.join("snap-2b")).unwrap();
     fs::write(src.join("snap-2/config.toml"), "epoch = \"two\"\n").unwrap();
-    let out = epoch(&src, &archive);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("snap-2/config.toml"),
-        "{}",
-        stderr(&out)
-    );
+    refused(epoch(&src, &archive), 2, "snap-2/config.toml");
     // Another process holds the writer's lock.
     let a = Archive::open(&archive).unwrap();
     let lock = a.lock().unwrap();
-    let out = epoch(&src, &archive);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("another process"), "{}", stderr(&out));
+    refused(epoch(&src, &archive), 1, "another process");
     drop(lock);
     assert_eq!(indexed(&archive), [1]);
     assert_valid(&archive);

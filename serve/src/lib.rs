@@ -19,7 +19,6 @@ mod limit;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::StatusCode;
@@ -255,6 +254,3 @@ pub async fn serve(
     })
     .await
 }
-
-/// How long an idle client address is remembered by the rate limiter.
-pub const LIMITER_MEMORY: Duration = Duration::from_secs(60);

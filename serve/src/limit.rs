@@ -1,6 +1,7 @@
 //! Per-client-address rate limiting: a token bucket per IP address (`governor`), refilled at
 //! `per_second` with room for `burst`; an empty bucket answers `429 Too Many Requests`.
-//! Addresses idle for a minute are forgotten, so memory stays bounded by recent clients.
+//! Every 4,096 requests, addresses whose bucket has refilled (idle for `burst / per_second`
+//! seconds) are forgotten, so memory stays bounded by recent clients.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
