@@ -5,6 +5,7 @@
 //! ARCHIVE/
 //!   index.sqlite          epochs and inclusion locations; an epoch exists iff it is indexed
 //!   public/NNNNNNNNNN/    the bundle without private/: what auditors and users fetch
+//!   public/srs/<label>/   SRS powers for light verifiers (g1.bin, g2.bin; the browser page)
 //!   private/access.key    the secret that access tokens derive from (created once)
 //!   private/NNNNNNNNNN/   the bundle's private/ (secrets, snapshot) and inclusion/<id>.json
 //!   work/                 the epoch being made; removed at every start
@@ -25,10 +26,7 @@ use std::path::{Path, PathBuf};
 pub use index::{EpochRecord, Index};
 pub use token::{AccessKey, TokenHash};
 
-/// Directory name width: epochs are `u64`, written as ten digits at least.
-fn epoch_dir(epoch: u64) -> String {
-    format!("{epoch:010}")
-}
+use zkmargin_inclusion::published::{epoch_dir, srs_dir_name, G1_FILE, G2_FILE, SRS_DIR};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -133,6 +131,51 @@ impl Archive {
             .join(format!("{id}.json"))
     }
 
+    /// The published SRS powers of `label` (`g1.bin`, `g2.bin`).
+    pub fn srs_powers_dir(&self, label: &str) -> PathBuf {
+        self.root
+            .join("public")
+            .join(SRS_DIR)
+            .join(srs_dir_name(label))
+    }
+
+    /// Publishes the SRS powers of `label` for light verifiers, once: written under `work/`
+    /// and renamed into place. `Ok(false)` if they are already published with these bytes;
+    /// different bytes under the same label are refused. Needs the writer's lock.
+    pub fn publish_srs_powers(
+        &self,
+        _lock: &WriteLock,
+        label: &str,
+        g1: &[u8],
+        g2: &[u8],
+    ) -> Result<bool, ArchiveError> {
+        let dir = self.srs_powers_dir(label);
+        if dir.exists() {
+            for (file, bytes) in [(G1_FILE, g1), (G2_FILE, g2)] {
+                let path = dir.join(file);
+                if fs::read(&path).map_err(io(&path))? != bytes {
+                    return Err(ArchiveError::Malformed {
+                        path,
+                        reason: format!("published powers of SRS {label:?} differ from this SRS"),
+                    });
+                }
+            }
+            return Ok(false);
+        }
+        let tmp = self.work_dir().join(format!("srs-{}", srs_dir_name(label)));
+        fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+        for (file, bytes) in [(G1_FILE, g1), (G2_FILE, g2)] {
+            let path = tmp.join(file);
+            fs::write(&path, bytes).map_err(io(&path))?;
+        }
+        sync_filesystem(&tmp)?;
+        let parent = dir.parent().expect("srs/<label>");
+        fs::create_dir_all(parent).map_err(io(parent))?;
+        fs::rename(&tmp, &dir).map_err(io(&dir))?;
+        sync_dir(parent)?;
+        Ok(true)
+    }
+
     pub fn work_dir(&self) -> PathBuf {
         self.root.join("work")
     }
@@ -176,7 +219,8 @@ impl Archive {
     }
 
     /// Removes what an interrupted writer left: `work/`, and epoch directories the index does
-    /// not list. Needs the writer's lock.
+    /// not list (`public/srs/` is not an epoch: its entries appear whole). Needs the writer's
+    /// lock.
     pub fn recover(&self, _lock: &WriteLock) -> Result<Recovered, ArchiveError> {
         let mut out = Recovered::default();
         let work = self.work_dir();
@@ -190,7 +234,7 @@ impl Archive {
             for entry in fs::read_dir(&dir).map_err(io(&dir))? {
                 let entry = entry.map_err(io(&dir))?;
                 let path = entry.path();
-                if !path.is_dir() {
+                if !path.is_dir() || (side == "public" && entry.file_name() == SRS_DIR) {
                     continue;
                 }
                 let known = entry
@@ -373,11 +417,36 @@ mod tests {
         ] {
             fs::create_dir_all(d).unwrap();
         }
+        assert!(a
+            .publish_srs_powers(&lock, "dev-insecure", b"g1", b"g2")
+            .unwrap());
         let mut r = a.recover(&lock).unwrap();
         assert!(r.work);
         r.orphans.sort();
         assert_eq!(r.orphans, [a.private_dir(2), a.public_dir(2)]);
         assert!(a.public_dir(1).is_dir() && a.private_dir(1).is_dir());
         assert!(!a.work_dir().exists() && !a.public_dir(2).exists());
+        assert!(a.srs_powers_dir("dev-insecure").join(G2_FILE).is_file());
+    }
+
+    #[test]
+    fn srs_powers_are_published_once_and_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Archive::create_or_open(dir.path()).unwrap();
+        let lock = a.lock().unwrap();
+        assert!(a
+            .publish_srs_powers(&lock, "ptau:x.ptau", b"one", b"two")
+            .unwrap());
+        let published = a.srs_powers_dir("ptau:x.ptau");
+        assert_eq!(published, dir.path().join("public/srs/ptau_x.ptau"));
+        assert_eq!(fs::read(published.join(G1_FILE)).unwrap(), b"one");
+        assert!(!a
+            .publish_srs_powers(&lock, "ptau:x.ptau", b"one", b"two")
+            .unwrap());
+        let err = a
+            .publish_srs_powers(&lock, "ptau:x.ptau", b"one", b"other")
+            .unwrap_err();
+        assert!(err.to_string().contains("differ"), "{err}");
+        assert_eq!(fs::read(published.join(G2_FILE)).unwrap(), b"two");
     }
 }

@@ -20,14 +20,9 @@ pub mod srs;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-use zkmargin_circuits::shape::MarginShape;
 use zkmargin_circuits::Fr;
-use zkmargin_core::statement::Statement;
+pub use zkmargin_layout::manifest::{Manifest, ShardEntry, SrsLabel, FORMAT_VERSION};
 
-/// Bundle format. 3: one proof per shard under `shards/`. (2: the statement digest hashes the
-/// public instances; 1: the old digest.) Other versions are refused.
-pub const FORMAT_VERSION: u32 = 3;
 pub const MANIFEST: &str = "manifest.json";
 pub const PROOF: &str = "proof.bin";
 pub const SHARDS: &str = "shards";
@@ -39,36 +34,6 @@ pub const MASTER_SECRET: &str = "master_secret.hex";
 /// `private/snapshot/`: the proven snapshot (config, quotes, accounts), from which the
 /// operator rebuilds the witness for inclusion proofs.
 pub const PRIVATE_SNAPSHOT: &str = "snapshot";
-
-/// Where the KZG parameters came from; verifiers use their own copy and compare the label.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SrsLabel {
-    /// `dev-insecure` or `ptau:<file name>`.
-    pub source: String,
-    pub k: u32,
-}
-
-/// `manifest.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
-    pub format_version: u32,
-    pub shape: MarginShape,
-    pub srs: SrsLabel,
-    /// Hex Keccak-256 of the statement (the next epoch's `prev_digest`).
-    pub statement_digest: String,
-    /// The shards, in table order (ascending account ids).
-    pub shards: Vec<ShardEntry>,
-    pub statement: Statement,
-}
-
-/// One shard in the manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShardEntry {
-    /// Commitment to the shard's account table: the KZG commitments of the advice columns that
-    /// hold it, in column order, each hex `x ‖ y` (32-byte big-endian coordinates), exactly
-    /// as they open the shard's proof transcript.
-    pub account_table_commitment: Vec<String>,
-}
 
 /// A shard's proof and the public instances it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,13 +101,6 @@ pub fn parse_instances(bytes: &[u8]) -> Result<Vec<Fr>, String> {
         .iter()
         .map(|h| fr_from_hex(h).ok_or_else(|| format!("`{h}` is not a field element")))
         .collect()
-}
-
-impl Manifest {
-    /// The statement digest as bytes; `None` if the manifest's hex is not 32 bytes.
-    pub fn statement_digest_bytes(&self) -> Option<[u8; 32]> {
-        hex::decode(&self.statement_digest).ok()?.try_into().ok()
-    }
 }
 
 impl Bundle {

@@ -161,3 +161,14 @@ pub fn data_columns(layout: &CircuitLayout, shape: &MarginShape) -> Option<Vec<(
             .collect(),
     )
 }
+
+/// Positions of the account data columns among the first-phase advice commitments (what a
+/// manifest's `account_data_columns` must say).
+pub fn account_data_positions(layout: &CircuitLayout, shape: &MarginShape) -> Option<Vec<usize>> {
+    Some(
+        data_columns(layout, shape)?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect(),
+    )
+}

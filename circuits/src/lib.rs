@@ -17,9 +17,8 @@
 //! table), [`circuit`] (assembly), [`keys`] (keys from the shape).
 
 pub mod chips;
-pub use zkmargin_layout::{field, shape};
+pub use zkmargin_layout::{encoding, field, shape};
 pub mod circuit;
-pub mod encoding;
 pub mod keys;
 pub mod table;
 pub mod witness;

@@ -32,6 +32,7 @@ use zkmargin_layout::field::{fr_from_i128, fr_from_id};
 use zkmargin_layout::plan::{Aux, TablePlan};
 
 pub mod check;
+pub mod published;
 
 /// 2: the file names its shard.
 pub const INCLUSION_FORMAT: u32 = 2;

@@ -194,8 +194,8 @@ pub struct ServeArgs {
     pub archive: PathBuf,
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: std::net::SocketAddr,
-    /// Directory of the web verifier page to serve at / (default: the archive's `web/`, if
-    /// present).
+    /// Directory of the web verifier page (`scripts/build-web.sh` output) to serve at /
+    /// (default: the archive's `web/`, if it holds an index.html).
     #[arg(long)]
     pub web: Option<PathBuf>,
     /// Requests per second allowed to one client address.

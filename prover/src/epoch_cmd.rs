@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use zkmargin_archive::{Archive, ArchiveError, EpochRecord, TokenHash};
 use zkmargin_core::config::Config;
-use zkmargin_prover::inclusion::{write_all, EpochAccounts};
+use zkmargin_prover::inclusion::{page_powers, write_all, EpochAccounts};
 
 use crate::cli::{EpochArgs, RunArgs, RunnerArgs, TokenArgs};
 use crate::prove_cmd::srs_dir;
@@ -176,6 +176,9 @@ fn step(args: &RunnerArgs) -> Result<Step, Stop> {
     )
     .map_err(|e| Stop::new(exit::FAILURE, format!("inclusion proofs: {e}")))?;
     failpoint("inclusion-written");
+    let (g1, g2) = page_powers(&accounts.bundle.manifest, &srs)
+        .map_err(|e| Stop::new(exit::FAILURE, format!("SRS powers for the page: {e}")))?;
+    archive.publish_srs_powers(&lock, &accounts.bundle.manifest.srs.source, &g1, &g2)?;
     let key = archive.access_key(&lock)?;
     let holders: Vec<(TokenHash, String)> = accounts
         .holders()

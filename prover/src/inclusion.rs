@@ -611,6 +611,20 @@ impl CosetDivider {
     }
 }
 
+/// The SRS powers an epoch's light verifiers need ([`zkmargin_inclusion::published`]): the
+/// first G1 powers and every G2 power the inclusion openings use, encoded for `public/srs/`.
+pub fn page_powers(
+    manifest: &zkmargin_bundle::Manifest,
+    srs_dir: &Path,
+) -> Result<(Vec<u8>, Vec<u8>), InclusionError> {
+    use zkmargin_inclusion::published::{encode_points, PAGE_G1_POWERS};
+    let kind = SrsKind::from_label(&manifest.srs.source).ok_or(InclusionError::Mismatch("SRS"))?;
+    let params = srs::load(srs_dir, kind, manifest.shape.k)?;
+    let g2 = srs::g2_powers(srs_dir, kind, &params)?;
+    let g1 = &params.get_g()[..PAGE_G1_POWERS.min(params.n() as usize)];
+    Ok((encode_points(g1), encode_points(&g2)))
+}
+
 /// Writes `file` as pretty JSON to `path` (through a temporary file and a rename).
 pub fn write_file(path: &Path, file: &InclusionFile) -> Result<(), InclusionError> {
     let text = serde_json::to_vec_pretty(file).expect("inclusion file serializes");

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use zkmargin_bundle::{
     fr_from_hex, fr_hex, Bundle, BundleError, SrsLabel, MASTER_SECRET, PRIVATE, PRIVATE_SNAPSHOT,
 };
+use zkmargin_circuits::keys::CircuitLayout;
 use zkmargin_circuits::shape::MarginShape;
 use zkmargin_circuits::witness::MarginWitness;
 use zkmargin_core::accounts::AccountRow;
@@ -292,6 +293,7 @@ impl Plan {
     /// The bundle from every shard's result; each proof is verified with `verify` first.
     pub fn assemble(
         &self,
+        layout: &CircuitLayout,
         verify: impl Fn(&Proof) -> Result<(), String>,
     ) -> Result<Bundle, PlanError> {
         let results: Vec<Option<Proof>> = (0..self.manifest.shards)
@@ -311,6 +313,7 @@ impl Plan {
         Ok(assemble(
             &EpochPublic {
                 shape: &m.shape,
+                layout,
                 srs_label: &m.srs.source,
                 config: &self.config,
                 config_toml: &self.config_toml,

@@ -15,7 +15,7 @@ use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTrans
 use std::path::Path;
 use zkmargin_bundle::{Bundle, Manifest, ShardEntry, ShardProof, SrsLabel, FORMAT_VERSION};
 use zkmargin_circuits::encoding::{combine_shards, digest_of, encode};
-use zkmargin_circuits::keys::{prover_circuit, CircuitLayout};
+use zkmargin_circuits::keys::{account_data_positions, prover_circuit, CircuitLayout};
 use zkmargin_circuits::shape::MarginShape;
 use zkmargin_circuits::table::plan::TablePlan;
 use zkmargin_circuits::witness::MarginWitness;
@@ -41,6 +41,8 @@ pub enum ProveError {
     Shards(#[from] zkmargin_circuits::encoding::CombineError),
     #[error("witness: {0}")]
     Witness(#[from] zkmargin_circuits::witness::WitnessError),
+    #[error("internal: the shape has no account table")]
+    NoTable,
 }
 
 /// A shard's proof and the public instances it is about.
@@ -135,6 +137,8 @@ pub fn prove_shard(
 /// What a bundle says besides its proofs.
 pub struct EpochPublic<'a> {
     pub shape: &'a MarginShape,
+    /// The keygen layout the shards were proved with (it places the account data columns).
+    pub layout: &'a CircuitLayout,
     pub srs_label: &'a str,
     pub config: &'a Config,
     pub config_toml: &'a str,
@@ -174,6 +178,8 @@ pub fn assemble(epoch: &EpochPublic<'_>, proofs: Vec<Proof>) -> Result<Bundle, P
             },
             statement_digest: hex::encode(digest_of(&combined, epoch.statement)),
             shards,
+            account_data_columns: account_data_positions(epoch.layout, epoch.shape)
+                .ok_or(ProveError::NoTable)?,
             statement: epoch.statement.clone(),
         },
         shards: proofs,
@@ -208,6 +214,7 @@ pub fn prove(
     assemble(
         &EpochPublic {
             shape: &epoch.shape,
+            layout: &key.layout,
             srs_label,
             config: &epoch.config,
             config_toml: &epoch.config_toml,

@@ -19,6 +19,15 @@ pub fn serve(args: &ServeArgs) -> u8 {
         )
         .with_writer(std::io::stderr)
         .init();
+    if let Some(web) = &args.web {
+        if !web.join("index.html").is_file() {
+            eprintln!(
+                "error: {} has no index.html: build the page with scripts/build-web.sh",
+                web.display()
+            );
+            return exit::INPUT;
+        }
+    }
     let web = args.web.clone().or_else(|| {
         let dir = args.archive.join("web");
         dir.join("index.html").is_file().then_some(dir)

@@ -219,13 +219,14 @@ pub fn assemble(args: &AssembleArgs) -> u8 {
     let vk = match zkmargin_prover::progress::phase("verifying key", || {
         zkmargin_circuits::keys::verifying_key(&params, &plan.manifest.shape)
     }) {
-        Ok((vk, _)) => vk,
+        Ok(keys) => keys,
         Err(e) => {
             eprintln!("error: verifying key: {e:?}");
             return exit::FAILURE;
         }
     };
-    let bundle = plan.assemble(verifier(&params, &vk));
+    let (vk, layout) = vk;
+    let bundle = plan.assemble(&layout, verifier(&params, &vk));
     write_bundle(&plan, bundle, &args.out)
 }
 
@@ -257,6 +258,6 @@ pub fn prove_all_and_assemble(plan_dir: &Path, out: &Path, srs_dir: &Path) -> u8
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let bundle = plan.assemble(verifier(&params, key.pk.get_vk()));
+    let bundle = plan.assemble(&key.layout, verifier(&params, key.pk.get_vk()));
     write_bundle(&plan, bundle, out)
 }

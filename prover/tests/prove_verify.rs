@@ -336,6 +336,22 @@ fn swapped_account_table_commitment_is_rejected() {
 }
 
 #[test]
+fn manifest_naming_other_data_columns_is_rejected() {
+    let b = tampered("data-columns");
+    edit_manifest(&b, |m| {
+        let list = m["account_data_columns"].as_array_mut().unwrap();
+        assert!(list.len() > 1);
+        list.swap(0, 1);
+    });
+    let r = verify(&b, None, false);
+    let snark = r.checks.iter().find(|c| c.name.contains("SNARK")).unwrap();
+    assert!(
+        !snark.passed && snark.detail.contains("account data columns"),
+        "{snark:?}"
+    );
+}
+
+#[test]
 fn verifier_key_cache_pins_rebuilt_keys_and_still_checks_proofs() {
     let cache = tempfile::tempdir().unwrap();
     let snark = |bundle: &Path| {

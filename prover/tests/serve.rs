@@ -5,12 +5,11 @@
 mod common;
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{first_identifier, margined_snapshot, scratch, zkmargin};
+use common::{first_identifier, margined_snapshot, scratch, zkmargin, Server};
 use serde_json::{json, Value};
 use zkmargin_archive::Archive;
 
@@ -41,41 +40,8 @@ fn archive() -> &'static (PathBuf, String) {
     })
 }
 
-/// A running server; killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(rate: &str, burst: &str) -> Server {
-    let mut child = zkmargin()
-        .arg("serve")
-        .arg(&archive().0)
-        .args(["--addr", "127.0.0.1:0", "--rate", rate, "--burst", burst])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("the server printed its address")
-            .unwrap();
-        if let Some(addr) = line.strip_prefix("listening on ") {
-            break addr.to_string();
-        }
-    };
-    // Keep draining the logs so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Server { child, base }
+    Server::start(&archive().0, &["--rate", rate, "--burst", burst])
 }
 
 /// Status and body, whatever the status.

@@ -7,7 +7,7 @@
 //! | `GET /api/epochs/latest`, `GET /api/epochs/{n}` | the epoch's index record and its manifest (statement, digest, shape, shard commitments) |
 //! | `GET /public/{n}/...` | the epoch's public bundle files (what `zkmargin-verify bundle` reads) |
 //! | `POST /api/inclusion` `{"token": hex, "epoch": n?}` | the holder's inclusion file (latest epoch when `epoch` is absent) |
-//! | `GET /`, `GET /web/...` | the static web verifier page, when a page directory is given |
+//! | `GET /`, `GET /app.js`, … | the web verifier page (`scripts/build-web.sh`), when a page directory is given: every other path is a file of it |
 //!
 //! The inclusion route answers only to an account's access token (`zkmargin token`): the
 //! server looks up `SHA-256(token)` and never sees identifiers, so accounts cannot be listed
@@ -27,7 +27,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 use zkmargin_archive::{Archive, ArchiveError, Index, TokenHash};
 
@@ -222,9 +222,7 @@ pub fn router(config: &ServeConfig) -> Result<Router, ArchiveError> {
         .nest_service("/public", ServeDir::new(public))
         .with_state(state);
     if let Some(web) = &config.web {
-        app = app
-            .route_service("/", ServeFile::new(web.join("index.html")))
-            .nest_service("/web", ServeDir::new(web));
+        app = app.fallback_service(ServeDir::new(web));
     }
     let limiter = config.rate.limiter();
     Ok(app

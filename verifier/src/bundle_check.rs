@@ -111,6 +111,11 @@ fn snarks_verify(
     shape: &MarginShape,
     bundle: &Bundle,
 ) -> Result<String, String> {
+    if zkmargin_circuits::keys::account_data_positions(layout, shape).as_ref()
+        != Some(&bundle.manifest.account_data_columns)
+    {
+        return Err("the manifest's account data columns are not the circuit's".into());
+    }
     let columns = layout.first_phase_columns(shape);
     let start = Instant::now();
     // Shards verify independently (in parallel); the first failure in shard order is reported.

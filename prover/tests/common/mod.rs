@@ -2,8 +2,9 @@
 #![allow(dead_code)]
 
 use std::fs;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
 use assert_cmd::cargo::CommandCargoExt;
@@ -59,4 +60,46 @@ pub fn first_identifier(snapshot: &Path) -> String {
     let csv = fs::read_to_string(snapshot.join("accounts.csv")).unwrap();
     let line = csv.lines().nth(1).expect("at least one account");
     line.split(',').next().unwrap().to_string()
+}
+
+/// A running `zkmargin serve`; killed on drop.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+impl Server {
+    /// Serves `archive` on a free loopback port with the extra arguments `args`.
+    pub fn start(archive: &Path, args: &[&str]) -> Server {
+        let mut child = zkmargin()
+            .arg("serve")
+            .arg(archive)
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("the server printed its address")
+                .unwrap();
+            if let Some(addr) = line.strip_prefix("listening on ") {
+                break addr.to_string();
+            }
+        };
+        // Keep draining the logs so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { child, base }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

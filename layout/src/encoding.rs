@@ -38,7 +38,7 @@ use zkmargin_core::fine::FineScale;
 use zkmargin_core::oracle::QuoteStatus;
 use zkmargin_core::statement::Statement;
 
-use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+use halo2curves::ff::PrimeField;
 
 use crate::field::{digest_halves, try_fr_from_i256};
 use crate::shape::MarginShape;

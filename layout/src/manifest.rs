@@ -1,0 +1,54 @@
+//! `manifest.json`, the public description of an epoch bundle: what verifiers of every kind
+//! (the CLI, the contract registry, the browser page) read first. No halo2 here, so the
+//! browser's inclusion check parses the very same type.
+
+use serde::{Deserialize, Serialize};
+use zkmargin_core::statement::Statement;
+
+use crate::shape::MarginShape;
+
+/// Bundle format. 4: the manifest names the account data columns. (3: one proof per shard
+/// under `shards/`; 2: the statement digest hashes the public instances; 1: the old digest.)
+/// Other versions are refused.
+pub const FORMAT_VERSION: u32 = 4;
+
+/// Where the KZG parameters came from; verifiers use their own copy and compare the label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SrsLabel {
+    /// `dev-insecure` or `ptau:<file name>`.
+    pub source: String,
+    pub k: u32,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub shape: MarginShape,
+    pub srs: SrsLabel,
+    /// Hex Keccak-256 of the statement (the next epoch's `prev_digest`).
+    pub statement_digest: String,
+    /// The shards, in table order (ascending account ids).
+    pub shards: Vec<ShardEntry>,
+    /// Positions in every shard's `account_table_commitment` of the account data columns
+    /// (what inclusion proofs open), in data-column order. Fixed by the circuit layout;
+    /// `zkmargin-verify` re-derives it and refuses a manifest that differs.
+    pub account_data_columns: Vec<usize>,
+    pub statement: Statement,
+}
+
+/// One shard in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardEntry {
+    /// Commitment to the shard's account table: the KZG commitments of the advice columns that
+    /// hold it, in column order, each hex `x ‖ y` (32-byte big-endian coordinates), exactly
+    /// as they open the shard's proof transcript.
+    pub account_table_commitment: Vec<String>,
+}
+
+impl Manifest {
+    /// The statement digest as bytes; `None` if the manifest's hex is not 32 bytes.
+    pub fn statement_digest_bytes(&self) -> Option<[u8; 32]> {
+        hex::decode(&self.statement_digest).ok()?.try_into().ok()
+    }
+}

@@ -1,0 +1,364 @@
+//! The web verifier page's checks, compiled to WebAssembly: an account holder drops their
+//! inclusion file into the page, which fetches the epoch's public files and runs
+//! [`verify_page`] in the browser (no server-side verification, no upload).
+//!
+//! What the page checks, each reported (none short-circuits):
+//! - the config is the one the statement names (its digest);
+//! - the statement digest recomputes from the statement and config (it is the chain link
+//!   between epochs and what the on-chain registry records, so the prices and totals shown are
+//!   the ones the digest commits to);
+//! - the SRS powers start at the generators and share one `τ`;
+//! - every check of [`zkmargin_inclusion::check::check_file`]: the file is for this statement,
+//!   `H(identifier ‖ salt)` is the row's id, and the KZG opening of the shard's account data
+//!   columns equals the account's values.
+//!
+//! What it takes from the publisher: that the manifest's commitments are those of SNARKs that
+//! verify (the SNARKs are checked by `zkmargin-verify` and on chain, not here), and that the
+//! SRS powers are the ceremony's. The page says so next to its verdict.
+//!
+//! The wasm exports (`epoch_paths`, `srs_paths`, `verify`) exchange JSON strings; the native
+//! functions behind them are what the tests call.
+
+use halo2curves::bn256::G1Affine;
+use serde::Serialize;
+use wasm_bindgen::prelude::wasm_bindgen;
+use zkmargin_core::amount::format_units;
+use zkmargin_core::config::Config;
+use zkmargin_core::policy::PolicyCheck;
+use zkmargin_core::statement::Statement;
+use zkmargin_inclusion::check::{check_file, parse_file, AccountStatus, Epoch, Powers};
+use zkmargin_inclusion::g1_from_transcript_hex;
+use zkmargin_inclusion::published::{
+    decode_g1, decode_g2, epoch_dir, same_tau, srs_dir_name, G1_FILE, G2_FILE, SRS_DIR,
+};
+use zkmargin_layout::encoding::statement_digest_under;
+use zkmargin_layout::manifest::{Manifest, FORMAT_VERSION};
+
+/// What the page trusts rather than checks (shown beside every verdict).
+pub const TRUSTED: &str = "The page checks your account against the epoch's published \
+    account-table commitments and statement. That those commitments belong to SNARK proofs \
+    that verify is checked by `zkmargin-verify` and by the on-chain verifier, not in the \
+    browser; and the SRS powers are trusted to be the ceremony's (label shown).";
+
+/// An epoch's public files, as the page fetched them.
+pub struct EpochFiles<'a> {
+    pub manifest: &'a [u8],
+    pub config_toml: &'a str,
+    /// `g1.bin` and `g2.bin` of the manifest's SRS label.
+    pub g1: &'a [u8],
+    pub g2: &'a [u8],
+}
+
+/// The page's verdict on one inclusion file.
+#[derive(Debug, Clone, Serialize)]
+pub struct PageReport {
+    /// Every check passed.
+    pub verified: bool,
+    pub epoch: u64,
+    pub shard: usize,
+    pub row: usize,
+    pub id: String,
+    /// An identifier was given, so `H(identifier ‖ salt) = id` was checked (without one, the
+    /// row is shown as committed but not bound to the holder).
+    pub identifier_checked: bool,
+    pub checks: Vec<PolicyCheck>,
+    /// The account at the epoch's prices (computed from the file's values).
+    pub account: AccountStatus,
+    /// The file's balances per asset and position sizes per market (signed, short < 0), as
+    /// the holder should recognize them.
+    pub balances: Vec<Amount>,
+    pub positions: Vec<Amount>,
+    pub headline: Headline,
+    pub statement_digest: String,
+    pub srs: String,
+    pub trusted: &'static str,
+}
+
+/// The epoch's headline statement, for display (amounts in the quote currency or the asset's
+/// units, as decimal strings).
+#[derive(Debug, Clone, Serialize)]
+pub struct Headline {
+    pub epoch: u64,
+    pub timestamp: u64,
+    pub quote: String,
+    pub prices: Vec<PriceLine>,
+    pub total_equity: String,
+    pub total_maintenance: String,
+    pub under_margined_accounts: u64,
+    pub total_shortfall: String,
+    pub total_bad_debt: String,
+    pub insurance_fund: String,
+    pub scenarios: Vec<ScenarioLine>,
+    pub liabilities: Vec<Amount>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PriceLine {
+    pub symbol: String,
+    /// `None`: no valid quote (the asset halted; the epoch could not have been proved).
+    pub median: Option<String>,
+    pub counted: u32,
+    pub sources: usize,
+    pub quorum: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioLine {
+    pub name: String,
+    pub bad_debt: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Amount {
+    pub symbol: String,
+    pub amount: String,
+}
+
+/// Where an inclusion file's epoch files are, relative to the archive root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EpochPaths {
+    pub epoch: u64,
+    pub manifest: String,
+    pub config: String,
+}
+
+/// Where a manifest's SRS powers are, relative to the archive root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SrsPaths {
+    pub label: String,
+    pub g1: String,
+    pub g2: String,
+}
+
+pub fn epoch_paths_of(inclusion: &[u8]) -> Result<EpochPaths, String> {
+    let file = parse_file(inclusion)?;
+    let dir = format!("public/{}", epoch_dir(file.epoch));
+    Ok(EpochPaths {
+        epoch: file.epoch,
+        manifest: format!("{dir}/manifest.json"),
+        config: format!("{dir}/config.toml"),
+    })
+}
+
+fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
+    let m: Manifest =
+        serde_json::from_slice(bytes).map_err(|e| format!("not an epoch manifest: {e}"))?;
+    if m.format_version != FORMAT_VERSION {
+        return Err(format!(
+            "manifest format version {} (this page reads {FORMAT_VERSION})",
+            m.format_version
+        ));
+    }
+    Ok(m)
+}
+
+pub fn srs_paths_of(manifest: &[u8]) -> Result<SrsPaths, String> {
+    let m = parse_manifest(manifest)?;
+    let dir = format!("public/{SRS_DIR}/{}", srs_dir_name(&m.srs.source));
+    Ok(SrsPaths {
+        g1: format!("{dir}/{G1_FILE}"),
+        g2: format!("{dir}/{G2_FILE}"),
+        label: m.srs.source,
+    })
+}
+
+fn check(name: &str, passed: bool, detail: impl Into<String>) -> PolicyCheck {
+    PolicyCheck {
+        name: name.into(),
+        passed,
+        detail: detail.into(),
+    }
+}
+
+/// The shard's account data commitments, at the manifest's data-column positions.
+fn data_commitments(m: &Manifest, shard: usize) -> Result<Vec<G1Affine>, String> {
+    let entry = m.shards.get(shard).ok_or_else(|| {
+        format!(
+            "shard {shard} is not in this epoch of {} shards",
+            m.shards.len()
+        )
+    })?;
+    m.account_data_columns
+        .iter()
+        .map(|&p| {
+            entry
+                .account_table_commitment
+                .get(p)
+                .and_then(|h| g1_from_transcript_hex(h))
+        })
+        .collect::<Option<Vec<_>>>()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| "the manifest's account data commitments are malformed".into())
+}
+
+fn headline(s: &Statement) -> Headline {
+    let money = |v| format!("{} {}", s.display_fine(v), s.quote_symbol);
+    Headline {
+        epoch: s.epoch,
+        timestamp: s.timestamp,
+        quote: s.quote_symbol.clone(),
+        prices: s
+            .oracle
+            .iter()
+            .map(|o| PriceLine {
+                symbol: o.symbol.clone(),
+                median: o
+                    .median
+                    .map(|m| format!("{} {}", format_units(m, o.price_decimals), s.quote_symbol)),
+                counted: o.counted,
+                sources: o.quotes.len(),
+                quorum: o.quorum,
+            })
+            .collect(),
+        total_equity: money(s.total_equity),
+        total_maintenance: money(s.total_maintenance),
+        under_margined_accounts: s.under_margined_accounts,
+        total_shortfall: money(s.total_shortfall),
+        total_bad_debt: money(s.total_bad_debt),
+        insurance_fund: money(s.insurance_fund),
+        scenarios: s
+            .scenarios
+            .iter()
+            .map(|c| ScenarioLine {
+                name: c.name.clone(),
+                bad_debt: money(c.bad_debt),
+            })
+            .collect(),
+        liabilities: s
+            .assets
+            .iter()
+            .map(|a| Amount {
+                symbol: a.symbol.clone(),
+                amount: format_units(a.liabilities, a.decimals),
+            })
+            .collect(),
+    }
+}
+
+/// Checks inclusion file `inclusion` (with the holder's `identifier`, if given) against an
+/// epoch's public files. `Err`: a file is unusable (malformed, another format, wrong epoch
+/// layout); a well-formed file that fails a check is a report with `verified: false`.
+pub fn verify_page(
+    inclusion: &[u8],
+    identifier: Option<&str>,
+    files: &EpochFiles<'_>,
+) -> Result<PageReport, String> {
+    let file = parse_file(inclusion)?;
+    let m = parse_manifest(files.manifest)?;
+    let config = Config::parse(files.config_toml).map_err(|e| format!("config.toml: {e}"))?;
+    let g1 = decode_g1(files.g1)?;
+    let g2 = decode_g2(files.g2)?;
+    let commitments = data_commitments(&m, file.shard)?;
+    let s = &m.statement;
+
+    let config_digest = config.digest();
+    let recomputed = statement_digest_under(&config, s)
+        .map(hex::encode)
+        .map_err(|e| format!("the statement does not encode under its config: {e}"))?;
+    let mut checks = vec![
+        check(
+            "the config is the statement's",
+            config_digest == s.config_digest,
+            format!("config digest {}", hex::encode(config_digest)),
+        ),
+        check(
+            "the statement digest recomputes from the statement",
+            recomputed == m.statement_digest,
+            format!("recomputed {recomputed}"),
+        ),
+        check(
+            "the SRS powers start at the generators and share one τ",
+            same_tau(&g1, &g2),
+            format!(
+                "{} G1 and {} G2 powers of {:?}",
+                g1.len(),
+                g2.len(),
+                m.srs.source
+            ),
+        ),
+    ];
+    let epoch = Epoch {
+        statement: s,
+        statement_digest: &m.statement_digest,
+        config: &config,
+        shape: &m.shape,
+        data_commitments: &commitments,
+    };
+    let (account_checks, account) =
+        check_file(&file, &epoch, identifier, &Powers { g1: &g1, g2: &g2 })?;
+    checks.extend(account_checks);
+    let labelled = |symbols: Vec<&String>, values: &[String]| -> Vec<Amount> {
+        symbols
+            .into_iter()
+            .zip(values)
+            .map(|(symbol, amount)| Amount {
+                symbol: symbol.clone(),
+                amount: amount.clone(),
+            })
+            .collect()
+    };
+    let balances = labelled(
+        config.assets.iter().map(|a| &a.symbol).collect(),
+        &file.balances,
+    );
+    let positions = labelled(
+        config.markets.iter().map(|m| &m.symbol).collect(),
+        &file.sizes,
+    );
+    Ok(PageReport {
+        verified: checks.iter().all(|c| c.passed),
+        epoch: file.epoch,
+        shard: file.shard,
+        row: file.row,
+        id: file.id,
+        identifier_checked: identifier.is_some(),
+        checks,
+        account,
+        balances,
+        positions,
+        headline: headline(s),
+        statement_digest: m.statement_digest.clone(),
+        srs: m.srs.source.clone(),
+        trusted: TRUSTED,
+    })
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("page values serialize")
+}
+
+/// wasm: [`EpochPaths`] of an inclusion file, as JSON.
+#[wasm_bindgen]
+pub fn epoch_paths(inclusion: &str) -> Result<String, String> {
+    epoch_paths_of(inclusion.as_bytes()).map(|p| to_json(&p))
+}
+
+/// wasm: [`SrsPaths`] of a manifest, as JSON.
+#[wasm_bindgen]
+pub fn srs_paths(manifest: &[u8]) -> Result<String, String> {
+    srs_paths_of(manifest).map(|p| to_json(&p))
+}
+
+/// wasm: [`verify_page`]'s report as JSON (an empty identifier is not checked).
+#[wasm_bindgen]
+pub fn verify(
+    inclusion: &str,
+    identifier: &str,
+    manifest: &[u8],
+    config_toml: &str,
+    g1: &[u8],
+    g2: &[u8],
+) -> Result<String, String> {
+    let identifier = Some(identifier.trim()).filter(|i| !i.is_empty());
+    verify_page(
+        inclusion.as_bytes(),
+        identifier,
+        &EpochFiles {
+            manifest,
+            config_toml,
+            g1,
+            g2,
+        },
+    )
+    .map(|r| to_json(&r))
+}
