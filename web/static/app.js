@@ -158,7 +158,6 @@ async function run() {
 }
 
 function readFile(file) {
-  $("file-name").textContent = file.name;
   $("inclusion-text").value = "";
   dropped = file.text();
 }
@@ -168,7 +167,6 @@ $("inclusion-text").addEventListener("input", () => {
   if ($("inclusion-text").value.trim()) {
     dropped = null;
     $("inclusion-file").value = "";
-    $("file-name").textContent = "";
   }
 });
 $("inclusion-file").addEventListener("change", (e) => {
@@ -183,7 +181,10 @@ drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (e) => {
   e.preventDefault();
   drop.classList.remove("over");
-  if (e.dataTransfer.files.length) readFile(e.dataTransfer.files[0]);
+  if (e.dataTransfer.files.length) {
+    $("inclusion-file").files = e.dataTransfer.files; // shows the dropped file's name
+    readFile(e.dataTransfer.files[0]);
+  }
 });
 $("verify").addEventListener("click", run);
 $("archive-base").textContent = `Archive: ${archive.href}`;
