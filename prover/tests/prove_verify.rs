@@ -113,8 +113,13 @@ fn boundary_bundle() -> &'static Path {
     })
 }
 
+/// A copy of the boundary bundle to tamper with, under the target's scratch directory (not
+/// the system's /tmp, which a kept temporary directory per test would fill).
 fn tampered(name: &str) -> PathBuf {
-    let dir = tempfile::tempdir().unwrap().keep().join(name);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("tampered-{}", std::process::id()))
+        .join(name);
+    let _ = fs::remove_dir_all(&dir);
     copy_dir(boundary_bundle(), &dir);
     dir
 }

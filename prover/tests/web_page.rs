@@ -347,6 +347,27 @@ fn built_page() -> PathBuf {
     dist
 }
 
+/// What `scripts/node/page-check.mjs` saw of the page at `url` for `cases` (screenshots into
+/// `shots`); the page must have logged no error and failed no request.
+fn page_check(url: &str, shots: &Path, cases: &Value) -> Value {
+    let out = Command::new("node")
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/node"))
+        .arg("page-check.mjs")
+        .arg(url)
+        .arg(shots)
+        .arg(cases.to_string())
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "page-check.mjs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["errors"], json!([]), "the page logged errors: {seen}");
+    seen
+}
+
 #[test]
 #[ignore = "needs the page built by scripts/build-web.sh and Debian's chromium; .ci/run runs it"]
 fn the_served_page_verifies_in_chromium_and_rejects_tampered_files() {
@@ -371,23 +392,8 @@ fn the_served_page_verifies_in_chromium_and_rejects_tampered_files() {
         { "name": "other-identifier", "file": good, "identifier": "someone-else" },
         { "name": "not-a-file", "text": "{\"hello\": 1}", "identifier": "" },
     ]);
-    let node_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/node");
-    let out = Command::new("node")
-        .current_dir(&node_dir)
-        .arg("page-check.mjs")
-        .arg(format!("{}/", server.base))
-        .arg(&shots)
-        .arg(cases.to_string())
-        .output()
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "page-check.mjs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let seen = page_check(&format!("{}/", server.base), &shots, &cases);
     eprintln!("screenshots in {}", shots.display());
-    assert_eq!(seen["errors"], json!([]), "the page logged errors");
     let case = |name: &str| {
         seen["cases"]
             .as_array()
@@ -495,20 +501,6 @@ fn the_page_works_from_any_static_host_beside_the_public_archive() {
     let good = site.join("inclusion.json");
     fs::write(&good, &p.inclusion).unwrap();
     let cases = json!([{ "name": "static", "file": good, "identifier": p.identifier }]);
-    let out = Command::new("node")
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/node"))
-        .arg("page-check.mjs")
-        .arg(&host.1)
-        .arg(&site)
-        .arg(cases.to_string())
-        .output()
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(seen["errors"], json!([]), "{seen}");
+    let seen = page_check(&host.1, &site, &cases);
     assert_eq!(seen["cases"][0]["state"], "verified", "{seen}");
 }
