@@ -22,7 +22,10 @@ async function fetchBytes(path) {
 
 async function powers(paths) {
   if (!powersCache.has(paths.label)) {
-    powersCache.set(paths.label, Promise.all([fetchBytes(paths.g1), fetchBytes(paths.g2)]));
+    const fetched = Promise.all([fetchBytes(paths.g1), fetchBytes(paths.g2)]);
+    // A failed fetch is not remembered: the next attempt fetches again.
+    fetched.catch(() => powersCache.delete(paths.label));
+    powersCache.set(paths.label, fetched);
   }
   return powersCache.get(paths.label);
 }
