@@ -2,11 +2,14 @@
 //! (`$ZKMARGIN_HOME/keys`), verifying keys pinned by the verifier (`$ZKMARGIN_HOME/vk`). An
 //! entry is `<name>.<ext>` plus `<name>.layout.json`, named by
 //! `zkmargin_circuits::keys::cache_name`; it is written atomically, and an unreadable entry
-//! is rebuilt.
+//! is rebuilt. Reading an entry marks it used (its key file's modification time), so
+//! [`prune`] can drop the entries of code or shapes no longer run: nothing else ever removes
+//! one, and a proving key is gigabytes.
 
 use std::fs;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
 use halo2_proofs::plonk::{Circuit, Error, ProvingKey, VerifyingKey};
@@ -68,9 +71,80 @@ where
 {
     let (key_path, layout_path) = paths(dir, name, K::EXTENSION);
     let layout: L = serde_json::from_slice(&fs::read(layout_path).ok()?).ok()?;
-    let mut r = BufReader::new(fs::File::open(key_path).ok()?);
+    let mut r = BufReader::new(fs::File::open(&key_path).ok()?);
     let key = K::read_from(&mut r, params(&layout)?).ok()?;
+    mark_used(&key_path);
     Some((key, layout))
+}
+
+/// Sets the key file's modification time to now (best effort: a read-only cache still works,
+/// it just looks unused to [`prune`]).
+fn mark_used(key_path: &Path) {
+    let _ = fs::File::options()
+        .write(true)
+        .open(key_path)
+        .and_then(|f| f.set_modified(SystemTime::now()));
+}
+
+/// One cache entry: every file named `<name>.…` (key, layout, a write's leftover temporary).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheEntry {
+    pub name: String,
+    pub files: Vec<PathBuf>,
+    pub bytes: u64,
+    /// The newest modification time of its files: when it was last written or read.
+    pub last_used: SystemTime,
+}
+
+/// The entries in `dir`, most recently used first (none if `dir` does not exist).
+pub fn entries(dir: &Path) -> io::Result<Vec<CacheEntry>> {
+    let listing = match fs::read_dir(dir) {
+        Ok(l) => l,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut by_name: std::collections::BTreeMap<String, CacheEntry> = Default::default();
+    for file in listing {
+        let file = file?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            continue;
+        }
+        let file_name = file.file_name().to_string_lossy().into_owned();
+        let name = file_name.split('.').next().unwrap_or_default().to_string();
+        let entry = by_name.entry(name.clone()).or_insert(CacheEntry {
+            name,
+            files: Vec::new(),
+            bytes: 0,
+            last_used: SystemTime::UNIX_EPOCH,
+        });
+        entry.files.push(file.path());
+        entry.bytes += meta.len();
+        entry.last_used = entry.last_used.max(meta.modified()?);
+    }
+    let mut list: Vec<CacheEntry> = by_name.into_values().collect();
+    list.sort_by(|a, b| b.last_used.cmp(&a.last_used).then(a.name.cmp(&b.name)));
+    Ok(list)
+}
+
+/// Removes the entries of `dir` not used for `unused_for` (before `now`); returns them.
+pub fn prune(dir: &Path, unused_for: Duration, now: SystemTime) -> io::Result<Vec<CacheEntry>> {
+    let cutoff = now
+        .checked_sub(unused_for)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let stale: Vec<CacheEntry> = entries(dir)?
+        .into_iter()
+        .filter(|e| e.last_used < cutoff)
+        .collect();
+    for entry in &stale {
+        for file in &entry.files {
+            match fs::remove_file(file) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    Ok(stale)
 }
 
 fn write<C, K, L>(dir: &Path, name: &str, key: &K, layout: &L) -> io::Result<()>
@@ -215,5 +289,53 @@ mod tests {
         let mut roomy = FirstError::new(SmallDisk { room: 20 });
         roomy.write_all(&[7; 20]).unwrap();
         roomy.finish().expect("everything fitted");
+    }
+
+    fn file_at(dir: &Path, name: &str, bytes: usize, modified: SystemTime) -> PathBuf {
+        let path = dir.join(name);
+        fs::write(&path, vec![1u8; bytes]).unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+        path
+    }
+
+    #[test]
+    fn entries_group_a_keys_files_and_prune_drops_only_unused_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        let days = |d: u64| now - Duration::from_secs(d * 86_400);
+        file_at(dir.path(), "old.pk", 100, days(40));
+        file_at(dir.path(), "old.layout.json", 10, days(40));
+        file_at(dir.path(), "new.pk", 200, days(1));
+        file_at(dir.path(), "new.layout.json", 20, days(50));
+        file_at(dir.path(), "new.tmp-77", 5, days(2));
+        let used = file_at(dir.path(), "used.vk", 30, days(90));
+        fs::create_dir(dir.path().join("not-a-key")).unwrap();
+
+        mark_used(&used);
+        let list = entries(dir.path()).unwrap();
+        let names: Vec<&str> = list.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["used", "new", "old"], "most recently used first");
+        let new = &list[1];
+        assert_eq!((new.files.len(), new.bytes), (3, 225));
+        assert_eq!(new.last_used, days(1), "the newest of its files");
+
+        let removed = prune(dir.path(), Duration::from_secs(30 * 86_400), now).unwrap();
+        assert_eq!(removed.len(), 1);
+        assert_eq!(removed[0].name, "old");
+        assert!(
+            !dir.path().join("old.pk").exists() && !dir.path().join("old.layout.json").exists()
+        );
+        let left: Vec<String> = entries(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(left, ["used", "new"]);
+        assert!(entries(&dir.path().join("missing")).unwrap().is_empty());
     }
 }

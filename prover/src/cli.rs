@@ -62,6 +62,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print an account holder's access token for the archive's inclusion-proof endpoint.
     Token(TokenArgs),
+    /// List the cached proving keys (size, last use) and, with --prune-unused-for, remove
+    /// those not used for that long (keys of older code or shapes are never removed otherwise).
+    Keys(KeysArgs),
     /// Synthetic snapshots.
     Fixtures {
         #[command(subcommand)]
@@ -204,6 +207,17 @@ pub struct ServeArgs {
     /// Burst size allowed to one client address.
     #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..))]
     pub burst: u32,
+}
+
+#[derive(Args)]
+pub struct KeysArgs {
+    /// The cache directory (default `$ZKMARGIN_HOME/keys`; the verifier's is
+    /// `$ZKMARGIN_HOME/vk`).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Remove the entries not read or written for this long, e.g. 30d, 12h.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub prune_unused_for: Option<std::time::Duration>,
 }
 
 #[derive(Args)]

@@ -6,6 +6,7 @@ mod epoch_cmd;
 mod evm_cmd;
 mod fixtures_cmd;
 mod inclusion_cmd;
+mod keys_cmd;
 mod prove_cmd;
 mod serve_cmd;
 mod shard_cmd;
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         cli::Command::Epoch(args) => epoch_cmd::epoch(&args),
         cli::Command::Run(args) => epoch_cmd::run(&args),
         cli::Command::Token(args) => epoch_cmd::token(&args),
+        cli::Command::Keys(args) => keys_cmd::run(&args),
         cli::Command::Serve(args) => serve_cmd::serve(&args),
         cli::Command::Fixtures {
             command: cli::FixturesCommand::Generate(args),

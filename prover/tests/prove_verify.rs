@@ -318,6 +318,63 @@ fn proving_keys_are_cached_per_shape_and_a_corrupt_cache_is_regenerated() {
     assert!(verify_in_home("c"));
 }
 
+/// Sets every file's modification time in `dir` to `days` ago.
+fn age_files(dir: &Path, days: u64) {
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(days * 86_400);
+    for e in fs::read_dir(dir).unwrap() {
+        fs::File::options()
+            .write(true)
+            .open(e.unwrap().path())
+            .unwrap()
+            .set_modified(then)
+            .unwrap();
+    }
+}
+
+#[test]
+fn zkmargin_keys_prunes_only_the_keys_not_used_lately() {
+    let home = tempfile::tempdir().unwrap();
+    let keys = home.path().join("keys");
+    let run = |out: &str| {
+        let o = prove_in(
+            home.path(),
+            &fixture("edge/boundary"),
+            &home.path().join(out),
+            &[],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).contains("proving key from the cache")
+    };
+    let keys_cmd = |extra: &[&str]| {
+        let o = Command::cargo_bin("zkmargin")
+            .unwrap()
+            .env("ZKMARGIN_HOME", home.path())
+            .arg("keys")
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    assert!(!run("a"));
+    // Another code version's key, and this one's, both untouched for 40 days; reading this
+    // one's key marks it used again.
+    fs::write(keys.join("0123456789abcdef.pk"), b"an old key").unwrap();
+    fs::write(keys.join("0123456789abcdef.layout.json"), b"{}").unwrap();
+    age_files(&keys, 40);
+    assert!(run("b"), "the aged key still serves");
+    let listed = keys_cmd(&[]);
+    assert!(listed.contains("2 entries"), "{listed}");
+    let pruned = keys_cmd(&["--prune-unused-for", "30d"]);
+    assert!(
+        pruned.contains("removed 0123456789abcdef") && pruned.contains("removed 1 entry"),
+        "{pruned}"
+    );
+    assert!(pruned.contains("1 entry,"), "{pruned}");
+    assert!(!keys.join("0123456789abcdef.pk").exists());
+    assert!(run("c"), "the key in use was kept");
+}
+
 #[test]
 fn swapped_account_table_commitment_is_rejected() {
     let b = tampered("commitment");
