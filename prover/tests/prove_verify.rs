@@ -289,19 +289,18 @@ proptest! {
     }
 }
 
+/// Proves the boundary fixture into `home/out` with `home` as `$ZKMARGIN_HOME`; whether the
+/// proving key came from the cache.
+fn prove_boundary_in(home: &Path, out: &str) -> bool {
+    let o = prove_in(home, &fixture("edge/boundary"), &home.join(out), &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stderr).contains("proving key from the cache")
+}
+
 #[test]
 fn proving_keys_are_cached_per_shape_and_a_corrupt_cache_is_regenerated() {
     let home = tempfile::tempdir().unwrap();
-    let run = |out: &str| {
-        let o = prove_in(
-            home.path(),
-            &fixture("edge/boundary"),
-            &home.path().join(out),
-            &[],
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8_lossy(&o.stderr).contains("proving key from the cache")
-    };
+    let run = |out: &str| prove_boundary_in(home.path(), out);
     let verify_in_home =
         |out: &str| verify_in(home.path(), &home.path().join(out), None, false, None).passed();
     assert!(!run("a"), "first run generates the key");
@@ -335,16 +334,7 @@ fn age_files(dir: &Path, days: u64) {
 fn zkmargin_keys_prunes_only_the_keys_not_used_lately() {
     let home = tempfile::tempdir().unwrap();
     let keys = home.path().join("keys");
-    let run = |out: &str| {
-        let o = prove_in(
-            home.path(),
-            &fixture("edge/boundary"),
-            &home.path().join(out),
-            &[],
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8_lossy(&o.stderr).contains("proving key from the cache")
-    };
+    let run = |out: &str| prove_boundary_in(home.path(), out);
     let keys_cmd = |extra: &[&str]| {
         let o = Command::cargo_bin("zkmargin")
             .unwrap()
