@@ -14,9 +14,19 @@ pub struct PolicyCheck {
     pub detail: String,
 }
 
+impl PolicyCheck {
+    pub fn new(name: impl Into<String>, passed: bool, detail: impl Into<String>) -> PolicyCheck {
+        PolicyCheck {
+            name: name.into(),
+            passed,
+            detail: detail.into(),
+        }
+    }
+}
+
 /// Evaluates every policy check; all of them, not just the first failure.
 pub fn evaluate(statement: &Statement, strict: bool) -> Vec<PolicyCheck> {
-    let money = |v| format!("{} {}", statement.display_fine(v), statement.quote_symbol);
+    let money = |v| statement.display_money(v);
     let fund = statement.insurance_fund;
     let mut checks = vec![PolicyCheck {
         name: "insurance fund covers bad debt".into(),

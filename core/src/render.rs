@@ -29,7 +29,7 @@ fn quote_line(t: &mut String, o: &AssetOracle, q: &SourceQuote) {
 /// statement's public instances).
 pub fn statement(s: &Statement, digest: &str) -> String {
     let mut t = String::new();
-    let money = |v| format!("{} {}", s.display_fine(v), s.quote_symbol);
+    let money = |v| s.display_money(v);
     let _ = writeln!(
         t,
         "epoch {} at unix time {} (statement v{})",

@@ -195,4 +195,9 @@ impl Statement {
             Some(r) => format_units(r, self.quote_decimals),
         }
     }
+
+    /// [`Statement::display_fine`] followed by the quote symbol (`"12.5 USD"`).
+    pub fn display_money(&self, fine: I256) -> String {
+        format!("{} {}", self.display_fine(fine), self.quote_symbol)
+    }
 }

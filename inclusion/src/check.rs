@@ -48,14 +48,6 @@ pub struct AccountStatus {
     pub bad_debt: String,
 }
 
-fn check(name: &str, passed: bool, detail: impl Into<String>) -> PolicyCheck {
-    PolicyCheck {
-        name: name.into(),
-        passed,
-        detail: detail.into(),
-    }
-}
-
 fn hex32(s: &str) -> Option<[u8; 32]> {
     hex::decode(s).ok()?.try_into().ok()
 }
@@ -138,7 +130,7 @@ pub fn check_file(
     let rows = epoch.shape.rows;
 
     let mut checks = vec![
-        check(
+        PolicyCheck::new(
             "the file is for this epoch's statement",
             file.statement_digest == epoch.statement_digest && file.epoch == epoch.statement.epoch,
             format!(
@@ -146,7 +138,7 @@ pub fn check_file(
                 file.epoch, file.statement_digest
             ),
         ),
-        check(
+        PolicyCheck::new(
             "the row is an account row of the constrained table",
             file.row < rows,
             format!("row {} of {rows} account rows", file.row),
@@ -165,7 +157,7 @@ pub fn check_file(
                 && l.blocks[1] <= rows
                 && (l.blocks[1] - l.blocks[0]) * plan.data_rows() < powers_of_tau.g2.len()
         });
-    checks.push(check(
+    checks.push(PolicyCheck::new(
         "opening sets are nested block ranges ending at the row",
         nested,
         format!("{} levels", file.openings.len()),
@@ -173,13 +165,13 @@ pub fn check_file(
     checks.push(match identifier {
         Some(identifier) => {
             let derived = account_id(identifier, &salt);
-            check(
+            PolicyCheck::new(
                 "H(identifier ‖ salt) is the row's id",
                 derived == id,
                 format!("derived {}", hex::encode(derived.0)),
             )
         }
-        None => check(
+        None => PolicyCheck::new(
             "H(identifier ‖ salt) is the row's id",
             true,
             "not checked: pass the identifier to bind the row to it",
@@ -201,7 +193,7 @@ pub fn check_file(
                 &levels,
             )
         });
-    checks.push(check(
+    checks.push(PolicyCheck::new(
         "the KZG opening of the account data columns equals this account",
         opening_ok,
         if opening_ok {
@@ -216,7 +208,7 @@ pub fn check_file(
     let scale = FineScale::derive(epoch.config).map_err(|e| e.reason)?;
     let underlying: Vec<usize> = epoch.config.markets.iter().map(|m| m.underlying).collect();
     let margin = MarkTable::new(&scale, &underlying, &prices).evaluate(&row);
-    let money = |v: I256| format!("{} {}", s.display_fine(v), s.quote_symbol);
+    let money = |v: I256| s.display_money(v);
     Ok((
         checks,
         AccountStatus {

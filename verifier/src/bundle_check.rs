@@ -42,14 +42,6 @@ pub enum UnusableBundle {
     Srs(String),
 }
 
-fn check(name: &str, passed: bool, detail: impl Into<String>) -> PolicyCheck {
-    PolicyCheck {
-        name: name.into(),
-        passed,
-        detail: detail.into(),
-    }
-}
-
 /// Differences between the statement's config-derived fields and the config.
 fn config_mismatches(s: &Statement, c: &Config) -> Vec<String> {
     let mut out = Vec::new();
@@ -191,12 +183,12 @@ pub fn check_bundle(
         .map(hex::encode)
         .unwrap_or_else(|e| format!("(not computable: {e})"));
     let mut checks = vec![
-        check(
+        PolicyCheck::new(
             "statement digest matches its contents",
             m.statement_digest == digest,
             format!("claimed {}, recomputed {digest}", m.statement_digest),
         ),
-        check(
+        PolicyCheck::new(
             "config digest matches the bundled config",
             s.config_digest == config.digest(),
             format!(
@@ -207,7 +199,7 @@ pub fn check_bundle(
         ),
     ];
     let mismatches = config_mismatches(s, &config);
-    checks.push(check(
+    checks.push(PolicyCheck::new(
         "statement agrees with the config",
         mismatches.is_empty(),
         format!(
@@ -222,7 +214,7 @@ pub fn check_bundle(
 
     let quotes = parse_quotes(&bundle.quotes_csv, &config).map_err(UnusableBundle::Quotes)?;
     let oracle_ok = oracle::evaluate(&config, &quotes) == s.oracle;
-    checks.push(check(
+    checks.push(PolicyCheck::new(
         "oracle re-run on the bundled quotes (ages, signatures, medians, outliers, quorum) agrees",
         oracle_ok,
         if oracle_ok {
@@ -238,14 +230,14 @@ pub fn check_bundle(
         && m.shape.k <= MAX_K
         && (m.shape.rows as u64) < (1u64 << m.shape.k)
         && TablePlan::new(&m.shape).is_some();
-    checks.push(check(
+    checks.push(PolicyCheck::new(
         "declared shape fits the config",
         shape_ok,
         format!("k = {}, {} table rows", m.shape.k, m.shape.rows),
     ));
 
     let instances = encode(&expected_shape, &config, s).ok();
-    checks.push(check(
+    checks.push(PolicyCheck::new(
         "bundled instances equal the statement's encoding",
         instances.as_deref() == Some(bundle.instances.as_slice()),
         format!("{} instances", bundle.instances.len()),
@@ -262,13 +254,13 @@ pub fn check_bundle(
         ),
         Err(e) => (false, e.to_string()),
     };
-    checks.push(check(
+    checks.push(PolicyCheck::new(
         "shards chain (ids strictly increasing, same inputs and oracle) and add up to the statement",
         combined_ok,
         detail,
     ));
 
-    checks.push(check(
+    checks.push(PolicyCheck::new(
         "trusted setup (a real ceremony is required with --strict)",
         m.srs.source != "dev-insecure" || !strict,
         if m.srs.source == "dev-insecure" {
@@ -307,7 +299,7 @@ pub fn check_bundle(
         Ok(timings) => (true, timings),
         Err(reason) => (false, reason),
     };
-    checks.push(check(
+    checks.push(PolicyCheck::new(
         "every shard's SNARK verifies (key rebuilt from the shape)",
         passed,
         detail,
@@ -316,7 +308,7 @@ pub fn check_bundle(
     if let Some(prev) = prev {
         let p = Bundle::read(prev)?;
         let prev_digest = digest_of(&p.instances, &p.manifest.statement);
-        checks.push(check(
+        checks.push(PolicyCheck::new(
             "chains to the previous epoch",
             s.prev_digest == prev_digest,
             format!(
@@ -325,7 +317,7 @@ pub fn check_bundle(
                 hex::encode(prev_digest)
             ),
         ));
-        checks.push(check(
+        checks.push(PolicyCheck::new(
             "epoch follows the previous one",
             Some(s.epoch) == p.manifest.statement.epoch.checked_add(1),
             format!("epoch {} after {}", s.epoch, p.manifest.statement.epoch),

@@ -162,14 +162,6 @@ pub fn srs_paths_of(manifest: &[u8]) -> Result<SrsPaths, String> {
     })
 }
 
-fn check(name: &str, passed: bool, detail: impl Into<String>) -> PolicyCheck {
-    PolicyCheck {
-        name: name.into(),
-        passed,
-        detail: detail.into(),
-    }
-}
-
 /// The shard's account data commitments, at the manifest's data-column positions.
 fn data_commitments(m: &Manifest, shard: usize) -> Result<Vec<G1Affine>, String> {
     let entry = m.shards.get(shard).ok_or_else(|| {
@@ -192,7 +184,7 @@ fn data_commitments(m: &Manifest, shard: usize) -> Result<Vec<G1Affine>, String>
 }
 
 fn headline(s: &Statement) -> Headline {
-    let money = |v| format!("{} {}", s.display_fine(v), s.quote_symbol);
+    let money = |v| s.display_money(v);
     Headline {
         epoch: s.epoch,
         timestamp: s.timestamp,
@@ -256,17 +248,17 @@ pub fn verify_page(
         .map(hex::encode)
         .map_err(|e| format!("the statement does not encode under its config: {e}"))?;
     let mut checks = vec![
-        check(
+        PolicyCheck::new(
             "the config is the statement's",
             config_digest == s.config_digest,
             format!("config digest {}", hex::encode(config_digest)),
         ),
-        check(
+        PolicyCheck::new(
             "the statement digest recomputes from the statement",
             recomputed == m.statement_digest,
             format!("recomputed {recomputed}"),
         ),
-        check(
+        PolicyCheck::new(
             "the SRS powers start at the generators and share one τ",
             same_tau(&g1, &g2),
             format!(
