@@ -21,13 +21,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use zkmargin_circuits::Fr;
-pub use zkmargin_layout::manifest::{Manifest, ShardEntry, SrsLabel, FORMAT_VERSION};
+pub use zkmargin_layout::manifest::{
+    Manifest, ShardEntry, SrsLabel, CONFIG, FORMAT_VERSION, MANIFEST,
+};
 
-pub const MANIFEST: &str = "manifest.json";
 pub const PROOF: &str = "proof.bin";
 pub const SHARDS: &str = "shards";
 pub const INSTANCES: &str = "instances.json";
-pub const CONFIG: &str = "config.toml";
 pub const QUOTES: &str = "quotes.csv";
 pub const PRIVATE: &str = "private";
 pub const MASTER_SECRET: &str = "master_secret.hex";
@@ -187,20 +187,7 @@ impl Bundle {
             path: dir.join(file),
             reason,
         };
-        let manifest: Manifest = serde_json::from_slice(&read(MANIFEST)?)
-            .map_err(|e| malformed(MANIFEST, e.to_string()))?;
-        if manifest.format_version != FORMAT_VERSION {
-            return Err(malformed(
-                MANIFEST,
-                format!(
-                    "format version {} is not {FORMAT_VERSION}",
-                    manifest.format_version
-                ),
-            ));
-        }
-        if manifest.shards.is_empty() {
-            return Err(malformed(MANIFEST, "no shards".into()));
-        }
+        let manifest = Manifest::parse(&read(MANIFEST)?).map_err(|e| malformed(MANIFEST, e))?;
         let instances = parse_instances(&read(INSTANCES)?).map_err(|e| malformed(INSTANCES, e))?;
         let shards = (0..manifest.shards.len())
             .map(|s| {

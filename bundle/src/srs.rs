@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G2Affine, G2};
 use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::halo2curves::group::Curve;
-use halo2_proofs::halo2curves::serde::SerdeObject;
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use zkmargin_inclusion::published::{decode_g2, encode_points};
 
 /// The seed of the development SRS. Public by design: never use `dev` parameters in production.
 const DEV_SEED: [u8; 32] = *b"zkmargin-dev-srs-INSECURE-v1\0\0\0\0";
@@ -183,7 +183,8 @@ fn g2_file(dir: &Path, kind: SrsKind) -> PathBuf {
     dir.join(format!("{}-g2.bin", kind.label()))
 }
 
-/// Stores G2 powers for `kind` (`τ^0·G2, τ^1·G2, …`, raw uncompressed points).
+/// Stores G2 powers for `kind` (`τ^0·G2, τ^1·G2, …`, raw uncompressed points: the encoding
+/// of [`zkmargin_inclusion::published`], so an archive publishes this file's bytes).
 pub fn store_g2_powers(dir: &Path, kind: SrsKind, powers: &[G2Affine]) -> Result<(), SrsError> {
     let path = g2_file(dir, kind);
     let err = |source| SrsError::Io {
@@ -191,12 +192,8 @@ pub fn store_g2_powers(dir: &Path, kind: SrsKind, powers: &[G2Affine]) -> Result
         source,
     };
     fs::create_dir_all(dir).map_err(err)?;
-    let mut bytes = Vec::with_capacity(powers.len() * 128);
-    for p in powers {
-        p.write_raw(&mut bytes).map_err(err)?;
-    }
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    fs::write(&tmp, bytes).map_err(err)?;
+    fs::write(&tmp, encode_points(powers)).map_err(err)?;
     fs::rename(&tmp, &path).map_err(err)
 }
 
@@ -214,13 +211,10 @@ pub fn g2_powers(
     };
     let powers = match fs::read(&path) {
         Ok(bytes) => {
-            if bytes.len() % 128 != 0 || bytes.len() < 2 * 128 {
+            if bytes.len() < 2 * 128 {
                 return Err(corrupt("wrong length for the G2 powers"));
             }
-            bytes
-                .chunks(128)
-                .map(|c| G2Affine::from_raw_bytes(c).ok_or_else(|| corrupt("not a G2 point")))
-                .collect::<Result<Vec<_>, _>>()?
+            decode_g2(&bytes).map_err(|e| corrupt(&e))?
         }
         Err(_) if kind == SrsKind::Dev => {
             // ParamsKZG::setup draws τ first from the seeded generator.
@@ -279,11 +273,7 @@ mod tests {
         // Valid points of another τ (here τ' = 2).
         let two = Fr::from(2u64);
         let other = [G2Affine::generator(), (G2::generator() * two).to_affine()];
-        let mut bytes = Vec::new();
-        for p in other {
-            p.write_raw(&mut bytes).unwrap();
-        }
-        refused(bytes, "another setup");
+        refused(encode_points(&other), "another setup");
         // A ceremony's powers must be imported first.
         let e = g2_powers(dir.path(), SrsKind::Ptau, &params).unwrap_err();
         assert!(matches!(e, SrsError::Missing { .. }), "{e}");

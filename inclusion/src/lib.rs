@@ -29,6 +29,7 @@ use zkmargin_core::account_id::AccountId;
 use zkmargin_core::accounts::AccountRow;
 use zkmargin_core::digest::keccak256;
 use zkmargin_layout::field::{fr_from_i128, fr_from_id};
+use zkmargin_layout::manifest::ShardEntry;
 use zkmargin_layout::plan::{Aux, TablePlan};
 
 pub mod check;
@@ -299,6 +300,24 @@ pub fn g1_from_transcript_hex(s: &str) -> Option<G1Affine> {
     };
     let (x, y) = (coord(&bytes[..32])?, coord(&bytes[32..])?);
     Option::from(G1Affine::from_xy(x, y))
+}
+
+/// The account data columns' commitments in a manifest's shard entry, at `positions` (as
+/// manifests and circuit layouts give them); `None` if a position is out of range or a
+/// commitment is not a point.
+pub fn data_commitments(
+    entry: &ShardEntry,
+    positions: impl IntoIterator<Item = usize>,
+) -> Option<Vec<G1Affine>> {
+    positions
+        .into_iter()
+        .map(|p| {
+            entry
+                .account_table_commitment
+                .get(p)
+                .and_then(|h| g1_from_transcript_hex(h))
+        })
+        .collect()
 }
 
 /// Compressed G1 hex (openings in inclusion files).

@@ -68,7 +68,7 @@ fn decode<P: SerdeObject>(bytes: &[u8], size: usize, what: &str) -> Result<Vec<P
         .chunks(size)
         .enumerate()
         .map(|(i, c)| {
-            P::from_raw_bytes(c).ok_or_else(|| format!("{what} power {i} is not a point"))
+            P::from_raw_bytes(c).ok_or_else(|| format!("power {i} is not a {what} point"))
         })
         .collect()
 }

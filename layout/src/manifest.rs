@@ -11,6 +11,10 @@ use crate::shape::MarginShape;
 /// under `shards/`; 2: the statement digest hashes the public instances; 1: the old digest.)
 /// Other versions are refused.
 pub const FORMAT_VERSION: u32 = 4;
+/// The manifest's file name in a bundle (and in an archive's public epoch directory).
+pub const MANIFEST: &str = "manifest.json";
+/// The snapshot config's file name beside it.
+pub const CONFIG: &str = "config.toml";
 
 /// Where the KZG parameters came from; verifiers use their own copy and compare the label.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +51,22 @@ pub struct ShardEntry {
 }
 
 impl Manifest {
+    /// A manifest from its JSON, refusing other format versions and manifests without shards
+    /// (`Err`: why, for the caller to place).
+    pub fn parse(json: &[u8]) -> Result<Manifest, String> {
+        let m: Manifest = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+        if m.format_version != FORMAT_VERSION {
+            return Err(format!(
+                "format version {} is not {FORMAT_VERSION}",
+                m.format_version
+            ));
+        }
+        if m.shards.is_empty() {
+            return Err("no shards".into());
+        }
+        Ok(m)
+    }
+
     /// The statement digest as bytes; `None` if the manifest's hex is not 32 bytes.
     pub fn statement_digest_bytes(&self) -> Option<[u8; 32]> {
         hex::decode(&self.statement_digest).ok()?.try_into().ok()

@@ -36,9 +36,8 @@ use zkmargin_core::accounts::{read_all, AccountRow};
 use zkmargin_core::amount::format_units;
 use zkmargin_core::config::Config;
 use zkmargin_inclusion::{
-    account_values, check_account_opening, combine, data_points, divide_exact,
-    g1_from_transcript_hex, g1_to_hex, interpolate, vanishing, InclusionFile, OpeningLevel,
-    INCLUSION_FORMAT,
+    account_values, check_account_opening, combine, data_commitments, data_points, divide_exact,
+    g1_to_hex, interpolate, vanishing, InclusionFile, OpeningLevel, INCLUSION_FORMAT,
 };
 
 use crate::epoch::salted_and_sorted;
@@ -253,16 +252,8 @@ impl<'a> InclusionProver<'a> {
         };
         let data =
             data_columns(&layout, &m.shape).ok_or(InclusionError::Mismatch("data columns"))?;
-        let committed: Vec<G1Affine> = data
-            .iter()
-            .map(|&(_, position)| {
-                entry
-                    .account_table_commitment
-                    .get(position)
-                    .and_then(|h| g1_from_transcript_hex(h))
-                    .ok_or(InclusionError::Mismatch("account-table commitment"))
-            })
-            .collect::<Result<_, _>>()?;
+        let committed = data_commitments(entry, data.iter().map(|&(_, p)| p))
+            .ok_or(InclusionError::Mismatch("account-table commitment"))?;
         let (g, commitment) = combine(&digest, &committed);
         let weights = zkmargin_inclusion::powers(g, data.len());
         let poly = match columns {

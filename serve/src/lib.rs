@@ -30,6 +30,7 @@ use serde_json::{json, Value};
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 use zkmargin_archive::{Archive, ArchiveError, Index, TokenHash};
+use zkmargin_layout::manifest::MANIFEST;
 
 pub use limit::RateLimit;
 
@@ -134,7 +135,7 @@ async fn epoch_document(s: Shared, epoch: Option<u64>) -> Response {
         let Some(record) = record else {
             return Ok(None);
         };
-        let manifest_path = archive.public_dir(record.epoch).join("manifest.json");
+        let manifest_path = archive.public_dir(record.epoch).join(MANIFEST);
         let bytes = std::fs::read(&manifest_path).map_err(|source| ArchiveError::Io {
             path: manifest_path.clone(),
             source,

@@ -14,7 +14,7 @@ use serde::Serialize;
 use zkmargin_circuits::keys::data_columns;
 use zkmargin_core::policy::PolicyCheck;
 use zkmargin_inclusion::check::{check_file, parse_file, AccountStatus, Epoch, Powers};
-use zkmargin_inclusion::g1_from_transcript_hex;
+use zkmargin_inclusion::data_commitments;
 
 use crate::bundle_check::{check_bundle, SrsLoader, UnusableBundle};
 
@@ -104,17 +104,7 @@ pub fn verify_inclusion(
         ))
     })?;
     let commitments: Vec<G1Affine> = data_columns(&layout, &m.shape)
-        .and_then(|columns| {
-            columns
-                .iter()
-                .map(|&(_, p)| {
-                    shard
-                        .account_table_commitment
-                        .get(p)
-                        .and_then(|h| g1_from_transcript_hex(h))
-                })
-                .collect()
-        })
+        .and_then(|columns| data_commitments(shard, columns.into_iter().map(|(_, p)| p)))
         .ok_or_else(|| unusable("the bundle has no account data commitments".into()))?;
     let epoch = Epoch {
         statement: &m.statement,

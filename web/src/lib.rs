@@ -27,12 +27,12 @@ use zkmargin_core::config::Config;
 use zkmargin_core::policy::PolicyCheck;
 use zkmargin_core::statement::Statement;
 use zkmargin_inclusion::check::{check_file, parse_file, AccountStatus, Epoch, Powers};
-use zkmargin_inclusion::g1_from_transcript_hex;
+use zkmargin_inclusion::data_commitments;
 use zkmargin_inclusion::published::{
     decode_g1, decode_g2, epoch_dir, same_tau, srs_dir_name, G1_FILE, G2_FILE, SRS_DIR,
 };
 use zkmargin_layout::encoding::statement_digest_under;
-use zkmargin_layout::manifest::{Manifest, FORMAT_VERSION};
+use zkmargin_layout::manifest::{Manifest, CONFIG, MANIFEST};
 
 /// What the page trusts rather than checks (shown beside every verdict).
 pub const TRUSTED: &str = "The page checks your account against the epoch's published \
@@ -135,21 +135,13 @@ pub fn epoch_paths_of(inclusion: &[u8]) -> Result<EpochPaths, String> {
     let dir = format!("public/{}", epoch_dir(file.epoch));
     Ok(EpochPaths {
         epoch: file.epoch,
-        manifest: format!("{dir}/manifest.json"),
-        config: format!("{dir}/config.toml"),
+        manifest: format!("{dir}/{MANIFEST}"),
+        config: format!("{dir}/{CONFIG}"),
     })
 }
 
 fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
-    let m: Manifest =
-        serde_json::from_slice(bytes).map_err(|e| format!("not an epoch manifest: {e}"))?;
-    if m.format_version != FORMAT_VERSION {
-        return Err(format!(
-            "manifest format version {} (this page reads {FORMAT_VERSION})",
-            m.format_version
-        ));
-    }
-    Ok(m)
+    Manifest::parse(bytes).map_err(|e| format!("not an epoch manifest: {e}"))
 }
 
 pub fn srs_paths_of(manifest: &[u8]) -> Result<SrsPaths, String> {
@@ -163,24 +155,27 @@ pub fn srs_paths_of(manifest: &[u8]) -> Result<SrsPaths, String> {
 }
 
 /// The shard's account data commitments, at the manifest's data-column positions.
-fn data_commitments(m: &Manifest, shard: usize) -> Result<Vec<G1Affine>, String> {
+fn shard_data_commitments(m: &Manifest, shard: usize) -> Result<Vec<G1Affine>, String> {
     let entry = m.shards.get(shard).ok_or_else(|| {
         format!(
             "shard {shard} is not in this epoch of {} shards",
             m.shards.len()
         )
     })?;
-    m.account_data_columns
-        .iter()
-        .map(|&p| {
-            entry
-                .account_table_commitment
-                .get(p)
-                .and_then(|h| g1_from_transcript_hex(h))
-        })
-        .collect::<Option<Vec<_>>>()
+    data_commitments(entry, m.account_data_columns.iter().copied())
         .filter(|c| !c.is_empty())
         .ok_or_else(|| "the manifest's account data commitments are malformed".into())
+}
+
+/// `values` paired with their symbols, in order.
+fn labelled<'a>(symbols: impl Iterator<Item = &'a String>, values: &[String]) -> Vec<Amount> {
+    symbols
+        .zip(values)
+        .map(|(symbol, amount)| Amount {
+            symbol: symbol.clone(),
+            amount: amount.clone(),
+        })
+        .collect()
 }
 
 fn headline(s: &Statement) -> Headline {
@@ -240,7 +235,7 @@ pub fn verify_page(
     let config = Config::parse(files.config_toml).map_err(|e| format!("config.toml: {e}"))?;
     let g1 = decode_g1(files.g1)?;
     let g2 = decode_g2(files.g2)?;
-    let commitments = data_commitments(&m, file.shard)?;
+    let commitments = shard_data_commitments(&m, file.shard)?;
     let s = &m.statement;
 
     let config_digest = config.digest();
@@ -279,24 +274,8 @@ pub fn verify_page(
     let (account_checks, account) =
         check_file(&file, &epoch, identifier, &Powers { g1: &g1, g2: &g2 })?;
     checks.extend(account_checks);
-    let labelled = |symbols: Vec<&String>, values: &[String]| -> Vec<Amount> {
-        symbols
-            .into_iter()
-            .zip(values)
-            .map(|(symbol, amount)| Amount {
-                symbol: symbol.clone(),
-                amount: amount.clone(),
-            })
-            .collect()
-    };
-    let balances = labelled(
-        config.assets.iter().map(|a| &a.symbol).collect(),
-        &file.balances,
-    );
-    let positions = labelled(
-        config.markets.iter().map(|m| &m.symbol).collect(),
-        &file.sizes,
-    );
+    let balances = labelled(config.assets.iter().map(|a| &a.symbol), &file.balances);
+    let positions = labelled(config.markets.iter().map(|m| &m.symbol), &file.sizes);
     Ok(PageReport {
         verified: checks.iter().all(|c| c.passed),
         epoch: file.epoch,
