@@ -1,5 +1,6 @@
 //! `zkmargin keys`: the proving-key cache's entries, and pruning the unused ones.
 
+use std::path::Path;
 use std::time::SystemTime;
 
 use zkmargin_bundle::key_cache::{entries, prune, CacheEntry};
@@ -22,56 +23,46 @@ fn age(entry: &CacheEntry, now: SystemTime) -> String {
     humantime::format_duration(std::time::Duration::from_secs(secs)).to_string()
 }
 
+/// One entry's line: `prefix name  size  last used … ago`.
+fn print_entry(prefix: &str, e: &CacheEntry, now: SystemTime) {
+    println!(
+        "{prefix}{}  {}  last used {} ago",
+        e.name,
+        mib(e.bytes),
+        age(e, now)
+    );
+}
+
+/// Prunes (if asked), then lists what is left.
+fn prune_and_list(args: &KeysArgs, dir: &Path, now: SystemTime) -> std::io::Result<()> {
+    if let Some(unused_for) = args.prune_unused_for {
+        let removed = prune(dir, unused_for, now)?;
+        removed.iter().for_each(|e| print_entry("removed ", e, now));
+        println!(
+            "removed {} ({}) unused for {}",
+            entries_word(removed.len()),
+            mib(removed.iter().map(|e| e.bytes).sum()),
+            humantime::format_duration(unused_for)
+        );
+    }
+    let list = entries(dir)?;
+    list.iter().for_each(|e| print_entry("", e, now));
+    println!(
+        "{}, {} in {}",
+        entries_word(list.len()),
+        mib(list.iter().map(|e| e.bytes).sum()),
+        dir.display()
+    );
+    Ok(())
+}
+
 pub fn run(args: &KeysArgs) -> u8 {
     let dir = args
         .dir
         .clone()
         .unwrap_or_else(zkmargin_prover::keystore::default_dir);
-    let now = SystemTime::now();
-    if let Some(unused_for) = args.prune_unused_for {
-        match prune(&dir, unused_for, now) {
-            Ok(removed) => {
-                for e in &removed {
-                    println!(
-                        "removed {}  {}  unused for {}",
-                        e.name,
-                        mib(e.bytes),
-                        age(e, now)
-                    );
-                }
-                let freed: u64 = removed.iter().map(|e| e.bytes).sum();
-                println!(
-                    "removed {} ({}) unused for {}",
-                    entries_word(removed.len()),
-                    mib(freed),
-                    humantime::format_duration(unused_for)
-                );
-            }
-            Err(e) => {
-                eprintln!("error: {}: {e}", dir.display());
-                return exit::FAILURE;
-            }
-        }
-    }
-    match entries(&dir) {
-        Ok(list) => {
-            for e in &list {
-                println!(
-                    "{}  {}  last used {} ago",
-                    e.name,
-                    mib(e.bytes),
-                    age(e, now)
-                );
-            }
-            let total: u64 = list.iter().map(|e| e.bytes).sum();
-            println!(
-                "{}, {} in {}",
-                entries_word(list.len()),
-                mib(total),
-                dir.display()
-            );
-            exit::OK
-        }
+    match prune_and_list(args, &dir, SystemTime::now()) {
+        Ok(()) => exit::OK,
         Err(e) => {
             eprintln!("error: {}: {e}", dir.display());
             exit::FAILURE
