@@ -314,6 +314,9 @@ fn unusable_inputs_are_errors_not_panics() {
     f.manifest = edit_json(&f.manifest, |m| m["format_version"] = json!(3));
     unusable("old manifest", &p.inclusion, &f, "format version 3");
     let mut f = good.clone();
+    f.manifest = edit_json(&f.manifest, |m| m["shards"] = json!([]));
+    unusable("no shards", &p.inclusion, &f, "no shards");
+    let mut f = good.clone();
     f.manifest = edit_json(&f.manifest, |m| m["account_data_columns"] = json!([999]));
     unusable("columns", &p.inclusion, &f, "account data commitments");
     let mut f = good.clone();
