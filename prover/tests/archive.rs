@@ -7,10 +7,9 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use common::{first_identifier, home, margined_snapshot, scratch, zkmargin};
+use common::{first_identifier, home, margined_snapshot, scratch, stdout_of, zkmargin};
 use zkmargin_archive::{Archive, TokenHash};
 use zkmargin_bundle::srs::{self, SrsKind};
 use zkmargin_verifier::bundle_check::verify_bundle;
@@ -105,7 +104,7 @@ fn epochs_are_published_in_order_chained_and_found_by_token() {
     // The holder's token opens their own inclusion proof, which verifies for their identifier.
     let a = Archive::open(&archive).unwrap();
     let identifier = first_identifier(&src.join("snap-2"));
-    let token = ok_stdout(
+    let token = stdout_of(
         zkmargin()
             .args(["token"])
             .arg(&archive)
@@ -134,12 +133,6 @@ fn epochs_are_published_in_order_chained_and_found_by_token() {
     // Another identifier's token does not open this account, and a made-up token opens nothing.
     let other = TokenHash::of(&[7; 32]);
     assert_eq!(index.locate(&other, 2).unwrap(), None);
-}
-
-fn ok_stdout(c: &mut Command) -> String {
-    let out = c.output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]

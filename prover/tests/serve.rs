@@ -6,38 +6,16 @@ mod common;
 
 use std::fs;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{first_identifier, margined_snapshot, scratch, zkmargin, Server};
+use common::{one_epoch_archive, scratch, stdout_of, zkmargin, Server};
 use serde_json::{json, Value};
 use zkmargin_archive::Archive;
-
-fn ok(c: &mut Command) -> String {
-    let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// An archive with epoch 1 (16 accounts) and the identifier of its first account.
 fn archive() -> &'static (PathBuf, String) {
     static A: OnceLock<(PathBuf, String)> = OnceLock::new();
-    A.get_or_init(|| {
-        let dir = scratch("serve");
-        let snap = dir.join("source/snap-1");
-        margined_snapshot(&snap, 16, 1, 3);
-        let archive = dir.join("archive");
-        ok(zkmargin()
-            .arg("epoch")
-            .arg(dir.join("source"))
-            .arg(&archive));
-        let identifier = first_identifier(&snap);
-        (archive, identifier)
-    })
+    A.get_or_init(|| one_epoch_archive("serve", 3))
 }
 
 fn serve(rate: &str, burst: &str) -> Server {
@@ -106,10 +84,12 @@ fn inclusion_proofs_go_only_to_the_holders_token() {
     let server = serve("1000", "1000");
     let url = format!("{}/api/inclusion", server.base);
     let (archive, identifier) = archive();
-    let token = ok(zkmargin()
-        .arg("token")
-        .arg(archive)
-        .args(["--account", identifier.as_str()]));
+    let token = stdout_of(
+        zkmargin()
+            .arg("token")
+            .arg(archive)
+            .args(["--account", identifier.as_str()]),
+    );
     let token = token.trim();
 
     let (status, body) = post(&url, json!({ "token": token }));
@@ -129,7 +109,7 @@ fn inclusion_proofs_go_only_to_the_holders_token() {
     // malformed token, the right token for an epoch that does not exist.
     let refusals = [
         json!({ "token": "00".repeat(32) }),
-        json!({ "token": ok(zkmargin().arg("token").arg(archive).args(["--account", "nobody"])).trim() }),
+        json!({ "token": stdout_of(zkmargin().arg("token").arg(archive).args(["--account", "nobody"])).trim() }),
         json!({ "token": "not hex" }),
         json!({ "token": &token[..62] }),
         json!({ "token": token, "epoch": 2 }),
@@ -155,13 +135,15 @@ fn each_client_address_is_rate_limited() {
 fn tokens_for_a_whole_accounts_csv_and_malformed_csvs_are_refused() {
     let (archive, identifier) = archive();
     let csv = archive.parent().unwrap().join("source/snap-1/accounts.csv");
-    let listed = ok(zkmargin().arg("token").arg(archive).arg("--csv").arg(&csv));
+    let listed = stdout_of(zkmargin().arg("token").arg(archive).arg("--csv").arg(&csv));
     let lines: Vec<&str> = listed.lines().collect();
     assert_eq!(lines.len(), 16, "{listed}");
-    let own = ok(zkmargin()
-        .arg("token")
-        .arg(archive)
-        .args(["--account", identifier.as_str()]));
+    let own = stdout_of(
+        zkmargin()
+            .arg("token")
+            .arg(archive)
+            .args(["--account", identifier.as_str()]),
+    );
     assert_eq!(lines[0], format!("{identifier},{}", own.trim()));
 
     let dir = scratch("serve-token-csv");

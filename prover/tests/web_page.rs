@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{first_identifier, margined_snapshot, scratch, zkmargin, Server};
+use common::{one_epoch_archive, scratch, Server};
 use halo2curves::bn256::{Fr, G1Affine, G2Affine, G1, G2};
 use halo2curves::ff::Field;
 use halo2curves::group::Curve;
@@ -31,22 +31,7 @@ struct Published {
 fn published() -> &'static Published {
     static P: OnceLock<Published> = OnceLock::new();
     P.get_or_init(|| {
-        let dir = scratch("web");
-        let snapshot = dir.join("source/snap-1");
-        margined_snapshot(&snapshot, 16, 1, 5);
-        let archive = dir.join("archive");
-        let out = zkmargin()
-            .arg("epoch")
-            .arg(dir.join("source"))
-            .arg(&archive)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let identifier = first_identifier(&snapshot);
+        let (archive, identifier) = one_epoch_archive("web", 5);
         let inclusion = holders_file(&archive, &identifier);
         Published {
             archive,

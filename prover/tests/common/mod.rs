@@ -55,6 +55,34 @@ pub fn margined_snapshot(out: &Path, accounts: u64, epoch: u64, seed: u64) {
     generate(&options, out).unwrap();
 }
 
+/// Runs `c`, which must succeed; its stdout.
+pub fn stdout_of(c: &mut Command) -> String {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A fresh archive (in scratch directory `name`) holding epoch 1 of a 16-account margined
+/// snapshot generated with `seed`, and the identifier of that snapshot's first account. The
+/// snapshot is at `<name>/source/snap-1`.
+pub fn one_epoch_archive(name: &str, seed: u64) -> (PathBuf, String) {
+    let dir = scratch(name);
+    let snapshot = dir.join("source/snap-1");
+    margined_snapshot(&snapshot, 16, 1, seed);
+    let archive = dir.join("archive");
+    stdout_of(
+        zkmargin()
+            .arg("epoch")
+            .arg(dir.join("source"))
+            .arg(&archive),
+    );
+    (archive, first_identifier(&snapshot))
+}
+
 /// The identifier of a snapshot's first account.
 pub fn first_identifier(snapshot: &Path) -> String {
     let csv = fs::read_to_string(snapshot.join("accounts.csv")).unwrap();
