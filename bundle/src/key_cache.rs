@@ -239,6 +239,27 @@ where
     Ok((key, layout, false))
 }
 
+/// The margin-circuit key of `shape` named `name` from the cache in `dir`, if there.
+pub fn read_margin<K: CachedKey<MarginCircuit>>(
+    dir: &Path,
+    name: &str,
+    shape: &MarginShape,
+) -> Option<(K, CircuitLayout)> {
+    read::<MarginCircuit, K, CircuitLayout>(dir, name, |layout| layout.margin_params(shape))
+}
+
+/// Stores a margin-circuit key in the cache in `dir` (best effort: a failure is a warning).
+pub fn store_margin<K: CachedKey<MarginCircuit>>(
+    dir: &Path,
+    name: &str,
+    key: &K,
+    layout: &CircuitLayout,
+) {
+    if let Err(e) = write::<MarginCircuit, K, CircuitLayout>(dir, name, key, layout) {
+        eprintln!("warning: cannot cache the key in {}: {e}", dir.display());
+    }
+}
+
 /// [`load_or_make_for`] the margin circuit of `shape`.
 pub fn load_or_make<K: CachedKey<MarginCircuit>>(
     dir: Option<&Path>,

@@ -211,6 +211,20 @@ impl Bundle {
 }
 
 impl Bundle {
+    /// The manifest's shape, admitted against the bundled config
+    /// ([`zkmargin_circuits::shape::MarginShape::admit`]): what the operator's tools check
+    /// before a shape read back from a bundle sizes any work.
+    pub fn admitted_shape(&self) -> Result<zkmargin_circuits::shape::MarginShape, BundleError> {
+        let malformed = |file: &str, reason: String| BundleError::Malformed {
+            path: PathBuf::from(file),
+            reason,
+        };
+        let config = zkmargin_core::config::Config::parse(&self.config_toml)
+            .map_err(|e| malformed(CONFIG, e.to_string()))?;
+        zkmargin_circuits::shape::MarginShape::admit(&config, &self.manifest.shape)
+            .map_err(|e| malformed(MANIFEST, format!("shape: {e}")))
+    }
+
     /// The only shard's proof and instances, for paths that take one proof (the direct EVM
     /// verifier); `None` for a bundle of several shards.
     pub fn single_shard(&self) -> Option<&ShardProof> {

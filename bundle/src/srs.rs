@@ -17,6 +17,7 @@ use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use zkmargin_core::policy::{CEREMONY_SRS_LABEL, DEV_SRS_LABEL};
 use zkmargin_inclusion::published::{decode_g2, encode_points};
 
 /// The seed of the development SRS. Public by design: never use `dev` parameters in production.
@@ -31,15 +32,15 @@ pub enum SrsKind {
 impl SrsKind {
     pub fn label(self) -> &'static str {
         match self {
-            SrsKind::Dev => "dev-insecure",
-            SrsKind::Ptau => "ptau",
+            SrsKind::Dev => DEV_SRS_LABEL,
+            SrsKind::Ptau => CEREMONY_SRS_LABEL,
         }
     }
 
     pub fn from_label(label: &str) -> Option<Self> {
         match label {
-            "dev-insecure" => Some(SrsKind::Dev),
-            "ptau" => Some(SrsKind::Ptau),
+            DEV_SRS_LABEL => Some(SrsKind::Dev),
+            CEREMONY_SRS_LABEL => Some(SrsKind::Ptau),
             _ => None,
         }
     }
@@ -130,9 +131,29 @@ fn check_file(path: &Path, k: u32) -> Result<(), SrsError> {
     Ok(())
 }
 
+/// Largest development SRS a verifier generates by itself when its directory has none (about
+/// 130 MB and a minute here). Larger ones must be made on purpose (`zkmargin setup --k K`), so a
+/// file declaring a large circuit cannot make a verifier do that work.
+pub const VERIFIER_GENERATES_UP_TO_K: u32 = 20;
+
 /// Loads the SRS of `kind` for exactly 2^k points from `dir`. A larger one is trimmed (and the
 /// trimmed copy cached); a dev SRS is generated when none is present.
 pub fn load(dir: &Path, kind: SrsKind, k: u32) -> Result<ParamsKZG<Bn256>, SrsError> {
+    load_generating_up_to(dir, kind, k, u32::MAX)
+}
+
+/// [`load`] for verifiers: a missing development SRS is generated only up to
+/// [`VERIFIER_GENERATES_UP_TO_K`].
+pub fn load_for_verifier(dir: &Path, kind: SrsKind, k: u32) -> Result<ParamsKZG<Bn256>, SrsError> {
+    load_generating_up_to(dir, kind, k, VERIFIER_GENERATES_UP_TO_K)
+}
+
+fn load_generating_up_to(
+    dir: &Path,
+    kind: SrsKind,
+    k: u32,
+    generate_up_to: u32,
+) -> Result<ParamsKZG<Bn256>, SrsError> {
     let path = kind.file(dir, k);
     if path.exists() {
         check_file(&path, k)?;
@@ -150,6 +171,12 @@ pub fn load(dir: &Path, kind: SrsKind, k: u32) -> Result<ParamsKZG<Bn256>, SrsEr
         return Ok(params);
     }
     match kind {
+        SrsKind::Dev if k > generate_up_to => Err(SrsError::Missing {
+            kind: DEV_SRS_LABEL,
+            k,
+            dir: dir.to_path_buf(),
+            hint: "; verifiers generate development parameters only up to k = 20",
+        }),
         SrsKind::Dev => {
             eprintln!(
                 "generating the INSECURE development SRS for k = {k} (cached in {})",

@@ -74,7 +74,7 @@ impl RowWitness {
                 .map(|e| Fr::from(u64::from(*e < I256::ZERO))),
         );
         RowWitness {
-            id: fr_from_id(&id.0),
+            id: fr_from_id(id),
             balances: row.balances.iter().map(|&b| Fr::from(b)).collect(),
             size_abs: row
                 .sizes

@@ -234,3 +234,56 @@ fn sign_flags_must_be_bits() {
         "non-bit under-margined flag"
     );
 }
+
+/// The names of the gates `MockProver` reports unsatisfied for the edited table (empty when
+/// it is accepted).
+fn failing_gates(
+    witness: &MarginWitness,
+    edit: impl FnOnce(&TablePlan, &mut TableWitness),
+) -> Vec<String> {
+    let plan = TablePlan::new(&witness.shape).expect("plan");
+    let mut table = TableWitness::new(&plan, witness);
+    edit(&plan, &mut table);
+    let (mut circuit, instances) =
+        MarginCircuit::with_table(CircuitBuilderStage::Mock, witness, plan, table, None);
+    circuit.builder.calculate_params(Some(RESERVED_ROWS));
+    let Err(failures) = MockProver::run(witness.shape.k, &circuit, vec![instances])
+        .expect("synthesizes")
+        .verify()
+    else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = failures
+        .iter()
+        .map(|f| {
+            let text = f.to_string();
+            text.split('\'').nth(1).unwrap_or(&text).to_string()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[test]
+fn a_zero_size_cannot_be_short() {
+    // `-0` would be a second encoding of an empty position: a short flag on a zero size leaves
+    // every total and equity unchanged (0 · anything), so only the size lane `|size| − short`
+    // (range-checked, so a short has |size| ≥ 1) can object.
+    let w = small_case().witness();
+    let (block, market) = (0..w.rows.len())
+        .flat_map(|b| (0..w.shape.markets()).map(move |m| (b, m)))
+        .find(|&(b, m)| w.rows[b].size_abs[m] == Fr::zero())
+        .expect("an account without a position in some market");
+    assert_eq!(
+        failing_gates(&w, |plan, t| *t.aux_mut(plan, block, Aux::Short(market)) =
+            Fr::one()),
+        ["account data equals its lanes"]
+    );
+    // A short position of one unit is accepted: the lane holds |size| − 1 = 0.
+    let shorts = (0..w.rows.len())
+        .flat_map(|b| (0..w.shape.markets()).map(move |m| (b, m)))
+        .find(|&(b, m)| w.rows[b].size_negative[m] == Fr::one());
+    assert!(shorts.is_some(), "the case has a short position");
+    assert!(failing_gates(&w, |_, _| {}).is_empty());
+}

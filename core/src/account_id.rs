@@ -18,8 +18,40 @@ use sha3::{Digest as _, Keccak256};
 pub const ID_BITS: u32 = 192;
 
 /// A 192-bit account id, big-endian in 32 bytes (the first eight are zero). Ordered as integers.
+/// The invariant `id < 2^ID_BITS` holds by construction: ids are derived, or parsed by
+/// [`AccountId::from_be_bytes`] / [`AccountId::from_hex`], which refuse anything wider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AccountId(pub [u8; 32]);
+pub struct AccountId([u8; 32]);
+
+impl AccountId {
+    /// The id with these big-endian bytes; `None` unless the value is `< 2^ID_BITS`.
+    pub fn from_be_bytes(bytes: [u8; 32]) -> Option<AccountId> {
+        bytes[..(32 - ID_BITS as usize / 8)]
+            .iter()
+            .all(|&b| b == 0)
+            .then_some(AccountId(bytes))
+    }
+
+    /// An id from untrusted hex (64 digits, big-endian), with the reason it is refused.
+    pub fn from_hex(hex_id: &str) -> Result<AccountId, String> {
+        let bytes: [u8; 32] = hex::decode(hex_id)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or("not 32 hex bytes")?;
+        AccountId::from_be_bytes(bytes)
+            .ok_or_else(|| format!("not an account id: ids are below 2^{ID_BITS}"))
+    }
+
+    /// The 32 big-endian bytes.
+    pub fn to_be_bytes(&self) -> [u8; 32] {
+        self.0
+    }
+
+    /// The 64 hex digits of [`AccountId::to_be_bytes`].
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
 
 /// The per-account salt for `identifier` under the operator's master secret.
 pub fn derive_salt(master_secret: &[u8; 32], identifier: &str) -> [u8; 32] {
@@ -63,7 +95,7 @@ mod tests {
     fn ids_are_192_bit_and_depend_on_salt_and_identifier() {
         let salt = derive_salt(&[7; 32], "alice");
         let id = account_id("alice", &salt);
-        assert_eq!(&id.0[..8], &[0; 8]);
+        assert_eq!(&id.to_be_bytes()[..8], &[0; 8]);
         assert_ne!(id, account_id("alice", &derive_salt(&[8; 32], "alice")));
         assert_ne!(id, account_id("bob", &salt));
         // Length prefix: ("ab", salt) and ("a", "b" ‖ salt…) cannot collide by concatenation.
@@ -78,5 +110,18 @@ mod tests {
         assert!(b < sentinel_id());
         assert!(padding_id(16, 15) < sentinel_id());
         assert!(account_id("x", &[0; 32]) < padding_id(16, 0));
+    }
+
+    #[test]
+    fn parsed_ids_are_below_2_192() {
+        let top = sentinel_id().to_hex();
+        assert_eq!(AccountId::from_hex(&top), Ok(sentinel_id()));
+        let mut wide = sentinel_id().to_be_bytes();
+        wide[7] = 1;
+        assert!(AccountId::from_be_bytes(wide).is_none());
+        assert!(AccountId::from_hex(&hex::encode(wide)).is_err());
+        assert!(AccountId::from_hex(&"ff".repeat(32)).is_err());
+        assert!(AccountId::from_hex("00").is_err());
+        assert!(AccountId::from_hex("zz").is_err());
     }
 }

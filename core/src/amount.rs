@@ -1,9 +1,12 @@
 //! Strict decimal strings → exact integers in base units.
 //!
-//! Grammar (nothing else is accepted): `-?DIGITS(.DIGITS)?`, at most `scale` fraction digits,
-//! no sign on unsigned quantities, no `+`, no exponent, no whitespace, no `NaN`/`inf`, no empty
-//! integer or fraction part (`.5` and `5.` are rejected). Leading zeros are allowed (`007.5`).
-//! The value is `integer part · 10^scale + fraction padded to scale digits`.
+//! Grammar (nothing else is accepted): `-?INTEGER(.DIGITS)?` where `INTEGER` is `0` or a digit
+//! string without leading zeros; at most `scale` fraction digits (trailing zeros allowed up to
+//! that); no sign on unsigned quantities and no `-` on a zero value (`-0`, `-0.00`); no `+`, no
+//! exponent, no whitespace, no `NaN`/`inf`, no empty integer or fraction part (`.5` and `5.` are
+//! rejected), no leading zeros (`01.5`, `007`). So a sign and a magnitude have one spelling each
+//! (up to fraction padding). The value is `integer part · 10^scale + fraction padded to scale
+//! digits`.
 
 use std::fmt;
 
@@ -16,6 +19,10 @@ pub enum AmountError {
     Syntax(String),
     #[error("`{0}` is negative; this field must be zero or positive")]
     Negative(String),
+    #[error(
+        "`{0}` is not canonical: no leading zeros (write `1.5`, not `01.5`) and no `-` on zero"
+    )]
+    NotCanonical(String),
     #[error("`{value}` has {digits} fraction digits; at most {scale} allowed")]
     TooManyDecimals {
         value: String,
@@ -54,6 +61,9 @@ fn parse_magnitude(raw: &[u8], scale: u32, limit: u128) -> Result<(bool, u128), 
     if !digits_ok(int_part) || frac_part.is_some_and(|f| !digits_ok(f)) {
         return Err(AmountError::Syntax(shown(raw)));
     }
+    if int_part.len() > 1 && int_part[0] == b'0' {
+        return Err(AmountError::NotCanonical(shown(raw)));
+    }
     let frac = frac_part.unwrap_or(&[]);
     if frac.len() > scale as usize {
         return Err(AmountError::TooManyDecimals {
@@ -79,11 +89,14 @@ fn parse_magnitude(raw: &[u8], scale: u32, limit: u128) -> Result<(bool, u128), 
     if acc >= limit {
         return Err(out_of_range());
     }
-    Ok((negative && acc != 0, acc))
+    if negative && acc == 0 {
+        return Err(AmountError::NotCanonical(shown(raw)));
+    }
+    Ok((negative, acc))
 }
 
 /// Parses a non-negative amount with `scale` fraction digits into base units `< limit`.
-/// `-0` is accepted as zero; any other negative value is rejected as [`AmountError::Negative`].
+/// A negative value is rejected as [`AmountError::Negative`] (`-0` as not canonical).
 pub fn parse_unsigned(raw: &[u8], scale: u32, limit: u128) -> Result<u128, AmountError> {
     let (negative, magnitude) = parse_magnitude(raw, scale, limit)?;
     if negative {
@@ -110,6 +123,9 @@ pub fn parse_integer(raw: &[u8], limit: u128) -> Result<u128, AmountError> {
     parse_unsigned(raw, 0, limit)
 }
 
+/// Largest scale [`format_units`] pads out in full (any `I256` has fewer digits).
+const MAX_FORMAT_SCALE: u32 = 96;
+
 /// Renders `units / 10^scale` exactly as a decimal string (no trailing zeros beyond what the
 /// fraction needs; integers print without a dot).
 pub fn format_units<T: fmt::Display>(units: T, scale: u32) -> String {
@@ -120,6 +136,12 @@ pub fn format_units<T: fmt::Display>(units: T, scale: u32) -> String {
     };
     if scale == 0 {
         return format!("{sign}{digits}");
+    }
+    // No configured quantity has more than `MAX_DECIMALS` digits and no fine unit more than a
+    // few dozen; a larger scale comes from a hostile file and is shown in exponent form rather
+    // than padded to its width.
+    if scale > MAX_FORMAT_SCALE {
+        return format!("{sign}{digits}e-{scale}");
     }
     let scale = scale as usize;
     let padded = format!("{digits:0>width$}", width = scale + 1);
@@ -142,8 +164,9 @@ mod tests {
     fn accepts_plain_decimals() {
         assert_eq!(parse_unsigned(b"0", 6, U64), Ok(0));
         assert_eq!(parse_unsigned(b"1.5", 6, U64), Ok(1_500_000));
-        assert_eq!(parse_unsigned(b"007.000001", 6, U64), Ok(7_000_001));
-        assert_eq!(parse_unsigned(b"-0", 6, U64), Ok(0));
+        assert_eq!(parse_unsigned(b"7.000001", 6, U64), Ok(7_000_001));
+        assert_eq!(parse_unsigned(b"0.000001", 6, U64), Ok(1));
+        assert_eq!(parse_unsigned(b"7.500000", 6, U64), Ok(7_500_000));
         assert_eq!(parse_signed(b"-12.25", 2, 1 << 63), Ok(-1225));
         assert_eq!(parse_signed(b"12", 0, 1 << 63), Ok(12));
     }
@@ -183,6 +206,34 @@ mod tests {
             parse_unsigned(b"1.1234567", 6, U64),
             Err(AmountError::TooManyDecimals { digits: 7, .. })
         ));
+    }
+
+    #[test]
+    fn every_value_has_one_spelling() {
+        for bad in [
+            &b"-0"[..],
+            b"-0.0",
+            b"-0.000000",
+            b"01.5",
+            b"007",
+            b"00",
+            b"-01",
+            b"00.5",
+        ] {
+            for result in [
+                parse_signed(bad, 6, 1 << 63).map(|_| ()),
+                parse_unsigned(bad, 6, U64).map(|_| ()),
+            ] {
+                assert!(
+                    matches!(result, Err(AmountError::NotCanonical(_))),
+                    "{:?}: {result:?}",
+                    String::from_utf8_lossy(bad)
+                );
+            }
+        }
+        assert!(parse_integer(b"0170", U64).is_err());
+        assert_eq!(parse_signed(b"-0.5", 6, 1 << 63), Ok(-500_000));
+        assert_eq!(parse_signed(b"0", 6, 1 << 63), Ok(0));
     }
 
     #[test]
@@ -226,5 +277,7 @@ mod tests {
         assert_eq!(format_units(-5i64, 3), "-0.005");
         assert_eq!(format_units(100u64, 2), "1");
         assert_eq!(format_units(7u64, 0), "7");
+        // A hostile scale is shown, not padded to billions of digits.
+        assert_eq!(format_units(5u64, u32::MAX), "5e-4294967295");
     }
 }

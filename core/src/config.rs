@@ -254,7 +254,11 @@ impl Config {
                 CONFIG_FILE,
                 line,
                 key_on_line(text, line),
-                e.message().trim().replace('\n', "; "),
+                match e.message().trim() {
+                    // toml gives no message for some lexical errors (a NUL in a comment).
+                    "" => "not valid TOML here (a control character or broken syntax)".to_string(),
+                    m => m.replace('\n', "; "),
+                },
             )
         })?;
 

@@ -93,45 +93,49 @@ pub fn is_outlier(price: u64, median: u64, max_deviation_bps: u32) -> bool {
     diff * 10_000 > u128::from(max_deviation_bps) * u128::from(median)
 }
 
+/// What a source reported, as the oracle judges it: price, timestamp and whether its
+/// signature verifies (always true for a source without a key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Observation {
+    price: u64,
+    timestamp: u64,
+    signature_ok: bool,
+}
+
 /// Validity of a quote apart from deviation.
-fn validity(config: &Config, q: &Quote) -> QuoteStatus {
-    let max_age = config.assets[q.asset].max_age_secs;
+fn validity(config: &Config, asset: usize, q: &Observation) -> QuoteStatus {
+    let max_age = config.assets[asset].max_age_secs;
     if q.timestamp > config.timestamp {
         QuoteStatus::Future
     } else if config.timestamp - q.timestamp > max_age {
         QuoteStatus::Stale
-    } else if !q.signature_ok(config) {
+    } else if !q.signature_ok {
         QuoteStatus::BadSignature
     } else {
         QuoteStatus::Counted
     }
 }
 
-/// Runs the oracle for every configured asset.
-pub fn evaluate(config: &Config, quotes: &[Quote]) -> Vec<AssetOracle> {
+/// The oracle's rules over every configured source's observation (`None`: no quote), per
+/// asset in config order. The one definition behind [`evaluate`] and [`rederive`].
+fn judge(config: &Config, observed: &[Vec<Option<Observation>>]) -> Vec<AssetOracle> {
     config
         .assets
         .iter()
+        .zip(observed)
         .enumerate()
-        .map(|(a, asset)| {
+        .map(|(a, (asset, sources))| {
             let mut entries: Vec<SourceQuote> = asset
                 .sources
                 .iter()
-                .map(|s| SourceQuote {
+                .zip(sources)
+                .map(|(s, o)| SourceQuote {
                     source: s.name.clone(),
-                    price: None,
-                    timestamp: None,
-                    status: QuoteStatus::Missing,
+                    price: o.map(|o| o.price),
+                    timestamp: o.map(|o| o.timestamp),
+                    status: o.map_or(QuoteStatus::Missing, |o| validity(config, a, &o)),
                 })
                 .collect();
-            for q in quotes.iter().filter(|q| q.asset == a) {
-                entries[q.source] = SourceQuote {
-                    source: asset.sources[q.source].name.clone(),
-                    price: Some(q.price),
-                    timestamp: Some(q.timestamp),
-                    status: validity(config, q),
-                };
-            }
             let mut valid: Vec<u64> = entries
                 .iter()
                 .filter(|e| e.status.is_valid())
@@ -159,6 +163,57 @@ pub fn evaluate(config: &Config, quotes: &[Quote]) -> Vec<AssetOracle> {
             }
         })
         .collect()
+}
+
+/// Runs the oracle for every configured asset.
+pub fn evaluate(config: &Config, quotes: &[Quote]) -> Vec<AssetOracle> {
+    let mut observed: Vec<Vec<Option<Observation>>> = config
+        .assets
+        .iter()
+        .map(|a| vec![None; a.sources.len()])
+        .collect();
+    for q in quotes {
+        observed[q.asset][q.source] = Some(Observation {
+            price: q.price,
+            timestamp: q.timestamp,
+            signature_ok: q.signature_ok(config),
+        });
+    }
+    judge(config, &observed)
+}
+
+/// The verdict the oracle's rules give on a published verdict's own quotes (prices,
+/// timestamps, and which signatures failed: the signatures themselves are not published), or
+/// `None` when `claimed` does not list exactly the config's assets and sources. A published
+/// verdict is consistent iff it equals this: every status, median, count, quorum, symbol and
+/// source name then follows from the config and the quotes the digest commits to.
+pub fn rederive(config: &Config, claimed: &[AssetOracle]) -> Option<Vec<AssetOracle>> {
+    if claimed.len() != config.assets.len() {
+        return None;
+    }
+    let observed = config
+        .assets
+        .iter()
+        .zip(claimed)
+        .map(|(asset, o)| {
+            (o.quotes.len() == asset.sources.len()).then(|| {
+                asset
+                    .sources
+                    .iter()
+                    .zip(&o.quotes)
+                    .map(|(source, q)| {
+                        (q.status != QuoteStatus::Missing).then(|| Observation {
+                            price: q.price.unwrap_or(0),
+                            timestamp: q.timestamp.unwrap_or(0),
+                            signature_ok: source.public_key.is_none()
+                                || q.status != QuoteStatus::BadSignature,
+                        })
+                    })
+                    .collect()
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(judge(config, &observed))
 }
 
 /// The medians if no asset halted, else the halt report.
@@ -351,5 +406,58 @@ sources = [{{ name = "a"{k1} }}, {{ name = "b"{k2} }}, {{ name = "c"{k3} }}]
         let unsigned = quote(1, 100, 1000);
         let o = &evaluate(&c, &[q0, unsigned])[0];
         assert_eq!(o.quotes[1].status, QuoteStatus::BadSignature);
+    }
+
+    #[test]
+    fn a_published_verdict_is_rederived_from_its_own_quotes() {
+        // Valid, outlier, stale, future and missing quotes; keyless sources.
+        let c = config(2, false);
+        let quotes = [quote(0, 100, 990), quote(1, 150, 995), quote(2, 101, 1001)];
+        let honest = evaluate(&c, &quotes);
+        assert_eq!(rederive(&c, &honest).as_ref(), Some(&honest));
+        // Every field a publisher could edit is recomputed, not taken.
+        let edits: [fn(&mut AssetOracle); 7] = [
+            |o| o.median = o.median.map(|m| m + 1),
+            |o| o.counted += 1,
+            |o| o.quorum = 1,
+            |o| o.symbol.push('x'),
+            |o| o.price_decimals += 1,
+            |o| o.quotes[1].status = QuoteStatus::Counted,
+            |o| o.quotes[0].source = "z".into(),
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let mut forged = honest.clone();
+            edit(&mut forged[0]);
+            assert_ne!(rederive(&c, &forged).as_ref(), Some(&forged), "edit {i}");
+        }
+        // A missing quote carries no price; a keyless source cannot fail its signature.
+        let mut forged = honest.clone();
+        forged[0].quotes[2] = SourceQuote {
+            source: "c".into(),
+            price: Some(5),
+            timestamp: None,
+            status: QuoteStatus::Missing,
+        };
+        assert_ne!(rederive(&c, &forged).as_ref(), Some(&forged));
+        let mut forged = honest.clone();
+        forged[0].quotes[0].status = QuoteStatus::BadSignature;
+        assert_ne!(rederive(&c, &forged).as_ref(), Some(&forged));
+        // Other shapes are not verdicts of this config.
+        assert_eq!(rederive(&c, &[]), None);
+        let mut short = honest.clone();
+        short[0].quotes.pop();
+        assert_eq!(rederive(&c, &short), None);
+    }
+
+    #[test]
+    fn a_failed_signature_is_taken_from_the_verdict_when_the_source_has_a_key() {
+        let c = config(1, true);
+        let quotes = [quote(0, 100, 990), quote(1, 100, 990), quote(2, 100, 990)];
+        let verdict = evaluate(&c, &quotes);
+        assert!(verdict[0]
+            .quotes
+            .iter()
+            .all(|q| q.status == QuoteStatus::BadSignature));
+        assert_eq!(rederive(&c, &verdict).as_ref(), Some(&verdict));
     }
 }

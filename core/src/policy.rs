@@ -6,12 +6,51 @@ use serde::{Deserialize, Serialize};
 
 use crate::statement::Statement;
 
-/// One policy check and its outcome.
+/// One check and its outcome: passed, passed with a warning, or failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyCheck {
     pub name: String,
+    /// False: the check failed (the verdict is invalid).
     pub passed: bool,
+    /// The check passed, but what it found leaves the verdict weaker than it reads (the
+    /// development SRS: the proof proves nothing). Never set on a failed check.
+    #[serde(default)]
+    pub warning: bool,
     pub detail: String,
+}
+
+/// What a set of checks amounts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every check passed without a warning.
+    Valid,
+    /// Every check passed, at least one with a warning.
+    Warning,
+    /// At least one check failed.
+    Invalid,
+}
+
+impl Verdict {
+    /// The verdict on `checks`: any failure makes it invalid, else any warning a warning.
+    pub fn of(checks: &[PolicyCheck]) -> Verdict {
+        if checks.iter().any(|c| !c.passed) {
+            Verdict::Invalid
+        } else if checks.iter().any(|c| c.warning) {
+            Verdict::Warning
+        } else {
+            Verdict::Valid
+        }
+    }
+
+    /// `"valid"`, `"warning"` or `"invalid"` (the JSON reports' `status`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::Warning => "warning",
+            Verdict::Invalid => "invalid",
+        }
+    }
 }
 
 impl PolicyCheck {
@@ -19,50 +58,102 @@ impl PolicyCheck {
         PolicyCheck {
             name: name.into(),
             passed,
+            warning: false,
             detail: detail.into(),
         }
     }
+
+    /// A check that passed with a warning.
+    pub fn warning(name: impl Into<String>, detail: impl Into<String>) -> PolicyCheck {
+        PolicyCheck {
+            warning: true,
+            ..PolicyCheck::new(name, true, detail)
+        }
+    }
+
+    /// `ok`, `warn` or `FAIL`, as the text reports mark it.
+    pub fn mark(&self) -> &'static str {
+        match (self.passed, self.warning) {
+            (false, _) => "FAIL",
+            (true, true) => "warn",
+            (true, false) => "ok",
+        }
+    }
+}
+
+/// The label of the development SRS in manifests.
+pub const DEV_SRS_LABEL: &str = "dev-insecure";
+/// The label of an imported powers-of-tau ceremony SRS in manifests.
+pub const CEREMONY_SRS_LABEL: &str = "ptau";
+
+/// The trusted-setup check every verifier reports: a ceremony SRS passes; the development
+/// SRS (public toxic waste: anyone can forge proofs under it) is a warning, and a failure
+/// with `strict`; any other label is no setup a verifier knows, and fails.
+pub fn trusted_setup(srs_label: &str, strict: bool) -> PolicyCheck {
+    const NAME: &str = "trusted setup (a real ceremony is required with --strict)";
+    const INSECURE: &str = "INSECURE development parameters: this proof proves nothing";
+    match srs_label {
+        CEREMONY_SRS_LABEL => PolicyCheck::new(NAME, true, CEREMONY_SRS_LABEL),
+        DEV_SRS_LABEL if strict => PolicyCheck::new(NAME, false, INSECURE),
+        DEV_SRS_LABEL => PolicyCheck::warning(NAME, INSECURE),
+        other => PolicyCheck::new(NAME, false, format!("unknown SRS label {other:?}")),
+    }
+}
+
+/// The check that every readable field of a published statement is what its config gives
+/// ([`Statement::config_differences`]); every verifier (bundle, statement, page) runs it.
+pub fn statement_agrees(s: &Statement, config: &crate::config::Config) -> PolicyCheck {
+    let differences = s.config_differences(config);
+    PolicyCheck::new(
+        "statement agrees with the config",
+        differences.is_empty(),
+        if differences.is_empty() {
+            "every field is the config's or follows from the proved values".to_string()
+        } else {
+            format!("differs in: {}", differences.join(", "))
+        },
+    )
 }
 
 /// Evaluates every policy check; all of them, not just the first failure.
 pub fn evaluate(statement: &Statement, strict: bool) -> Vec<PolicyCheck> {
     let money = |v| statement.display_money(v);
     let fund = statement.insurance_fund;
-    let mut checks = vec![PolicyCheck {
-        name: "insurance fund covers bad debt".into(),
-        passed: fund >= statement.total_bad_debt,
-        detail: format!(
+    let mut checks = vec![PolicyCheck::new(
+        "insurance fund covers bad debt",
+        fund >= statement.total_bad_debt,
+        format!(
             "fund {} vs bad debt {}",
             money(fund),
             money(statement.total_bad_debt)
         ),
-    }];
+    )];
     for s in &statement.scenarios {
-        checks.push(PolicyCheck {
-            name: format!("insurance fund covers bad debt in scenario `{}`", s.name),
-            passed: fund >= s.bad_debt,
-            detail: format!("fund {} vs bad debt {}", money(fund), money(s.bad_debt)),
-        });
+        checks.push(PolicyCheck::new(
+            format!("insurance fund covers bad debt in scenario `{}`", s.name),
+            fund >= s.bad_debt,
+            format!("fund {} vs bad debt {}", money(fund), money(s.bad_debt)),
+        ));
     }
     for a in &statement.assets {
         if let Some(reserves) = a.reserves {
-            checks.push(PolicyCheck {
-                name: format!("reserves cover liabilities in {}", a.symbol),
-                passed: reserves >= a.liabilities,
-                detail: format!(
+            checks.push(PolicyCheck::new(
+                format!("reserves cover liabilities in {}", a.symbol),
+                reserves >= a.liabilities,
+                format!(
                     "reserves {} vs liabilities {}",
                     crate::amount::format_units(reserves, a.decimals),
                     crate::amount::format_units(a.liabilities, a.decimals)
                 ),
-            });
+            ));
         }
     }
     if strict {
-        checks.push(PolicyCheck {
-            name: "no under-margined accounts (strict)".into(),
-            passed: statement.under_margined_accounts == 0,
-            detail: format!("{} under-margined", statement.under_margined_accounts),
-        });
+        checks.push(PolicyCheck::new(
+            "no under-margined accounts (strict)",
+            statement.under_margined_accounts == 0,
+            format!("{} under-margined", statement.under_margined_accounts),
+        ));
     }
     checks
 }

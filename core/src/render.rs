@@ -135,13 +135,7 @@ pub fn policy(checks: &[PolicyCheck]) -> String {
 pub fn checks_under(heading: &str, checks: &[PolicyCheck]) -> String {
     let mut t = format!("\n{heading}\n");
     for c in checks {
-        let _ = writeln!(
-            t,
-            "  [{}] {} — {}",
-            if c.passed { "ok" } else { "FAIL" },
-            c.name,
-            c.detail
-        );
+        let _ = writeln!(t, "  [{}] {} — {}", c.mark(), c.name, c.detail);
     }
     t
 }

@@ -150,6 +150,55 @@ impl Statement {
         }
     }
 
+    /// The fields of this (published, untrusted) statement that are not what `config` gives,
+    /// as JSON paths (`oracle[0].quotes[1].status`, `assets[2].symbol`, `version`); empty when
+    /// the statement is consistent with the config.
+    ///
+    /// The one definition of "agrees with the config": the statement is rebuilt by
+    /// [`Statement::assemble`] from the config, the oracle's rules re-run on its own quotes
+    /// ([`crate::oracle::rederive`]) and its proved totals, and must equal it field for field.
+    /// So every readable field the digest does not hash (symbols, decimals, source names,
+    /// counts, the version) is vouched for by the config the digest does hash.
+    pub fn config_differences(&self, config: &Config) -> Vec<String> {
+        let Ok(scale) = FineScale::derive(config) else {
+            return vec!["(the config admits no fine scale)".into()];
+        };
+        // A verdict not shaped like the config's is compared with the config's shape (all
+        // sources missing), so it differs rather than matching an equally empty list.
+        let oracle = crate::oracle::rederive(config, &self.oracle)
+            .unwrap_or_else(|| crate::oracle::evaluate(config, &[]));
+        let (assets, markets) = (config.assets.len(), config.markets.len());
+        let totals = Totals {
+            accounts: 0,
+            liabilities: (0..assets)
+                .map(|a| self.assets.get(a).map_or(0, |t| t.liabilities))
+                .collect(),
+            long_open_interest: (0..markets)
+                .map(|m| self.markets.get(m).map_or(0, |t| t.long_open_interest))
+                .collect(),
+            short_open_interest: (0..markets)
+                .map(|m| self.markets.get(m).map_or(0, |t| t.short_open_interest))
+                .collect(),
+            equity: self.total_equity,
+            maintenance: self.total_maintenance,
+            under_margined: self.under_margined_accounts,
+            shortfall: self.total_shortfall,
+            bad_debt: self.total_bad_debt,
+            stressed_bad_debt: (0..config.scenarios.len())
+                .map(|j| self.scenarios.get(j).map_or(I256::ZERO, |t| t.bad_debt))
+                .collect(),
+        };
+        let expected = Statement::assemble(config, &scale, oracle, &totals, self.prev_digest);
+        let mut out = Vec::new();
+        json_differences(
+            "",
+            &serde_json::to_value(self).expect("statements serialize"),
+            &serde_json::to_value(&expected).expect("statements serialize"),
+            &mut out,
+        );
+        out
+    }
+
     /// The declared values no proof covers, as digest words: per asset, a presence word and
     /// the declared reserves (0 when absent). See [`crate::digest::statement_digest`].
     pub fn declared_words(&self) -> Vec<Digest> {
@@ -199,5 +248,98 @@ impl Statement {
     /// [`Statement::display_fine`] followed by the quote symbol (`"12.5 USD"`).
     pub fn display_money(&self, fine: I256) -> String {
         format!("{} {}", self.display_fine(fine), self.quote_symbol)
+    }
+}
+
+/// The paths at which `a` and `b` differ (a list of another length differs as a whole).
+fn json_differences(
+    path: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (key, va) in x {
+                let sub = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                match y.get(key) {
+                    Some(vb) => json_differences(&sub, va, vb, out),
+                    None => out.push(sub),
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (va, vb)) in x.iter().zip(y).enumerate() {
+                json_differences(&format!("{path}[{i}]"), va, vb, out);
+            }
+        }
+        _ if a == b => {}
+        _ => out.push(if path.is_empty() {
+            "(statement)".into()
+        } else {
+            path.into()
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::{evaluate, Outcome, Snapshot};
+
+    fn demo() -> (crate::config::Config, super::Statement) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo");
+        let snapshot = Snapshot::load(&dir).unwrap();
+        let Outcome::Evaluated(e) = evaluate(&snapshot, [7; 32]).unwrap() else {
+            panic!("the demo halts")
+        };
+        (snapshot.config, e.statement)
+    }
+
+    #[test]
+    fn the_engines_statement_agrees_with_its_config() {
+        let (config, statement) = demo();
+        assert!(statement.config_differences(&config).is_empty());
+    }
+
+    /// An edit of a statement and the JSON path it changes.
+    type Edit = (&'static str, fn(&mut super::Statement));
+
+    #[test]
+    fn each_readable_field_is_named_when_it_differs() {
+        let (config, honest) = demo();
+        let cases: [Edit; 10] = [
+            ("version", |s| s.version = 2),
+            ("epoch", |s| s.epoch += 1),
+            ("quote_symbol", |s| s.quote_symbol.push('x')),
+            ("quote_decimals", |s| s.quote_decimals += 1),
+            ("fine_exponent", |s| s.fine_exponent += 1),
+            ("oracle[1].symbol", |s| s.oracle[1].symbol.push('x')),
+            ("oracle[1].counted", |s| s.oracle[1].counted -= 1),
+            ("oracle[0].quotes[2].source", |s| {
+                s.oracle[0].quotes[2].source.push('x')
+            }),
+            ("assets[2].decimals", |s| s.assets[2].decimals += 1),
+            ("insurance_fund", |s| s.insurance_fund += 1),
+        ];
+        for (path, edit) in cases {
+            let mut s = honest.clone();
+            edit(&mut s);
+            assert_eq!(s.config_differences(&config), [path]);
+        }
+        // A list of another length differs as a whole, and nothing panics.
+        let mut s = honest.clone();
+        s.assets.pop();
+        s.oracle.clear();
+        s.scenarios.push(s.scenarios[0].clone());
+        let d = s.config_differences(&config);
+        assert!(
+            d.contains(&"assets".to_string()) && d.contains(&"oracle".to_string()),
+            "{d:?}"
+        );
     }
 }

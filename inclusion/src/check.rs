@@ -21,16 +21,61 @@ use crate::{
     account_values, check_account_opening, combine, g1_from_hex, InclusionFile, INCLUSION_FORMAT,
 };
 
-/// The public data of a verified epoch that an inclusion file is checked against.
+/// The public data of a verified epoch that an inclusion file is checked against. Built only
+/// by [`Epoch::new`], which admits the declared shape against the config first: nothing a file
+/// declares sizes an allocation or indexes a slice before that.
 pub struct Epoch<'a> {
-    pub statement: &'a Statement,
+    statement: &'a Statement,
     /// Hex Keccak-256 of the statement.
-    pub statement_digest: &'a str,
-    pub config: &'a Config,
-    pub shape: &'a MarginShape,
+    statement_digest: &'a str,
+    config: &'a Config,
+    shape: MarginShape,
+    plan: TablePlan,
     /// The account data columns' commitments, from the verified proof.
-    pub data_commitments: &'a [G1Affine],
+    data_commitments: &'a [G1Affine],
 }
+
+impl<'a> Epoch<'a> {
+    /// The epoch of `statement` under `config`, with the manifest's `declared` shape (refused
+    /// unless [`MarginShape::admit`] accepts it) and the shard's account data commitments
+    /// (exactly one per data column of the shape's plan).
+    pub fn new(
+        statement: &'a Statement,
+        statement_digest: &'a str,
+        config: &'a Config,
+        declared: &MarginShape,
+        data_commitments: &'a [G1Affine],
+    ) -> Result<Epoch<'a>, String> {
+        let shape =
+            MarginShape::admit(config, declared).map_err(|e| format!("manifest shape: {e}"))?;
+        let plan = TablePlan::new(&shape).ok_or("manifest shape: the table has no plan")?;
+        if data_commitments.len() != plan.data_columns {
+            return Err(format!(
+                "{} account data commitments; the shape has {} data columns",
+                data_commitments.len(),
+                plan.data_columns
+            ));
+        }
+        Ok(Epoch {
+            statement,
+            statement_digest,
+            config,
+            shape,
+            plan,
+            data_commitments,
+        })
+    }
+
+    /// The admitted shape.
+    pub fn shape(&self) -> &MarginShape {
+        &self.shape
+    }
+}
+
+/// Most opening levels a file may carry: nested block ranges shrink at every level, so a
+/// table of `2^26` blocks needs at most 27; the bound stops a file from asking for unbounded
+/// pairings.
+pub const MAX_OPENING_LEVELS: usize = 32;
 
 /// SRS powers: `τ^i·G1` (at least as many as the largest opening set) and `τ^i·G2`.
 pub struct Powers<'a> {
@@ -117,16 +162,29 @@ pub fn check_file(
     identifier: Option<&str>,
     powers_of_tau: &Powers<'_>,
 ) -> Result<(Vec<PolicyCheck>, AccountStatus), String> {
-    let id = AccountId(hex32(&file.id).ok_or("id is not 32 hex bytes")?);
-    let salt = hex32(&file.salt).ok_or("salt is not 32 hex bytes")?;
+    let id = AccountId::from_hex(&file.id).map_err(|e| format!("id: {e}"))?;
+    let salt = hex32(&file.salt).ok_or("salt: not 32 hex bytes")?;
+    if file.openings.len() > MAX_OPENING_LEVELS {
+        return Err(format!(
+            "openings: {} levels, at most {MAX_OPENING_LEVELS}",
+            file.openings.len()
+        ));
+    }
+    let plan = &epoch.plan;
+    if powers_of_tau.g1.len() < plan.data_rows() {
+        return Err(format!(
+            "SRS: {} G1 powers; an opening needs {}",
+            powers_of_tau.g1.len(),
+            plan.data_rows()
+        ));
+    }
     let levels: Vec<(G1Affine, [usize; 2])> = file
         .openings
         .iter()
         .map(|l| g1_from_hex(&l.point).map(|p| (p, l.blocks)))
         .collect::<Option<_>>()
-        .ok_or("an opening is not a compressed G1 point")?;
+        .ok_or("openings: a point is not a compressed G1 point")?;
     let row = parse_row(file, epoch.config)?;
-    let plan = TablePlan::new(epoch.shape).ok_or("the epoch's shape has no table")?;
     let rows = epoch.shape.rows;
 
     let mut checks = vec![
@@ -168,7 +226,7 @@ pub fn check_file(
             PolicyCheck::new(
                 "H(identifier ‖ salt) is the row's id",
                 derived == id,
-                format!("derived {}", hex::encode(derived.0)),
+                format!("derived {}", derived.to_hex()),
             )
         }
         None => PolicyCheck::new(
@@ -185,11 +243,11 @@ pub fn check_file(
             check_account_opening(
                 powers_of_tau.g1,
                 powers_of_tau.g2,
-                &plan,
+                plan,
                 epoch.shape.k,
                 &combined,
                 file.row,
-                &account_values(&plan, &id, &row, g),
+                &account_values(plan, &id, &row, g),
                 &levels,
             )
         });
@@ -204,10 +262,13 @@ pub fn check_file(
     ));
 
     let s = epoch.statement;
-    let prices: Vec<u64> = s.oracle.iter().map(|o| o.median.unwrap_or(0)).collect();
+    // Per configured asset (a statement that lists others fails its config check).
+    let prices: Vec<u64> = (0..epoch.config.assets.len())
+        .map(|a| s.oracle.get(a).and_then(|o| o.median).unwrap_or(0))
+        .collect();
     let scale = FineScale::derive(epoch.config).map_err(|e| e.reason)?;
-    let underlying: Vec<usize> = epoch.config.markets.iter().map(|m| m.underlying).collect();
-    let margin = MarkTable::new(&scale, &underlying, &prices).evaluate(&row);
+    let underlying = &epoch.shape.underlying;
+    let margin = MarkTable::new(&scale, underlying, &prices).evaluate(&row);
     let money = |v: I256| s.display_money(v);
     Ok((
         checks,

@@ -80,7 +80,7 @@ pub fn account_values(plan: &TablePlan, id: &AccountId, row: &AccountRow, gamma:
     let mut y = vec![Fr::zero(); plan.data_rows()];
     for (a, slot) in &plan.data {
         let v = match *a {
-            Aux::Id => fr_from_id(&id.0),
+            Aux::Id => fr_from_id(id),
             Aux::Balance(i) => Fr::from(row.balances[i]),
             Aux::Size(m) => Fr::from(row.sizes[m].unsigned_abs()),
             Aux::Short(m) => Fr::from(u64::from(row.sizes[m] < 0)),

@@ -263,6 +263,11 @@ pub fn additive_words(shape: &MarginShape) -> Vec<bool> {
     v
 }
 
+/// Words of a statement's instances for `shape` (a shard's add [`ID_RANGE_WORDS`]).
+pub fn instance_count(shape: &MarginShape) -> usize {
+    additive_words(shape).len()
+}
+
 /// A canonical field element as an integer, for ordering ids.
 fn as_integer(x: &Fr) -> ethnum::U256 {
     ethnum::U256::from_le_bytes(x.to_repr())
@@ -320,6 +325,8 @@ pub enum EncodingError {
     Scale(String),
     #[error("statement value `{0}` is outside the field")]
     OutOfField(String),
+    #[error(transparent)]
+    Shape(#[from] crate::shape::ShapeError),
 }
 
 /// A signed statement value as a field element; hostile statements may exceed the field.
@@ -476,7 +483,7 @@ pub fn statement_digest_under(
     config: &Config,
     statement: &Statement,
 ) -> Result<Digest, EncodingError> {
-    let instances = encode(&MarginShape::new(config, 0, 0), config, statement)?;
+    let instances = encode(&MarginShape::new(config, 0, 0)?, config, statement)?;
     Ok(digest_of(&instances, statement))
 }
 

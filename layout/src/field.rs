@@ -4,6 +4,8 @@
 use ethnum::{I256, U256};
 use halo2curves::ff::{Field, PrimeField};
 
+use zkmargin_core::account_id::AccountId;
+
 use crate::Fr;
 
 /// `x` as a field element (negatives become `p − |x|`), or `None` when `|x| ≥ p`. Values
@@ -37,12 +39,12 @@ pub fn digest_halves(d: &[u8; 32]) -> [Fr; 2] {
     [Fr::from_u128(hi), Fr::from_u128(lo)]
 }
 
-/// A big-endian account id (`< 2^ID_BITS`) as a field element.
-pub fn fr_from_id(id: &[u8; 32]) -> Fr {
-    let mut repr = <Fr as PrimeField>::Repr::default();
-    let le: Vec<u8> = id.iter().rev().copied().collect();
-    repr.as_mut().copy_from_slice(&le);
-    Option::<Fr>::from(Fr::from_repr(repr)).expect("an account id is canonical")
+/// An account id as a field element (exact: ids are `< 2^192 < p`).
+pub fn fr_from_id(id: &AccountId) -> Fr {
+    let b = id.to_be_bytes();
+    let limb =
+        |i: usize| u64::from_be_bytes(b[24 - 8 * i..32 - 8 * i].try_into().expect("8 bytes"));
+    Fr::from_raw([limb(0), limb(1), limb(2), 0])
 }
 
 #[cfg(test)]
@@ -62,6 +64,18 @@ mod tests {
         assert!(try_fr_from_i256(I256::MAX).is_none());
         assert!(try_fr_from_i256(I256::MIN).is_none());
         assert!(try_fr_from_i256(I256::ONE << 240u32).is_some());
+    }
+
+    #[test]
+    fn ids_convert_exactly() {
+        let id = zkmargin_core::account_id::sentinel_id();
+        assert_eq!(fr_from_id(&id) + Fr::one(), pow2(192));
+        let small =
+            AccountId::from_hex(&format!("{:064x}", 0x0102_0304_0506_0708_090au128)).unwrap();
+        assert_eq!(
+            fr_from_id(&small),
+            Fr::from_u128(0x0102_0304_0506_0708_090a)
+        );
     }
 
     #[test]

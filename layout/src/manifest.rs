@@ -51,8 +51,9 @@ pub struct ShardEntry {
 }
 
 impl Manifest {
-    /// A manifest from its JSON, refusing other format versions and manifests without shards
-    /// (`Err`: why, for the caller to place).
+    /// A manifest from its JSON, refusing other format versions, manifests without shards and
+    /// an SRS size other than the shape's (`Err`: why, for the caller to place). The shape
+    /// itself is admitted against the config by the caller ([`MarginShape::admit`]).
     pub fn parse(json: &[u8]) -> Result<Manifest, String> {
         let m: Manifest = serde_json::from_slice(json).map_err(|e| e.to_string())?;
         if m.format_version != FORMAT_VERSION {
@@ -63,6 +64,12 @@ impl Manifest {
         }
         if m.shards.is_empty() {
             return Err("no shards".into());
+        }
+        if m.srs.k != m.shape.k {
+            return Err(format!(
+                "srs.k = {} is not the shape's k = {}",
+                m.srs.k, m.shape.k
+            ));
         }
         Ok(m)
     }

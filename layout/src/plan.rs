@@ -35,8 +35,8 @@ pub const MAX_DATA_ROWS: usize = 4;
 /// Bit width of an account-id gap check (`zkmargin_core::account_id::ID_BITS`).
 pub const GAP_BITS: usize = zkmargin_core::account_id::ID_BITS as usize;
 pub const BALANCE_BITS: usize = 64;
-/// `|size| < 2^64` in the circuit (the input format is stricter: `< 2^63`); every derived bound
-/// in `zkmargin_core::bounds` already assumes quantities `< 2^64`.
+/// `|size| − short < 2^64` in the circuit (the input format is stricter: `|size| < 2^63`);
+/// every derived bound in `zkmargin_core::bounds` already assumes quantities `≤ 2^64`.
 pub const SIZE_BITS: usize = 64;
 /// Costs are checked as `cost + 2^127 ∈ [0, 2^128)`, i.e. `−2^127 ≤ cost < 2^127`.
 pub const COST_BITS: usize = 128;
@@ -47,7 +47,8 @@ pub enum Checked {
     /// `id − previous id − 1` (block 0: `id`; tail: `sentinel − last id − 1`).
     Gap,
     Balance(usize),
-    /// `|size|` of a market.
+    /// `|size| − short` of a market: the short flag needs a non-zero size, so every position
+    /// has one encoding (a zero size is long).
     Size(usize),
     /// `cost + 2^127` of a market.
     Cost(usize),
@@ -247,6 +248,18 @@ fn slots<T: Copy + Ord>(items: &[T], rows: usize) -> (BTreeMap<T, Slot>, usize) 
 impl TablePlan {
     /// The plan of `shape`, or `None` when its table does not fit 2^k rows.
     pub fn new(shape: &MarginShape) -> Option<Self> {
+        // Hostile shapes (from files) end here before any arithmetic can overflow; admitted
+        // shapes ([`MarginShape::admit`]) are far inside these limits.
+        if shape.k > crate::shape::MAX_K
+            || shape.rows >= 1 << shape.k
+            || shape.scenarios > zkmargin_core::bounds::MAX_SCENARIOS
+            || shape.assets() > zkmargin_core::bounds::MAX_ASSETS
+            || shape.markets() > zkmargin_core::bounds::MAX_MARKETS
+            || shape.value_bits > crate::shape::WIDEST_VALUE_BITS
+            || !shape.value_bits.is_multiple_of(16)
+        {
+            return None;
+        }
         let blocks = shape.rows;
         let block_rows = block_rows(shape.k, blocks)?;
         let limb_bits = limb_bits(shape.k);

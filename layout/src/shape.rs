@@ -10,11 +10,40 @@ use crate::plan::{TablePlan, BALANCE_BITS, COST_BITS, SIZE_BITS};
 
 /// Smallest table: 2^4 rows.
 pub const MIN_ROWS_LOG2: u32 = 4;
-/// Largest circuit considered when choosing k.
+/// Smallest circuit considered when choosing k.
+pub const MIN_K: u32 = 12;
+/// Largest circuit considered when choosing k, and the largest any verifier rebuilds.
 pub const MAX_K: u32 = 26;
-/// Bound on the sign-check width `B` when a config's weights cannot be derived (never for a
-/// validated config): per-account values are `< 2^199` by `zkmargin_core::bounds`.
-const WIDEST_VALUE_BITS: usize = 208;
+/// Widest sign check `B` the circuit supports: per-account values are `< 2^199` by
+/// `zkmargin_core::bounds`, rounded up to a multiple of 16.
+pub const WIDEST_VALUE_BITS: usize = 208;
+
+/// Why a config admits no shape, or why a declared shape is not one the config admits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    #[error("config admits no fine scale: {0}")]
+    Scale(String),
+    #[error(
+        "value_bits: the config's weights (decimals, haircuts, mmr_bps, shocks) need a \
+         {bits}-bit sign check; the circuit supports at most {WIDEST_VALUE_BITS}"
+    )]
+    TooWide { bits: usize },
+    #[error("rows = {0}: not a power of two from 2^{MIN_ROWS_LOG2} to 2^{MAX_K}")]
+    Rows(u64),
+    #[error("k = {k}: a table of {rows} rows is proved with k from {min} to {max} (the cheapest circuit)")]
+    K {
+        k: u32,
+        rows: usize,
+        min: u32,
+        max: u32,
+    },
+    #[error("{field} = {declared}: the config gives {expected}")]
+    Field {
+        field: &'static str,
+        declared: String,
+        expected: String,
+    },
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarginShape {
@@ -38,11 +67,11 @@ pub struct MarginShape {
 
 /// The sign-check width for `config`: the bit length of the largest possible
 /// `Σ_a bal·P·max_j W[j][a] + Σ_m |size|·P·(max_j V[j][m] + R[m]) + Σ_m |cost|·C` with
-/// balances, sizes and prices at their circuit bounds, rounded up to a multiple of 16.
-pub fn value_bits(config: &Config) -> usize {
-    let Ok(scale) = FineScale::derive(config) else {
-        return WIDEST_VALUE_BITS;
-    };
+/// balances, sizes and prices at their circuit bounds, rounded up to a multiple of 16. `Err`
+/// when that exceeds [`WIDEST_VALUE_BITS`] (a config the circuit cannot sign-check is refused,
+/// never clamped).
+pub fn value_bits(config: &Config) -> Result<usize, ShapeError> {
+    let scale = FineScale::derive(config).map_err(|e| ShapeError::Scale(e.reason))?;
     let price = U256::ONE << 64u32;
     let balance = U256::ONE << BALANCE_BITS as u32;
     let size = U256::ONE << SIZE_BITS as u32;
@@ -57,22 +86,107 @@ pub fn value_bits(config: &Config) -> usize {
         sum += size * price * (U256::from(v) + U256::from(scale.maintenance[m]));
         sum += cost * U256::from(scale.quote);
     }
-    let bits = (256 - sum.leading_zeros()) as usize;
-    (bits.div_ceil(16) * 16).clamp(16, WIDEST_VALUE_BITS)
+    let bits = ((256 - sum.leading_zeros()) as usize).div_ceil(16).max(1) * 16;
+    if bits > WIDEST_VALUE_BITS {
+        return Err(ShapeError::TooWide { bits });
+    }
+    Ok(bits)
 }
 
 impl MarginShape {
-    /// The shape for a config and a table of `rows` rows proved in a circuit of 2^k rows.
-    pub fn new(config: &Config, rows: usize, k: u32) -> Self {
-        MarginShape {
+    /// The shape for a config and a table of `rows` rows proved in a circuit of 2^k rows
+    /// (whether the table fits is [`MarginShape::admit`]'s business).
+    pub fn new(config: &Config, rows: usize, k: u32) -> Result<Self, ShapeError> {
+        Ok(MarginShape {
             k,
             lookup_bits: crate::plan::limb_bits(k),
             rows,
             sources: config.assets.iter().map(|a| a.sources.len()).collect(),
             underlying: config.markets.iter().map(|m| m.underlying).collect(),
             scenarios: config.scenarios.len(),
-            value_bits: value_bits(config),
+            value_bits: value_bits(config)?,
+        })
+    }
+
+    /// The circuit sizes a table of `rows` rows may be proved with under `config`: from the
+    /// smallest k whose table fits to the k [`MarginShape::choose`] picks (a larger circuit
+    /// only costs more, so nothing needs one; this bounds what a verifier rebuilds).
+    pub fn k_range(
+        config: &Config,
+        rows: usize,
+    ) -> Result<std::ops::RangeInclusive<u32>, ShapeError> {
+        if !rows.is_power_of_two() || !(1 << MIN_ROWS_LOG2..=1 << MAX_K).contains(&rows) {
+            return Err(ShapeError::Rows(rows as u64));
         }
+        let fits = |k: u32| MarginShape::new(config, rows, k).map(|s| TablePlan::new(&s).is_some());
+        let mut min = None;
+        for k in MIN_K..=MAX_K {
+            if fits(k)? {
+                min = Some(k);
+                break;
+            }
+        }
+        let chosen = MarginShape::choose(config, rows)?;
+        match (min, chosen) {
+            (Some(min), Some(chosen)) => Ok(min..=chosen.k),
+            _ => Err(ShapeError::K {
+                k: MAX_K,
+                rows,
+                min: MAX_K,
+                max: MAX_K,
+            }),
+        }
+    }
+
+    /// The one place a shape read from a file (a manifest, a plan) is accepted: `declared`
+    /// must be exactly the shape `config` gives for its `rows` and `k`, with `rows` a power of
+    /// two and `k` within [`MarginShape::k_range`]. Everything that sizes an allocation,
+    /// indexes a slice or reaches halo2 uses the shape this returns, never an unchecked one.
+    pub fn admit(config: &Config, declared: &MarginShape) -> Result<MarginShape, ShapeError> {
+        let range = Self::k_range(config, declared.rows)?;
+        if !range.contains(&declared.k) {
+            return Err(ShapeError::K {
+                k: declared.k,
+                rows: declared.rows,
+                min: *range.start(),
+                max: *range.end(),
+            });
+        }
+        let expected = MarginShape::new(config, declared.rows, declared.k)?;
+        let field = |field: &'static str, declared: String, expected: String| {
+            if declared == expected {
+                Ok(())
+            } else {
+                Err(ShapeError::Field {
+                    field,
+                    declared,
+                    expected,
+                })
+            }
+        };
+        let list = |v: &[usize]| format!("{v:?}");
+        field(
+            "lookup_bits",
+            declared.lookup_bits.to_string(),
+            expected.lookup_bits.to_string(),
+        )?;
+        field("sources", list(&declared.sources), list(&expected.sources))?;
+        field(
+            "underlying",
+            list(&declared.underlying),
+            list(&expected.underlying),
+        )?;
+        field(
+            "scenarios",
+            declared.scenarios.to_string(),
+            expected.scenarios.to_string(),
+        )?;
+        field(
+            "value_bits",
+            declared.value_bits.to_string(),
+            expected.value_bits.to_string(),
+        )?;
+        Ok(expected)
     }
 
     /// The cheapest shape for `rows` table rows. The prover's cost is about (committed columns
@@ -81,17 +195,21 @@ impl MarginShape {
     /// `(1 + columns/100)` on top. (Measured at 2^16 demo-shaped accounts: k = 18 with 94
     /// columns proves in 149 s, 14.7 KB, 19 ms to verify; k = 19 with 46 columns in 193 s,
     /// 9.7 KB, 12 ms. The model picks k = 19.)
-    pub fn choose(config: &Config, rows: usize) -> Option<Self> {
-        (12..=MAX_K)
-            .filter_map(|k| {
-                let shape = MarginShape::new(config, rows, k);
-                let plan = TablePlan::new(&shape)?;
-                let columns = plan.committed_columns() + 6;
-                let cost = ((columns << k) as u128) * (100 + columns as u128);
-                Some((cost, shape))
-            })
-            .min_by_key(|(cost, shape)| (*cost, shape.k))
-            .map(|(_, shape)| shape)
+    /// `Ok(None)`: no circuit up to [`MAX_K`] holds the table.
+    pub fn choose(config: &Config, rows: usize) -> Result<Option<Self>, ShapeError> {
+        let mut best: Option<(u128, MarginShape)> = None;
+        for k in MIN_K..=MAX_K {
+            let shape = MarginShape::new(config, rows, k)?;
+            let Some(plan) = TablePlan::new(&shape) else {
+                continue;
+            };
+            let columns = plan.committed_columns() + 6;
+            let cost = ((columns << k) as u128) * (100 + columns as u128);
+            if best.as_ref().is_none_or(|(c, _)| cost < *c) {
+                best = Some((cost, shape));
+            }
+        }
+        Ok(best.map(|(_, shape)| shape))
     }
 
     pub fn assets(&self) -> usize {
@@ -130,20 +248,123 @@ mod tests {
     #[test]
     fn sign_width_follows_the_config_weights() {
         // The demo: 64-bit balances and prices times its largest weights, summed, need 192 bits.
-        assert_eq!(value_bits(&config("demo")), 192);
-        let liabilities = value_bits(&config("edge/liabilities-only"));
+        assert_eq!(value_bits(&config("demo")), Ok(192));
+        let liabilities = value_bits(&config("edge/liabilities-only")).unwrap();
         assert_eq!(liabilities % 16, 0);
         assert!(liabilities <= WIDEST_VALUE_BITS);
     }
 
     #[test]
+    fn only_the_config_derived_shape_is_admitted() {
+        let demo = config("demo");
+        let honest = MarginShape::choose(&demo, 1024).unwrap().unwrap();
+        assert_eq!(MarginShape::admit(&demo, &honest), Ok(honest.clone()));
+        // Every field at 0, 1, its bound, past it, and at the widths of the integer types.
+        let hostile = [
+            0u64,
+            1,
+            16,
+            17,
+            26,
+            27,
+            208,
+            209,
+            1 << 31,
+            1 << 63,
+            u64::MAX,
+        ];
+        for x in hostile {
+            let n = x as usize;
+            let mut cases = vec![
+                MarginShape {
+                    rows: n,
+                    ..honest.clone()
+                },
+                MarginShape {
+                    lookup_bits: n,
+                    ..honest.clone()
+                },
+                MarginShape {
+                    scenarios: n,
+                    ..honest.clone()
+                },
+                MarginShape {
+                    value_bits: n,
+                    ..honest.clone()
+                },
+                MarginShape {
+                    sources: vec![n; honest.sources.len()],
+                    ..honest.clone()
+                },
+                MarginShape {
+                    underlying: vec![n; honest.underlying.len()],
+                    ..honest.clone()
+                },
+            ];
+            if x <= u32::MAX as u64 {
+                cases.push(MarginShape {
+                    k: x as u32,
+                    ..honest.clone()
+                });
+            }
+            for shape in cases.into_iter().filter(|s| *s != honest) {
+                assert!(MarginShape::admit(&demo, &shape).is_err(), "{shape:?}");
+                // The plan of a hostile shape is refused, never computed with overflow.
+                let _ = TablePlan::new(&shape);
+            }
+        }
+        // Lists emptied, shortened and lengthened.
+        for sources in [vec![], vec![3], vec![3; 5], vec![3; 1 << 20]] {
+            let shape = MarginShape {
+                sources,
+                ..honest.clone()
+            };
+            assert!(MarginShape::admit(&demo, &shape).is_err());
+        }
+        // A circuit larger than the cheapest one for the table is not needed, so not admitted.
+        let bigger = MarginShape::new(&demo, honest.rows, honest.k + 1).unwrap();
+        assert!(matches!(
+            MarginShape::admit(&demo, &bigger),
+            Err(ShapeError::K { .. })
+        ));
+        // A smaller one that still fits (what `--k` may ask for) is.
+        let range = MarginShape::k_range(&demo, 16).unwrap();
+        for k in range.clone() {
+            let shape = MarginShape::new(&demo, 16, k).unwrap();
+            assert!(MarginShape::admit(&demo, &shape).is_ok(), "k = {k}");
+        }
+        assert!(*range.start() >= MIN_K && *range.end() <= MAX_K);
+    }
+
+    #[test]
+    fn a_config_needing_a_wider_sign_check_is_refused_not_clamped() {
+        // A validated config stays below 208 bits (at most 32 assets and 32 markets); one
+        // built past those bounds (2^20 markets of whole-unit sizes at the full maintenance
+        // rate) needs more, and is refused with an error naming the field instead of clamped
+        // to the widest check.
+        let mut c = config("demo");
+        let mut market = c.markets[0].clone();
+        market.size_decimals = 0;
+        market.mmr_bps = 10_000;
+        c.markets = vec![market; 1 << 20];
+        let e = value_bits(&c).unwrap_err();
+        assert!(
+            matches!(e, ShapeError::TooWide { bits } if bits > WIDEST_VALUE_BITS),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with("value_bits:"), "{e}");
+        assert!(MarginShape::new(&c, 16, 12).is_err());
+        assert!(MarginShape::choose(&c, 16).is_err());
+    }
+
+    #[test]
     fn the_cost_model_picks_the_measured_sizes() {
         let demo = config("demo");
-        assert_eq!(MarginShape::choose(&demo, 1024).unwrap().k, 14);
-        assert_eq!(MarginShape::choose(&demo, 1 << 16).unwrap().k, 19);
+        assert_eq!(MarginShape::choose(&demo, 1024).unwrap().unwrap().k, 14);
+        assert_eq!(MarginShape::choose(&demo, 1 << 16).unwrap().unwrap().k, 19);
         // Every chosen shape has a table plan.
         for rows in [16, 1024, 1 << 14] {
-            let shape = MarginShape::choose(&demo, rows).unwrap();
+            let shape = MarginShape::choose(&demo, rows).unwrap().unwrap();
             assert!(TablePlan::new(&shape).is_some());
         }
     }

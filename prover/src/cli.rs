@@ -251,6 +251,9 @@ pub struct PlanArgs {
     /// Plan directory to create (must not exist); shard jobs read and write it.
     #[arg(long)]
     pub out: PathBuf,
+    /// SRS directory for verifying `--prev` (default: $ZKMARGIN_HOME/srs).
+    #[arg(long)]
+    pub srs_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]

@@ -7,7 +7,6 @@ use std::path::Path;
 use rand::RngCore;
 use rayon::prelude::*;
 use zkmargin_circuits::shape::MarginShape;
-use zkmargin_circuits::table::plan::TablePlan;
 use zkmargin_circuits::witness::{MarginWitness, WitnessError};
 use zkmargin_core::account_id::{account_id, derive_salt, AccountId};
 use zkmargin_core::accounts::{read_all, AccountRow};
@@ -26,8 +25,8 @@ pub enum PrepareError {
     Halted(Box<HaltReport>),
     #[error(transparent)]
     Witness(#[from] WitnessError),
-    #[error("a table of {rows} rows does not fit a circuit of 2^{k} rows (raise --k)")]
-    TableDoesNotFit { rows: usize, k: u32 },
+    #[error("--k: {0}")]
+    Shape(#[from] zkmargin_circuits::shape::ShapeError),
     #[error("a table of {0} rows does not fit any supported circuit size")]
     TooLarge(usize),
 }
@@ -136,16 +135,13 @@ pub fn prepare(
         );
     }
     let shape = match sharding.k {
-        Some(k) => MarginShape::new(&snapshot.config, table_rows, k),
-        None => MarginShape::choose(&snapshot.config, table_rows)
+        Some(k) => MarginShape::admit(
+            &snapshot.config,
+            &MarginShape::new(&snapshot.config, table_rows, k)?,
+        )?,
+        None => MarginShape::choose(&snapshot.config, table_rows)?
             .ok_or(PrepareError::TooLarge(table_rows))?,
     };
-    if TablePlan::new(&shape).is_none() {
-        return Err(PrepareError::TableDoesNotFit {
-            rows: table_rows,
-            k: shape.k,
-        });
-    }
     Ok(PreparedEpoch {
         config_toml: snapshot.config_text,
         quotes_csv: snapshot.quotes_csv,

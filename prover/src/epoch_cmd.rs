@@ -157,7 +157,7 @@ fn step(args: &RunnerArgs) -> Result<Step, Stop> {
         ptau: args.ptau,
     };
     let srs = srs_dir(&args.srs_dir);
-    let code = shard_cmd::make_plan(&epoch_args, &plan, &work.join("halt.json"));
+    let code = shard_cmd::make_plan(&epoch_args, &srs, &plan, &work.join("halt.json"));
     if code != exit::OK {
         return Err(Stop::new(code, format!("epoch {epoch} was not proved")));
     }

@@ -41,6 +41,7 @@ struct OnchainBundle {
 /// Opens `path`; every failure is unusable input.
 fn read_bundle(path: &Path) -> Result<OnchainBundle, String> {
     let bundle = Bundle::read(path).map_err(|e| e.to_string())?;
+    bundle.admitted_shape().map_err(|e| e.to_string())?;
     let config = Config::parse(&bundle.config_toml)
         .map_err(|e| format!("{}: config.toml: {e}", path.display()))?;
     let kind = srs_kind(&bundle)?;

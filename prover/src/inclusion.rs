@@ -86,6 +86,7 @@ pub struct EpochAccounts {
 impl EpochAccounts {
     pub fn load(bundle_dir: &Path) -> Result<Self, InclusionError> {
         let bundle = Bundle::read(bundle_dir)?;
+        bundle.admitted_shape()?;
         let master = crate::epoch::master_secret(bundle_dir)
             .map_err(|e| InclusionError::Private(e.to_string()))?;
         let config = Config::parse(&bundle.config_toml)
@@ -117,7 +118,7 @@ impl EpochAccounts {
     pub fn holders(&self) -> impl Iterator<Item = (&str, String)> + '_ {
         self.sorted
             .iter()
-            .map(|(id, row)| (row.identifier.as_str(), hex::encode(id.0)))
+            .map(|(id, row)| (row.identifier.as_str(), id.to_hex()))
     }
 
     pub fn shards(&self) -> usize {
@@ -324,7 +325,7 @@ impl<'a> InclusionProver<'a> {
             statement_digest: m.statement_digest.clone(),
             shard: self.shard,
             row: b,
-            id: hex::encode(id.0),
+            id: id.to_hex(),
             salt: hex::encode(derive_salt(&self.epoch.master, &row.identifier)),
             balances: row
                 .balances

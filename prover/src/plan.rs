@@ -196,6 +196,8 @@ impl Plan {
         let config_toml = String::from_utf8(read(CONFIG)?)
             .map_err(|_| malformed(&dir.join(CONFIG), "not UTF-8"))?;
         let config = Config::parse(&config_toml).map_err(|e| malformed(&dir.join(CONFIG), e))?;
+        MarginShape::admit(&config, &manifest.shape)
+            .map_err(|e| malformed(&path, format!("shape: {e}")))?;
         let master_secret = crate::epoch::master_secret(dir)
             .map_err(|e| malformed(&dir.join(PRIVATE).join(MASTER_SECRET), e))?;
         Ok(Plan {

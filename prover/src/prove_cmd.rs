@@ -86,7 +86,12 @@ pub fn prove_cmd(args: &ProveArgs) -> u8 {
         .out
         .with_file_name(format!(".{name}.plan-{}", std::process::id()));
     let halt_report = PathBuf::from(format!("{}.halt.json", args.out.display()));
-    let code = shard_cmd::make_plan(&args.epoch, &plan_dir, &halt_report);
+    let code = shard_cmd::make_plan(
+        &args.epoch,
+        &srs_dir(&args.srs_dir),
+        &plan_dir,
+        &halt_report,
+    );
     if code != exit::OK {
         return code;
     }

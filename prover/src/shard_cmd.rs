@@ -9,11 +9,11 @@ use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use serde_json::json;
 use zkmargin_bundle::srs::{self, SrsKind};
 use zkmargin_bundle::Bundle;
-use zkmargin_circuits::encoding::digest_of;
 use zkmargin_core::render;
 use zkmargin_prover::epoch::{prepare, PrepareError, Sharding};
 use zkmargin_prover::plan::{write_plan, Plan, PlanError};
 use zkmargin_prover::prove::{prove_shard as prove_one, shard_key, Proof, ShardKey};
+use zkmargin_verifier::chain::PreviousEpoch;
 
 use crate::cli::{AssembleArgs, EpochArgs, PlanArgs, ProveShardArgs};
 use crate::exit;
@@ -27,18 +27,60 @@ fn srs_kind(ptau: bool) -> SrsKind {
     }
 }
 
+/// The previous epoch's statement digest for `--prev`: the bundle is verified in full as
+/// `zkmargin-verify bundle --prev` verifies a predecessor
+/// ([`zkmargin_verifier::chain::PreviousEpoch`]), and the digest comes from its statement and
+/// config, never from its `instances.json`. A predecessor that fails is refused; one that is
+/// not the epoch before, or of another venue, is proved against with a warning (the verifier
+/// rejects that chain link).
+fn previous_digest(args: &EpochArgs, srs_dir: &Path) -> Result<[u8; 32], String> {
+    let Some(prev) = &args.prev else {
+        return Ok([0; 32]);
+    };
+    let load = |label: &str, k: u32| {
+        let kind = SrsKind::from_label(label).ok_or_else(|| format!("unknown SRS `{label}`"))?;
+        srs::load(srs_dir, kind, k).map_err(|e| e.to_string())
+    };
+    let vk_cache = zkmargin_verifier::vk_cache::default_dir();
+    let previous = PreviousEpoch::read(prev, Some(&vk_cache), &load).map_err(|e| e.to_string())?;
+    if !previous.failed.is_empty() {
+        return Err(format!(
+            "--prev {}: the previous bundle does not verify: {}",
+            prev.display(),
+            previous.failed.join("; ")
+        ));
+    }
+    let config = zkmargin_core::config::Config::parse(
+        &std::fs::read_to_string(args.snapshot.join("config.toml")).unwrap_or_default(),
+    );
+    if let Ok(config) = config {
+        if Some(config.epoch) != previous.epoch.checked_add(1) {
+            eprintln!(
+                "warning: --prev {} is epoch {}, not the one before epoch {}",
+                prev.display(),
+                previous.epoch,
+                config.epoch
+            );
+        }
+        if config.digest() != previous.config_digest {
+            eprintln!(
+                "warning: --prev {} is of another config (venue rules differ)",
+                prev.display()
+            );
+        }
+    }
+    Ok(previous.digest)
+}
+
 /// Prepares `args.snapshot` and writes its plan to `out`; on an oracle halt writes the halt
 /// report to `halt_report` instead.
-pub fn make_plan(args: &EpochArgs, out: &Path, halt_report: &Path) -> u8 {
-    let prev_digest = match &args.prev {
-        None => [0; 32],
-        Some(p) => match Bundle::read(p) {
-            Ok(b) => digest_of(&b.instances, &b.manifest.statement),
-            Err(e) => {
-                eprintln!("error: --prev: {e}");
-                return exit::INPUT;
-            }
-        },
+pub fn make_plan(args: &EpochArgs, srs_dir: &Path, out: &Path, halt_report: &Path) -> u8 {
+    let prev_digest = match previous_digest(args, srs_dir) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INPUT;
+        }
     };
     if out.exists() {
         eprintln!("error: {} already exists", out.display());
@@ -90,7 +132,12 @@ fn halt_path(out: &Path) -> PathBuf {
 }
 
 pub fn plan(args: &PlanArgs) -> u8 {
-    let code = make_plan(&args.epoch, &args.out, &halt_path(&args.out));
+    let code = make_plan(
+        &args.epoch,
+        &srs_dir(&args.srs_dir),
+        &args.out,
+        &halt_path(&args.out),
+    );
     if code == exit::OK {
         eprintln!("plan written to {}", args.out.display());
     }

@@ -149,6 +149,11 @@ fn corpus() -> Vec<(&'static str, Edit, &'static str, &'static str)> {
         ("bad public key", Config("{ name = \"c\" }]\n\n[[markets]]", "{ name = \"c\", public_key = \"abcd\" }]\n\n[[markets]]"), "config.toml:27: assets[1].sources[2].public_key: ", "32 bytes"),
         ("reserves for unknown asset", Config("USDC = \"100000\"", "ETH = \"1\""), "config.toml:40: reserves.ETH: ", "unknown asset"),
         ("negative epoch", Config("epoch = 3", "epoch = -3"), "config.toml:1: epoch: ", "out of range"),
+        ("negative zero size", acc("account,USDC,BTC,BTC-PERP.size,BTC-PERP.cost\nalice,0,0,-0,0\n"), "accounts.csv:2: BTC-PERP.size: ", "not canonical"),
+        ("negative zero cost", acc("account,USDC,BTC,BTC-PERP.size,BTC-PERP.cost\nalice,0,0,0,-0.00\n"), "accounts.csv:2: BTC-PERP.cost: ", "not canonical"),
+        ("leading zero", acc("account,USDC,BTC,BTC-PERP.size,BTC-PERP.cost\nalice,01.5,0,0,0\n"), "accounts.csv:2: USDC: ", "not canonical"),
+        ("leading zero price", Quotes("49900.00", "049900.00"), "quotes.csv:7: price: ", "not canonical"),
+        ("NUL in a comment", Config("epoch = 3", "# a\u{0}b\nepoch = 3"), "config.toml:1: config: ", "not valid TOML"),
     ]
 }
 
@@ -395,6 +400,15 @@ fn malformed_generator_options_exit_2_and_write_nothing() {
         (
             &["--assets", "1", "--markets", "1"][..],
             "support at most 0 markets",
+        ),
+        // An epoch whose timestamp its own config parser would refuse.
+        (
+            &["--epoch", "18446744073709551615"][..],
+            "epoch must be at most",
+        ),
+        (
+            &["--epoch", "2562047787524321"][..],
+            "epoch must be at most",
         ),
     ] {
         let o = Command::cargo_bin("zkmargin")

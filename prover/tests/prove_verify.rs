@@ -494,6 +494,7 @@ fn absurd_declared_sizes_are_refused_before_any_work() {
         let b = tampered(&format!("size-{k}-{rows}"));
         edit_manifest(&b, |m| {
             m["shape"]["k"] = k.into();
+            m["srs"]["k"] = k.into();
             m["shape"]["rows"] = rows.into();
         });
         let f = failed(&verify(&b, None, false));
@@ -502,6 +503,10 @@ fn absurd_declared_sizes_are_refused_before_any_work() {
             "k {k}, rows {rows}: {f:?}"
         );
     }
+    // An SRS size other than the shape's is no manifest at all.
+    let b = tampered("srs-k");
+    edit_manifest(&b, |m| m["srs"]["k"] = 13.into());
+    assert!(unusable(&b).contains("srs.k = 13 is not the shape's k = 12"));
 }
 
 /// `verify_bundle` on a bundle that cannot be checked at all: the error message.

@@ -53,7 +53,7 @@ fn holders_file(archive: &Path, identifier: &str) -> Vec<u8> {
                 .unwrap()
                 .try_into()
                 .unwrap();
-            hex::encode(account_id(identifier, &salt).0) == f["id"]
+            account_id(identifier, &salt).to_hex() == f["id"]
         })
         .expect("the holder has an inclusion file")
 }
@@ -133,7 +133,19 @@ fn the_holders_file_verifies_with_the_epochs_prices_and_statement() {
     let r = check(&p.inclusion, Some(&p.identifier), &files).unwrap();
     assert!(r.verified, "{:?}", failed(&r));
     assert!(r.identifier_checked);
-    assert_eq!(r.checks.len(), 8);
+    assert_eq!(r.checks.len(), 10);
+    // The epoch was proved under the development SRS: verified, with a warning that says so.
+    assert_eq!(r.status, zkmargin_core::policy::Verdict::Warning);
+    let warned: Vec<&str> = r
+        .checks
+        .iter()
+        .filter(|c| c.warning)
+        .map(|c| c.detail.as_str())
+        .collect();
+    assert_eq!(
+        warned,
+        ["INSECURE development parameters: this proof proves nothing"]
+    );
     let manifest: Value = serde_json::from_slice(&files.manifest).unwrap();
     let statement = &manifest["statement"];
     assert_eq!(r.statement_digest, manifest["statement_digest"]);
@@ -259,7 +271,7 @@ fn each_page_check_fails_on_its_own_tampered_input() {
     let salt_bytes = [7u8; 32];
     let forged = file(&|v| {
         v["salt"] = json!(hex::encode(salt_bytes));
-        v["id"] = json!(hex::encode(account_id("someone-else", &salt_bytes).0));
+        v["id"] = json!(account_id("someone-else", &salt_bytes).to_hex());
     });
     expect(
         "a forged id",

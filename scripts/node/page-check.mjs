@@ -55,7 +55,7 @@ try {
     const started = Date.now();
     await page.click("#verify");
     await page.waitForFunction(
-      () => ["verified", "rejected", "error"].includes(document.getElementById("verdict").dataset.state),
+      () => ["verified", "warning", "rejected", "error"].includes(document.getElementById("verdict").dataset.state),
       null,
       { timeout: 120_000 },
     );

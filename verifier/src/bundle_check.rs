@@ -13,21 +13,15 @@ use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use rayon::prelude::*;
 use zkmargin_bundle::{Bundle, BundleError};
-use zkmargin_circuits::encoding::{combine_shards, digest_of, encode, statement_digest_under};
+use zkmargin_circuits::encoding::{combine_shards, encode, statement_digest_under};
 use zkmargin_circuits::keys::CircuitLayout;
 use zkmargin_circuits::shape::MarginShape;
-use zkmargin_circuits::table::plan::TablePlan;
 use zkmargin_core::config::Config;
-use zkmargin_core::fine::FineScale;
 use zkmargin_core::oracle;
 use zkmargin_core::policy::{self, PolicyCheck};
 use zkmargin_core::quotes::parse_quotes;
-use zkmargin_core::statement::Statement;
 
 pub use crate::statement_check::Report;
-
-/// Largest circuit a verifier accepts to rebuild (bounds the work a hostile bundle can cause).
-pub const MAX_K: u32 = 26;
 
 /// Why a bundle cannot be checked at all (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -40,56 +34,8 @@ pub enum UnusableBundle {
     Quotes(zkmargin_core::InputError),
     #[error("SRS: {0}")]
     Srs(String),
-}
-
-/// Differences between the statement's config-derived fields and the config.
-fn config_mismatches(s: &Statement, c: &Config) -> Vec<String> {
-    let mut out = Vec::new();
-    let scale = FineScale::derive(c).expect("parsed config has a scale");
-    let mut expect = |what: &str, ok: bool| {
-        if !ok {
-            out.push(what.to_string());
-        }
-    };
-    expect("epoch", s.epoch == c.epoch);
-    expect("timestamp", s.timestamp == c.timestamp);
-    expect(
-        "quote currency",
-        s.quote_symbol == c.quote.symbol && s.quote_decimals == c.quote.decimals,
-    );
-    expect("fine exponent", s.fine_exponent == scale.exponent);
-    expect(
-        "insurance fund",
-        s.insurance_fund == ethnum::I256::from(c.insurance_fund) * ethnum::I256::from(scale.quote),
-    );
-    expect(
-        "assets",
-        s.assets.len() == c.assets.len()
-            && s.assets
-                .iter()
-                .zip(&c.assets)
-                .zip(&c.reserves)
-                .all(|((a, b), r)| {
-                    a.symbol == b.symbol && a.decimals == b.decimals && a.reserves == *r
-                }),
-    );
-    expect(
-        "markets",
-        s.markets.len() == c.markets.len()
-            && s.markets
-                .iter()
-                .zip(&c.markets)
-                .all(|(a, b)| a.symbol == b.symbol && a.size_decimals == b.size_decimals),
-    );
-    expect(
-        "scenarios",
-        s.scenarios.len() == c.scenarios.len()
-            && s.scenarios
-                .iter()
-                .zip(&c.scenarios)
-                .all(|(a, b)| a.name == b.name && a.shocks_bps == b.shocks_bps),
-    );
-    out
+    #[error(transparent)]
+    Previous(Box<crate::chain::UnusablePrevious>),
 }
 
 /// Verifies every shard's proof (in parallel) against its instances with `vk` (rebuilt from the shape), and
@@ -109,6 +55,8 @@ fn snarks_verify(
         return Err("the manifest's account data columns are not the circuit's".into());
     }
     let columns = layout.first_phase_columns(shape);
+    let instance_count = zkmargin_circuits::encoding::instance_count(shape)
+        + zkmargin_circuits::encoding::ID_RANGE_WORDS;
     let start = Instant::now();
     // Shards verify independently (in parallel); the first failure in shard order is reported.
     let results: Vec<Result<(), String>> = bundle
@@ -117,6 +65,12 @@ fn snarks_verify(
         .zip(&bundle.manifest.shards)
         .enumerate()
         .map(|(s, (shard, entry))| {
+            if shard.instances.len() != instance_count {
+                return Err(format!(
+                    "shard {s}: {} instances; the shape's circuit takes {instance_count}",
+                    shard.instances.len()
+                ));
+            }
             if zkmargin_bundle::leading_commitments(&shard.proof, columns).as_deref()
                 != Some(entry.account_table_commitment.as_slice())
             {
@@ -146,9 +100,18 @@ pub struct CheckedBundle {
     pub config: Config,
     /// Every integrity check; [`verify_bundle`] appends the policy checks.
     pub report: Report,
-    /// The verifier's SRS and the circuit layout of its rebuilt key, when the shape and
-    /// statement were usable enough to get that far (whatever the SNARK's verdict).
-    pub keys: Option<(ParamsKZG<Bn256>, CircuitLayout)>,
+    /// The verifier's SRS, the circuit layout of its rebuilt key and the admitted shape, when
+    /// the shape and statement were usable enough to get that far (whatever the SNARK's
+    /// verdict).
+    pub keys: Option<Keys>,
+}
+
+/// What the SNARK check loaded and admitted, for the inclusion check to reuse.
+pub struct Keys {
+    pub srs: ParamsKZG<Bn256>,
+    pub layout: CircuitLayout,
+    /// The shape admitted against the config.
+    pub shape: MarginShape,
 }
 
 /// Checks a bundle and its policy. `load_srs(label, k)` supplies the verifier's own KZG
@@ -167,7 +130,9 @@ pub fn verify_bundle(
 }
 
 /// Every integrity check of a bundle (SNARK, statement, digests, config, oracle, chaining,
-/// setup), without policy.
+/// setup), without policy. The declared shape is admitted against the config
+/// ([`MarginShape::admit`]) before anything it sizes runs; a shape that is not admitted fails
+/// its check and nothing shaped by it (encoding, shards, SRS, key) is attempted.
 pub fn check_bundle(
     dir: &Path,
     prev: Option<&Path>,
@@ -177,6 +142,10 @@ pub fn check_bundle(
 ) -> Result<CheckedBundle, UnusableBundle> {
     let bundle = Bundle::read(dir)?;
     let config = Config::parse(&bundle.config_toml).map_err(UnusableBundle::Config)?;
+    let previous = prev
+        .map(|p| crate::chain::PreviousEpoch::read(p, vk_cache, load_srs))
+        .transpose()
+        .map_err(|e| UnusableBundle::Previous(Box::new(e)))?;
     let m = &bundle.manifest;
     let s = &m.statement;
     let digest = statement_digest_under(&config, s)
@@ -197,20 +166,8 @@ pub fn check_bundle(
                 hex::encode(config.digest())
             ),
         ),
+        policy::statement_agrees(s, &config),
     ];
-    let mismatches = config_mismatches(s, &config);
-    checks.push(PolicyCheck::new(
-        "statement agrees with the config",
-        mismatches.is_empty(),
-        format!(
-            "differs in: {}",
-            if mismatches.is_empty() {
-                "nothing".into()
-            } else {
-                mismatches.join(", ")
-            }
-        ),
-    ));
 
     let quotes = parse_quotes(&bundle.quotes_csv, &config).map_err(UnusableBundle::Quotes)?;
     let oracle_ok = oracle::evaluate(&config, &quotes) == s.oracle;
@@ -224,35 +181,43 @@ pub fn check_bundle(
         },
     ));
 
-    let expected_shape = MarginShape::new(&config, m.shape.rows, m.shape.k);
-    let shape_ok = m.shape == expected_shape
-        && m.shape.rows.is_power_of_two()
-        && m.shape.k <= MAX_K
-        && (m.shape.rows as u64) < (1u64 << m.shape.k)
-        && TablePlan::new(&m.shape).is_some();
+    let shape = MarginShape::admit(&config, &m.shape);
     checks.push(PolicyCheck::new(
         "declared shape fits the config",
-        shape_ok,
-        format!("k = {}, {} table rows", m.shape.k, m.shape.rows),
+        shape.is_ok(),
+        match &shape {
+            Ok(_) => format!("k = {}, {} table rows", m.shape.k, m.shape.rows),
+            Err(e) => e.to_string(),
+        },
     ));
+    let shape = shape.ok();
 
-    let instances = encode(&expected_shape, &config, s).ok();
+    let instances = shape
+        .as_ref()
+        .and_then(|shape| encode(shape, &config, s).ok());
     checks.push(PolicyCheck::new(
         "bundled instances equal the statement's encoding",
         instances.as_deref() == Some(bundle.instances.as_slice()),
         format!("{} instances", bundle.instances.len()),
     ));
     let shard_instances: Vec<&[Fr]> = bundle.shards.iter().map(|p| &p.instances[..]).collect();
-    let (combined_ok, detail) = match combine_shards(&expected_shape, &shard_instances) {
-        Ok(combined) if Some(&combined) == instances.as_ref() => (
+    let (combined_ok, detail) = match shape
+        .as_ref()
+        .map(|shape| combine_shards(shape, &shard_instances))
+    {
+        None => (
+            false,
+            "not attempted: the shape is not admitted".to_string(),
+        ),
+        Some(Ok(combined)) if Some(&combined) == instances.as_ref() => (
             true,
             format!("{} shard(s) of {} rows", bundle.shards.len(), m.shape.rows),
         ),
-        Ok(_) => (
+        Some(Ok(_)) => (
             false,
             "the shards' combined totals are not the statement's".to_string(),
         ),
-        Err(e) => (false, e.to_string()),
+        Some(Err(e)) => (false, e.to_string()),
     };
     checks.push(PolicyCheck::new(
         "shards chain (ids strictly increasing, same inputs and oracle) and add up to the statement",
@@ -260,21 +225,13 @@ pub fn check_bundle(
         detail,
     ));
 
-    checks.push(PolicyCheck::new(
-        "trusted setup (a real ceremony is required with --strict)",
-        m.srs.source != "dev-insecure" || !strict,
-        if m.srs.source == "dev-insecure" {
-            "INSECURE development parameters: this proof proves nothing".to_string()
-        } else {
-            m.srs.source.clone()
-        },
-    ));
+    checks.push(policy::trusted_setup(&m.srs.source, strict));
     let mut keys = None;
-    let snark = match (&instances, shape_ok) {
-        (Some(_), true) => {
-            let srs = load_srs(&m.srs.source, m.shape.k).map_err(UnusableBundle::Srs)?;
+    let snark = match (&instances, &shape) {
+        (Some(_), Some(shape)) => {
+            let srs = load_srs(&m.srs.source, shape.k).map_err(UnusableBundle::Srs)?;
             let start = Instant::now();
-            match crate::vk_cache::load_or_rebuild(vk_cache, &srs, &m.srs.source, &expected_shape) {
+            match crate::vk_cache::load_or_rebuild(vk_cache, &srs, &m.srs.source, shape) {
                 Err(e) => Err(format!("cannot rebuild the verifying key: {e:?}")),
                 Ok((vk, layout, cached)) => {
                     let source = format!(
@@ -286,9 +243,15 @@ pub fn check_bundle(
                         },
                         start.elapsed().as_secs_f64()
                     );
-                    let verdict =
-                        snarks_verify(&srs, &vk, &layout, &source, &expected_shape, &bundle);
-                    keys = Some((srs, layout));
+                    let verdict = snarks_verify(&srs, &vk, &layout, &source, shape, &bundle);
+                    if let (Ok(_), Some(dir), false) = (&verdict, vk_cache, cached) {
+                        crate::vk_cache::pin(dir, &srs, &m.srs.source, shape, &vk, &layout);
+                    }
+                    keys = Some(Keys {
+                        srs,
+                        layout,
+                        shape: shape.clone(),
+                    });
                     verdict
                 }
             }
@@ -305,23 +268,8 @@ pub fn check_bundle(
         detail,
     ));
 
-    if let Some(prev) = prev {
-        let p = Bundle::read(prev)?;
-        let prev_digest = digest_of(&p.instances, &p.manifest.statement);
-        checks.push(PolicyCheck::new(
-            "chains to the previous epoch",
-            s.prev_digest == prev_digest,
-            format!(
-                "prev_digest {}, previous statement {}",
-                hex::encode(s.prev_digest),
-                hex::encode(prev_digest)
-            ),
-        ));
-        checks.push(PolicyCheck::new(
-            "epoch follows the previous one",
-            Some(s.epoch) == p.manifest.statement.epoch.checked_add(1),
-            format!("epoch {} after {}", s.epoch, p.manifest.statement.epoch),
-        ));
+    if let Some(previous) = &previous {
+        checks.extend(previous.link_checks(s));
     }
     let report = Report {
         statement: s.clone(),

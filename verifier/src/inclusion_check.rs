@@ -12,7 +12,7 @@ use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use serde::Serialize;
 use zkmargin_circuits::keys::data_columns;
-use zkmargin_core::policy::PolicyCheck;
+use zkmargin_core::policy::{self, PolicyCheck, Verdict};
 use zkmargin_inclusion::check::{check_file, parse_file, AccountStatus, Epoch, Powers};
 use zkmargin_inclusion::data_commitments;
 
@@ -29,6 +29,8 @@ pub enum UnusableInclusion {
     File { path: String, reason: String },
     #[error("SRS: {0}")]
     Srs(String),
+    #[error("the bundle cannot be checked far enough to open its commitments: {0}")]
+    Unopenable(String),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,6 +46,10 @@ pub struct InclusionReport {
 impl InclusionReport {
     pub fn passed(&self) -> bool {
         self.checks.iter().all(|c| c.passed)
+    }
+
+    pub fn verdict(&self) -> Verdict {
+        Verdict::of(&self.checks)
     }
 }
 
@@ -73,57 +79,54 @@ pub fn verify_inclusion(
         .filter(|c| !c.passed)
         .map(|c| c.name.as_str())
         .collect();
-    let bundle_ok = PolicyCheck {
-        name: "the bundle's proof and statement verify".into(),
-        passed: failed.is_empty(),
-        detail: if failed.is_empty() {
+    let bundle_ok = PolicyCheck::new(
+        "the bundle's proof and statement verify",
+        failed.is_empty(),
+        if failed.is_empty() {
             "SNARK, statement, digests and oracle check out".to_string()
         } else {
             format!("failed: {}", failed.join("; "))
         },
-    };
-
+    );
     let m = &checked.bundle.manifest;
-    // The SRS and key layout the bundle check used; loaded here only if it stopped early.
-    let (params, layout) = match checked.keys {
-        Some(keys) => keys,
-        None => {
-            let params = load_srs(&m.srs.source, m.shape.k).map_err(UnusableInclusion::Srs)?;
-            let (_, layout, _) =
-                crate::vk_cache::load_or_rebuild(vk_cache, &params, &m.srs.source, &m.shape)
-                    .map_err(|e| UnusableInclusion::Srs(format!("{e:?}")))?;
-            (params, layout)
-        }
-    };
-    let g2 = load_g2(&m.srs.source, &params).map_err(UnusableInclusion::Srs)?;
+    let setup = policy::trusted_setup(&m.srs.source, false);
+    // The SRS, key layout and admitted shape the bundle check used. Without them (the shape
+    // was not admitted, or the statement does not encode) the bundle is unusable for an
+    // inclusion check: nothing of the file can be checked against it.
+    let keys = checked
+        .keys
+        .ok_or_else(|| UnusableInclusion::Unopenable(failed.join("; ")))?;
+    let g2 = load_g2(&m.srs.source, &keys.srs).map_err(UnusableInclusion::Srs)?;
     let shard = m.shards.get(file.shard).ok_or_else(|| {
         unusable(format!(
-            "shard {} is not in this epoch of {} shards",
+            "shard: {} is not in this epoch of {} shards",
             file.shard,
             m.shards.len()
         ))
     })?;
-    let commitments: Vec<G1Affine> = data_columns(&layout, &m.shape)
+    let commitments: Vec<G1Affine> = data_columns(&keys.layout, &keys.shape)
         .and_then(|columns| data_commitments(shard, columns.into_iter().map(|(_, p)| p)))
         .ok_or_else(|| unusable("the bundle has no account data commitments".into()))?;
-    let epoch = Epoch {
-        statement: &m.statement,
-        statement_digest: &m.statement_digest,
-        config: &checked.config,
-        shape: &m.shape,
-        data_commitments: &commitments,
-    };
+    let epoch = Epoch::new(
+        &m.statement,
+        &m.statement_digest,
+        &checked.config,
+        &keys.shape,
+        &commitments,
+    )
+    .map_err(unusable)?;
     let (mut checks, account) = check_file(
         &file,
         &epoch,
         identifier,
         &Powers {
-            g1: params.get_g(),
+            g1: keys.srs.get_g(),
             g2: &g2,
         },
     )
     .map_err(unusable)?;
     checks.insert(0, bundle_ok);
+    checks.insert(1, setup);
     Ok(InclusionReport {
         epoch: m.statement.epoch,
         shard: file.shard,

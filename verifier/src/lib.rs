@@ -1,9 +1,10 @@
-//! zkmargin light verifier library. It depends on `zkmargin-core` only (never on the prover).
-//!
-//! Today it checks published statements: the digest and the SPEC §6 policy. SNARK and
-//! inclusion verification extend this library as proofs land.
+//! The zkmargin verifier library (never depends on the prover): epoch bundles (the SNARKs under
+//! keys rebuilt from the circuit, statement, digests, config, oracle, policy), the chain to the
+//! previous epoch, account holders' inclusion files, and published statements. Everything it
+//! reads is untrusted: shapes are admitted against the config before they size any work.
 
 pub mod bundle_check;
+pub mod chain;
 pub mod inclusion_check;
 pub mod statement_check;
 pub mod vk_cache;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use zkmargin_bundle::srs::{self, SrsKind};
+use zkmargin_core::policy::{PolicyCheck, Verdict};
 use zkmargin_core::render;
 use zkmargin_verifier::inclusion_check::{self, InclusionReport};
 use zkmargin_verifier::{bundle_check, statement_check};
@@ -49,8 +50,9 @@ enum Command {
         #[command(flatten)]
         options: Options,
     },
-    /// Check a published statement (bare, or the `zkmargin check --json` output): its digest
-    /// and the policy of SPEC §6. This checks what a statement claims, not that it is true.
+    /// Check a published statement (bare, or the `zkmargin check --json` output, which carries
+    /// its config): that every field agrees with the config, its digest, and the policy. This
+    /// checks what a statement claims, not that it is true; a bare statement is only a warning.
     Statement {
         file: PathBuf,
         /// Also require zero under-margined accounts.
@@ -100,40 +102,46 @@ fn unusable(json: bool, message: String) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Prints a report (JSON, or `human` then the verdict line) and returns the exit code.
+/// Prints a report (JSON, or `human` then the verdict line) and returns the exit code: 0 for
+/// valid (with or without warnings), 1 for invalid.
 fn emit<R: Serialize>(
     json: bool,
-    passed: bool,
+    checks: &[PolicyCheck],
     report: &R,
     human: impl FnOnce(),
     valid: &str,
 ) -> ExitCode {
+    let verdict = Verdict::of(checks);
     if json {
-        let out = serde_json::json!({ "status": if passed { "valid" } else { "invalid" }, "report": report });
+        let out = serde_json::json!({ "status": verdict.as_str(), "report": report });
         println!(
             "{}",
             serde_json::to_string_pretty(&out).expect("report serializes")
         );
     } else {
         human();
-        println!(
-            "\n{}",
-            if passed {
-                valid
-            } else {
-                "INVALID: see the failed checks above"
-            }
-        );
+        let warnings: Vec<&str> = checks
+            .iter()
+            .filter(|c| c.warning)
+            .map(|c| c.detail.as_str())
+            .collect();
+        match verdict {
+            Verdict::Valid => println!("\n{valid}"),
+            Verdict::Warning => println!(
+                "\nWARNING: every check passed, but {} (see [warn] above)",
+                warnings.join("; ")
+            ),
+            Verdict::Invalid => println!("\nINVALID: see the failed checks above"),
+        }
     }
-    ExitCode::from(if passed { 0 } else { 1 })
+    ExitCode::from(if verdict == Verdict::Invalid { 1 } else { 0 })
 }
 
 fn report(json: bool, report: &statement_check::Report) -> ExitCode {
     let checks = &report.checks;
-    let passed = checks.iter().all(|c| c.passed);
     emit(
         json,
-        passed,
+        checks,
         report,
         || {
             print!(
@@ -155,7 +163,7 @@ fn report(json: bool, report: &statement_check::Report) -> ExitCode {
 fn inclusion_report(json: bool, r: &InclusionReport) -> ExitCode {
     emit(
         json,
-        r.passed(),
+        &r.checks,
         r,
         || {
             println!(
@@ -193,7 +201,7 @@ fn main() -> ExitCode {
         } => {
             let dir = options.srs_dir();
             let load = |label: &str, k: u32| {
-                srs::load(&dir, srs_kind(label)?, k).map_err(|e| e.to_string())
+                srs::load_for_verifier(&dir, srs_kind(label)?, k).map_err(|e| e.to_string())
             };
             let vk_cache = options.vk_cache();
             match bundle_check::verify_bundle(
@@ -215,7 +223,7 @@ fn main() -> ExitCode {
         } => {
             let dir = options.srs_dir();
             let load = |label: &str, k: u32| {
-                srs::load(&dir, srs_kind(label)?, k).map_err(|e| e.to_string())
+                srs::load_for_verifier(&dir, srs_kind(label)?, k).map_err(|e| e.to_string())
             };
             let load_g2 = |label: &str, params: &_| {
                 srs::g2_powers(&dir, srs_kind(label)?, params).map_err(|e| e.to_string())

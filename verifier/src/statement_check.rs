@@ -84,34 +84,48 @@ pub fn check_file(path: &std::path::Path, strict: bool) -> Result<Report, Statem
     let mut digest = None;
     match (config_toml, claimed) {
         (None, Some(_)) => return Err(StatementFileError::DigestWithoutConfig { path: shown }),
-        (None, None) => {}
+        (None, None) => checks.push(PolicyCheck::warning(
+            "statement fields are bound to a config",
+            "not checked: a bare statement carries no config, so its prices, symbols and \
+             totals are the publisher's word (check the `zkmargin check --json` output or a \
+             bundle instead)",
+        )),
         (Some(text), claimed) => {
             let config = Config::parse(&text).map_err(|source| StatementFileError::Config {
                 path: shown.clone(),
                 source,
             })?;
-            checks.push(PolicyCheck {
-                name: "config digest matches the config".into(),
-                passed: statement.config_digest == config.digest(),
-                detail: format!(
+            checks.push(PolicyCheck::new(
+                "config digest matches the config",
+                statement.config_digest == config.digest(),
+                format!(
                     "statement {}, config {}",
                     hex::encode(statement.config_digest),
                     hex::encode(config.digest())
                 ),
-            });
+            ));
+            checks.push(policy::statement_agrees(&statement, &config));
             let computed = statement_digest_under(&config, &statement).map(hex::encode);
-            if let Some(claimed) = claimed {
-                checks.push(PolicyCheck {
-                    name: "statement digest matches its contents".into(),
-                    passed: computed
+            checks.push(match &claimed {
+                Some(claimed) => PolicyCheck::new(
+                    "statement digest matches its contents",
+                    computed
                         .as_ref()
                         .is_ok_and(|d| claimed.trim_start_matches("0x").eq_ignore_ascii_case(d)),
-                    detail: match &computed {
+                    match &computed {
                         Ok(d) => format!("claimed {claimed}, recomputed {d}"),
                         Err(e) => format!("claimed {claimed}, not computable: {e}"),
                     },
-                });
-            }
+                ),
+                None => PolicyCheck::new(
+                    "statement digest computable from its contents",
+                    computed.is_ok(),
+                    match &computed {
+                        Ok(d) => format!("digest {d} (none claimed)"),
+                        Err(e) => format!("not computable: {e}"),
+                    },
+                ),
+            });
             digest = computed.ok();
         }
     }

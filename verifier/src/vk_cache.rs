@@ -15,15 +15,33 @@ pub fn default_dir() -> PathBuf {
     key_cache::default_dir("vk")
 }
 
-/// The verifying key for `shape`: rebuilt from the circuit, or read from this verifier's own
-/// cache in `dir` when given. Returns whether it came from the cache.
+/// The verifying key for `shape`: read from this verifier's own cache in `dir` when given,
+/// else rebuilt from the circuit. Returns whether it came from the cache. A rebuilt key is not
+/// stored here: [`pin`] stores it once it has verified a proof, so a bundle that fails (a
+/// declared shape that is not the proof's) leaves nothing in the cache.
 pub fn load_or_rebuild(
     dir: Option<&Path>,
     srs: &ParamsKZG<Bn256>,
     srs_label: &str,
     shape: &MarginShape,
 ) -> Result<(VerifyingKey<G1Affine>, CircuitLayout, bool), Error> {
-    key_cache::load_or_make(dir, &cache_name(srs, srs_label, shape), shape, || {
-        verifying_key(srs, shape)
-    })
+    if let Some((vk, layout)) =
+        dir.and_then(|d| key_cache::read_margin(d, &cache_name(srs, srs_label, shape), shape))
+    {
+        return Ok((vk, layout, true));
+    }
+    let (vk, layout) = verifying_key(srs, shape)?;
+    Ok((vk, layout, false))
+}
+
+/// Stores a rebuilt key that has just verified every shard of a bundle.
+pub fn pin(
+    dir: &Path,
+    srs: &ParamsKZG<Bn256>,
+    srs_label: &str,
+    shape: &MarginShape,
+    vk: &VerifyingKey<G1Affine>,
+    layout: &CircuitLayout,
+) {
+    key_cache::store_margin(dir, &cache_name(srs, srs_label, shape), vk, layout);
 }

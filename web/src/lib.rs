@@ -24,7 +24,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::wasm_bindgen;
 use zkmargin_core::amount::format_units;
 use zkmargin_core::config::Config;
-use zkmargin_core::policy::PolicyCheck;
+use zkmargin_core::policy::{self, PolicyCheck, Verdict};
 use zkmargin_core::statement::Statement;
 use zkmargin_inclusion::check::{check_file, parse_file, AccountStatus, Epoch, Powers};
 use zkmargin_inclusion::data_commitments;
@@ -52,8 +52,11 @@ pub struct EpochFiles<'a> {
 /// The page's verdict on one inclusion file.
 #[derive(Debug, Clone, Serialize)]
 pub struct PageReport {
-    /// Every check passed.
+    /// Every check passed (possibly with warnings).
     pub verified: bool,
+    /// `valid`, `warning` (every check passed, one with a warning: the development SRS) or
+    /// `invalid`.
+    pub status: Verdict,
     pub epoch: u64,
     pub shard: usize,
     pub row: usize,
@@ -264,13 +267,9 @@ pub fn verify_page(
             ),
         ),
     ];
-    let epoch = Epoch {
-        statement: s,
-        statement_digest: &m.statement_digest,
-        config: &config,
-        shape: &m.shape,
-        data_commitments: &commitments,
-    };
+    checks.push(policy::statement_agrees(s, &config));
+    checks.push(policy::trusted_setup(&m.srs.source, false));
+    let epoch = Epoch::new(s, &m.statement_digest, &config, &m.shape, &commitments)?;
     let (account_checks, account) =
         check_file(&file, &epoch, identifier, &Powers { g1: &g1, g2: &g2 })?;
     checks.extend(account_checks);
@@ -278,6 +277,7 @@ pub fn verify_page(
     let positions = labelled(config.markets.iter().map(|m| &m.symbol), &file.sizes);
     Ok(PageReport {
         verified: checks.iter().all(|c| c.passed),
+        status: Verdict::of(&checks),
         epoch: file.epoch,
         shard: file.shard,
         row: file.row,

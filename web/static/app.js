@@ -102,7 +102,7 @@ function show(report) {
   checks.replaceChildren();
   for (const c of report.checks) {
     const li = document.createElement("li");
-    li.className = c.passed ? "pass" : "fail";
+    li.className = !c.passed ? "fail" : c.warning ? "warn" : "pass";
     const name = document.createElement("span");
     name.textContent = c.name;
     const detail = document.createElement("small");
@@ -146,8 +146,14 @@ async function run() {
       const bound = report.identifier_checked
         ? ""
         : " Enter your identifier to check that this row is yours.";
-      setVerdict("verified", `Verified: this account is in epoch ${report.epoch}`,
-        `Shard ${report.shard}, row ${report.row}; checked in your browser in ${ms} ms.${bound}`);
+      const where = `Shard ${report.shard}, row ${report.row}; checked in your browser in ${ms} ms.${bound}`;
+      if (report.status === "warning") {
+        const warnings = report.checks.filter((c) => c.warning).map((c) => c.detail);
+        setVerdict("warning", `Warning: your account is in epoch ${report.epoch}, but ${warnings.join("; ")}`,
+          where);
+      } else {
+        setVerdict("verified", `Verified: this account is in epoch ${report.epoch}`, where);
+      }
     } else {
       const failed = report.checks.filter((c) => !c.passed).map((c) => c.name);
       setVerdict("rejected", "Not verified: this file does not match the published epoch",

@@ -5,10 +5,12 @@
 //! (`[x]` is the cell of `x` in the block, `[x]'` the same cell one block down):
 //! - lanes: every lane-row recomposes its limbs (`v = Σ 2^(b·i)·l_i (+ 2^(4b)·v_below)`), and
 //!   unused lane-rows hold 0 — every checked value is in `[0, 2^width)`;
+//! - account data equals its lanes: `[bal] = lane`, `[|size|] − [short] = lane` (so a short
+//!   position has `|size| ≥ 1`: a zero size has one encoding, long), `[cost] + 2^127 = lane`;
 //! - ids: `[gap] = [id] − [id]_previous − 1` (block 0: `[gap] = [id]`; the tail block's id is the
 //!   sentinel `2^192 − 1`), so ids strictly increase, start at ≥ 0 and stay below the sentinel;
 //! - flags are bits; `[E_j] = E_j + f_j·2^B` and `[surplus] = E_0 − MM + u·2^B`, where
-//!   `E_j = Σ bal·[P·W_j] + Σ |size|·(1 − 2·short)·[P·V_j] − [C]·Σ ([cost] − 2^127)` and
+//!   `E_j = Σ bal·[P·W_j] + Σ [|size|]·(1 − 2·short)·[P·V_j] − [C]·Σ ([cost] − 2^127)` and
 //!   `MM = Σ |size|·[P·R]`; with the range checks, `f_j = [E_j < 0]` and `u = [E_0 < MM]`;
 //! - coefficients: `[c] = [c]'` (the same in every block; block 0 is tied to the oracle side);
 //! - totals: `[acc]' = [acc] + contribution` (block 0: `[acc] = 0`; the tail block's
@@ -150,7 +152,7 @@ impl BlockQueries<'_> {
         let markets = plan.markets;
         let marked: Vec<_> = (0..markets)
             .map(|market| {
-                let size = self.value(meta, Checked::Size(market));
+                let size = self.aux(meta, Aux::Size(market));
                 let short = self.aux(meta, Aux::Short(market));
                 size * (constant(Fr::one()) - constant(Fr::from(2u64)) * short)
                     * self.coef(meta, Coef::Mark { case, market })
@@ -165,7 +167,7 @@ impl BlockQueries<'_> {
 
     fn maintenance(&self, meta: &mut VirtualCells<Fr>) -> Expression<Fr> {
         let terms: Vec<_> = (0..self.config.plan.markets)
-            .map(|m| self.value(meta, Checked::Size(m)) * self.coef(meta, Coef::Maintenance(m)))
+            .map(|m| self.aux(meta, Aux::Size(m)) * self.coef(meta, Coef::Maintenance(m)))
             .collect();
         sum(terms)
     }
@@ -177,10 +179,8 @@ impl BlockQueries<'_> {
         let markets = self.config.plan.has_markets();
         match t {
             Total::Liability(a) => self.value(meta, Checked::Balance(a)),
-            Total::Long(m) => {
-                self.value(meta, Checked::Size(m)) * (one - self.aux(meta, Aux::Short(m)))
-            }
-            Total::Short(m) => self.value(meta, Checked::Size(m)) * self.aux(meta, Aux::Short(m)),
+            Total::Long(m) => self.aux(meta, Aux::Size(m)) * (one - self.aux(meta, Aux::Short(m))),
+            Total::Short(m) => self.aux(meta, Aux::Size(m)) * self.aux(meta, Aux::Short(m)),
             Total::Equity => self.equity(meta, 0),
             Total::Maintenance => self.maintenance(meta),
             Total::Under if markets => self.aux(meta, Aux::Under),
@@ -283,18 +283,18 @@ impl TableConfig {
         meta.create_gate("account data equals its lanes", |meta| {
             let q = meta.query_selector(self.q_block);
             let mut out = Vec::new();
-            for (a, c, offset) in (0..plan.assets)
-                .map(|a| (Aux::Balance(a), Checked::Balance(a), Fr::zero()))
-                .chain((0..plan.markets).flat_map(|m| {
-                    [
-                        (Aux::Size(m), Checked::Size(m), Fr::zero()),
-                        (Aux::Cost(m), Checked::Cost(m), pow2(COST_BITS - 1)),
-                    ]
-                }))
-            {
-                let lane = block.value(meta, c);
-                let datum = block.aux(meta, a);
-                out.push(q.clone() * (lane - datum - constant(offset)));
+            for a in 0..plan.assets {
+                let lane = block.value(meta, Checked::Balance(a));
+                out.push(q.clone() * (lane - block.aux(meta, Aux::Balance(a))));
+            }
+            for m in 0..plan.markets {
+                // lane = |size| − short: range-checked, so a short position has |size| ≥ 1.
+                let lane = block.value(meta, Checked::Size(m));
+                let size = block.aux(meta, Aux::Size(m)) - block.aux(meta, Aux::Short(m));
+                out.push(q.clone() * (lane - size));
+                let lane = block.value(meta, Checked::Cost(m));
+                let cost = block.aux(meta, Aux::Cost(m)) + constant(pow2(COST_BITS - 1));
+                out.push(q.clone() * (lane - cost));
             }
             out
         });

@@ -281,7 +281,7 @@ fn account_block(
         checked.insert(Checked::Balance(a), *b);
     }
     for (m, (a, c)) in row.size_abs.iter().zip(&row.costs).enumerate() {
-        checked.insert(Checked::Size(m), *a);
+        checked.insert(Checked::Size(m), *a - row.size_negative[m]);
         checked.insert(Checked::Cost(m), *c + pow2(COST_BITS - 1));
     }
     let mut aux = BTreeMap::from([(Aux::Id, row.id)]);

@@ -46,7 +46,7 @@ impl Case {
             .collect();
         accounts.sort_by_key(|a| a.0);
         Case {
-            shape: MarginShape::new(&snapshot.config, rows, K),
+            shape: MarginShape::new(&snapshot.config, rows, K).unwrap(),
             config: snapshot.config,
             statement: eval.statement,
             accounts,
