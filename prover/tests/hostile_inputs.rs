@@ -809,3 +809,72 @@ fn a_verifier_does_not_generate_a_large_srs_because_a_file_says_so() {
         "nothing written"
     );
 }
+
+#[test]
+fn the_operator_tools_refuse_a_hostile_shape_read_back_from_a_plan_or_bundle() {
+    // What `zkmargin` reads back is no more trusted than what a verifier reads: a plan or a
+    // bundle (with its private part) whose shape was edited is unusable input, with a reason.
+    let s = setup();
+    let plan = s.root.join("plan");
+    if !plan.exists() {
+        zkmargin(&s.home)
+            .arg("plan")
+            .arg(&s.snap2)
+            .arg("--out")
+            .arg(&plan)
+            .args(["--k", "12"])
+            .assert()
+            .success();
+    }
+    let honest = read_json(&plan.join("plan.json"));
+    for (field, value) in [
+        ("k", Value::from(0)),
+        ("k", Value::from(26)),
+        ("rows", Value::from(0)),
+        ("rows", Value::from(1u64 << 40)),
+        ("scenarios", Value::from(u32::MAX)),
+        ("sources", Value::Array(vec![])),
+        ("value_bits", Value::from(1u64 << 31)),
+    ] {
+        let mut edited = honest.clone();
+        edited["shape"][field] = value.clone();
+        write_json(&plan.join("plan.json"), &edited);
+        for args in [&["prove-shard", "--shard", "0"][..], &["assemble", "--out"][..]] {
+            let mut c = zkmargin(&s.home);
+            c.arg(args[0]).arg(&plan).args(&args[1..]);
+            if args[0] == "assemble" {
+                c.arg(s.root.join("never-assembled"));
+            }
+            let o = c.output().unwrap();
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{} {field} = {value}: {stderr}", args[0]);
+            assert!(
+                stderr.contains("plan.json") && stderr.contains("shape"),
+                "{} {field} = {value}: {stderr}",
+                args[0]
+            );
+        }
+    }
+    write_json(&plan.join("plan.json"), &honest);
+
+    // A bundle's own manifest, with private/, for `zkmargin inclusion`.
+    let bundle = s.root.join("readback");
+    let _ = fs::remove_dir_all(&bundle);
+    copy_tree(&s.e1, &bundle);
+    copy_tree(&s.e1.join("private"), &bundle.join("private"));
+    let mut m = read_json(&bundle.join("manifest.json"));
+    m["shape"]["rows"] = Value::from(1u64 << 40);
+    write_json(&bundle.join("manifest.json"), &m);
+    let o = zkmargin(&s.home)
+        .arg("inclusion")
+        .arg(&bundle)
+        .arg("--all")
+        .arg("--out")
+        .arg(s.root.join("never-written"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("manifest.json") && stderr.contains("shape"), "{stderr}");
+    assert!(!s.root.join("never-written").exists());
+}

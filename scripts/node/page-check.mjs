@@ -5,7 +5,7 @@
 // usage: node page-check.mjs PAGE_URL SCREENSHOT_DIR CASES_JSON
 //   CASES_JSON: [{"name", "file" (path, chosen with the file input) | "text" (pasted),
 //                 "identifier"}]
-// output: {"cases": [{"name", "state", "verdict", "failed": [check names], "passed": n,
+// output: {"cases": [{"name", "state", "verdict", "failed": [check names], "warned": [check names], "passed": n,
 //           "account": {...}, "prices": [[asset, median, counted]], "ms"}], "errors": [...]}
 import { chromium } from "playwright-core";
 
@@ -68,6 +68,7 @@ try {
         verdict: document.getElementById("verdict").textContent,
         failed: [...document.querySelectorAll("#checks li.fail span")].map((s) => s.textContent),
         passed: document.querySelectorAll("#checks li.pass").length,
+        warned: [...document.querySelectorAll("#checks li.warn span")].map((s) => s.textContent),
         account: Object.fromEntries(rows("account")),
         prices: rows("prices").slice(1),
         headline: Object.fromEntries(rows("headline")),

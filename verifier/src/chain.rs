@@ -53,22 +53,20 @@ impl PreviousEpoch {
         };
         let checked = check_bundle(dir, None, false, vk_cache, load_srs).map_err(unusable)?;
         let s = &checked.report.statement;
-        let digest = zkmargin_circuits::encoding::statement_digest_under(&checked.config, s);
-        let mut failed: Vec<String> = checked
+        // Not computable only when "statement digest matches its contents" failed too.
+        let digest = zkmargin_circuits::encoding::statement_digest_under(&checked.config, s)
+            .unwrap_or([0; 32]);
+        let failed = checked
             .report
-            .checks
-            .iter()
-            .filter(|c| !c.passed)
-            .map(|c| c.name.clone())
+            .failed()
+            .into_iter()
+            .map(String::from)
             .collect();
-        if digest.is_err() && failed.is_empty() {
-            failed.push("statement digest matches its contents".into());
-        }
         Ok(PreviousEpoch {
             path: dir.to_path_buf(),
             epoch: s.epoch,
             config_digest: s.config_digest,
-            digest: digest.unwrap_or([0; 32]),
+            digest,
             failed,
         })
     }

@@ -72,13 +72,7 @@ pub fn verify_inclusion(
         .map_err(unusable)?;
 
     let checked = check_bundle(dir, None, false, vk_cache, load_srs)?;
-    let failed: Vec<&str> = checked
-        .report
-        .checks
-        .iter()
-        .filter(|c| !c.passed)
-        .map(|c| c.name.as_str())
-        .collect();
+    let failed = checked.report.failed();
     let bundle_ok = PolicyCheck::new(
         "the bundle's proof and statement verify",
         failed.is_empty(),

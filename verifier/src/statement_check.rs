@@ -58,6 +58,15 @@ impl Report {
     pub fn passed(&self) -> bool {
         self.checks.iter().all(|c| c.passed)
     }
+
+    /// The names of the failed checks, in report order.
+    pub fn failed(&self) -> Vec<&str> {
+        self.checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.name.as_str())
+            .collect()
+    }
 }
 
 /// Reads a statement file and runs every check on it.

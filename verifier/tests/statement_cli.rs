@@ -261,6 +261,9 @@ mod fuzz {
             let path = dir.path().join("statement.json");
             fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
             if let Ok(report) = check_file(&path, false) {
+                // The text report renders whatever the file held, without panicking.
+                let _ = zkmargin_core::render::statement(&report.statement, "digest");
+                let _ = zkmargin_core::render::policy(&report.checks);
                 if zkmargin_core::policy::Verdict::of(&report.checks)
                     == zkmargin_core::policy::Verdict::Valid
                 {

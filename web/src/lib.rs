@@ -7,7 +7,11 @@
 //! - the statement digest recomputes from the statement and config (it is the chain link
 //!   between epochs and what the on-chain registry records, so the prices and totals shown are
 //!   the ones the digest commits to);
+//! - every readable field of the statement is what the config gives
+//!   (`Statement::config_differences`);
 //! - the SRS powers start at the generators and share one `τ`;
+//! - the trusted setup: the development SRS is a warning (the verdict's `status` is then
+//!   `warning`, shown amber: the proof proves nothing), an unknown SRS label a failure;
 //! - every check of [`zkmargin_inclusion::check::check_file`]: the file is for this statement,
 //!   `H(identifier ‖ salt)` is the row's id, and the KZG opening of the shard's account data
 //!   columns equals the account's values.
@@ -15,6 +19,10 @@
 //! What it takes from the publisher: that the manifest's commitments are those of SNARKs that
 //! verify (the SNARKs are checked by `zkmargin-verify` and on chain, not here), and that the
 //! SRS powers are the ceremony's. The page says so next to its verdict.
+//!
+//! Every file is untrusted: the manifest's shape is admitted against the config
+//! (`zkmargin_inclusion::check::Epoch::new`) before it sizes anything, so a hostile file is an
+//! error or a failed check, never a panic (which would kill the WebAssembly instance).
 //!
 //! The wasm exports (`epoch_paths`, `srs_paths`, `verify`) exchange JSON strings; the native
 //! functions behind them are what the tests call.
