@@ -839,7 +839,10 @@ fn the_operator_tools_refuse_a_hostile_shape_read_back_from_a_plan_or_bundle() {
         let mut edited = honest.clone();
         edited["shape"][field] = value.clone();
         write_json(&plan.join("plan.json"), &edited);
-        for args in [&["prove-shard", "--shard", "0"][..], &["assemble", "--out"][..]] {
+        for args in [
+            &["prove-shard", "--shard", "0"][..],
+            &["assemble", "--out"][..],
+        ] {
             let mut c = zkmargin(&s.home);
             c.arg(args[0]).arg(&plan).args(&args[1..]);
             if args[0] == "assemble" {
@@ -847,7 +850,12 @@ fn the_operator_tools_refuse_a_hostile_shape_read_back_from_a_plan_or_bundle() {
             }
             let o = c.output().unwrap();
             let stderr = String::from_utf8_lossy(&o.stderr);
-            assert_eq!(o.status.code(), Some(2), "{} {field} = {value}: {stderr}", args[0]);
+            assert_eq!(
+                o.status.code(),
+                Some(2),
+                "{} {field} = {value}: {stderr}",
+                args[0]
+            );
             assert!(
                 stderr.contains("plan.json") && stderr.contains("shape"),
                 "{} {field} = {value}: {stderr}",
@@ -875,6 +883,9 @@ fn the_operator_tools_refuse_a_hostile_shape_read_back_from_a_plan_or_bundle() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("manifest.json") && stderr.contains("shape"), "{stderr}");
+    assert!(
+        stderr.contains("manifest.json") && stderr.contains("shape"),
+        "{stderr}"
+    );
     assert!(!s.root.join("never-written").exists());
 }
