@@ -25,7 +25,7 @@ pub enum PrepareError {
     Halted(Box<HaltReport>),
     #[error(transparent)]
     Witness(#[from] WitnessError),
-    #[error("--k: {0}")]
+    #[error("circuit shape: {0}")]
     Shape(#[from] zkmargin_circuits::shape::ShapeError),
     #[error("a table of {0} rows does not fit any supported circuit size")]
     TooLarge(usize),
