@@ -1,9 +1,11 @@
 //! `zkmargin-verify bundle`: everything a bundle claims, re-derived independently.
 //!
 //! The verifying key is never read from the bundle: it is rebuilt from the circuit definition,
-//! the declared shape (itself re-derived from the bundled config) and the verifier's own SRS.
-//! Instances are re-encoded from the statement, the oracle is re-run on the bundled quotes, and
-//! every check is reported, not just the first failure.
+//! the declared shape (admitted only if it is the one the bundled config gives:
+//! [`MarginShape::admit`]) and the verifier's own SRS, and cached only once it has verified the
+//! proofs. Instances are re-encoded from the statement, every readable statement field is
+//! compared with the config, the oracle is re-run on the bundled quotes, `--prev` is checked by
+//! [`crate::chain`], and every check is reported, not just the first failure.
 
 use std::path::Path;
 use std::time::Instant;
