@@ -28,7 +28,7 @@ pub enum ShapeError {
          {bits}-bit sign check; the circuit supports at most {WIDEST_VALUE_BITS}"
     )]
     TooWide { bits: usize },
-    #[error("rows = {0}: not a power of two from 2^{MIN_ROWS_LOG2} to 2^{MAX_K}")]
+    #[error("rows = {0}: must be a power of two from 2^{MIN_ROWS_LOG2} to 2^{MAX_K}")]
     Rows(u64),
     #[error("k = {k}: a table of {rows} rows is proved with k from {min} to {max} (the cheapest circuit)")]
     K {
