@@ -65,7 +65,7 @@ pub enum SrsError {
         kind: &'static str,
         k: u32,
         dir: PathBuf,
-        hint: &'static str,
+        hint: String,
     },
 }
 
@@ -131,10 +131,11 @@ fn check_file(path: &Path, k: u32) -> Result<(), SrsError> {
     Ok(())
 }
 
-/// Largest development SRS a verifier generates by itself when its directory has none (about
-/// 130 MB and a minute here). Larger ones must be made on purpose (`zkmargin setup --k K`), so a
-/// file declaring a large circuit cannot make a verifier do that work.
-pub const VERIFIER_GENERATES_UP_TO_K: u32 = 20;
+/// Largest development SRS a verifier generates by itself when its directory has none (2^17
+/// points: about 20 s and 50 MB here; k = 20 would take minutes). Larger ones must be made on
+/// purpose (`zkmargin setup --k K`), so a file declaring a large circuit cannot make a verifier
+/// do that work.
+pub const VERIFIER_GENERATES_UP_TO_K: u32 = 17;
 
 /// Loads the SRS of `kind` for exactly 2^k points from `dir`. A larger one is trimmed (and the
 /// trimmed copy cached); a dev SRS is generated when none is present.
@@ -175,7 +176,10 @@ fn load_generating_up_to(
             kind: DEV_SRS_LABEL,
             k,
             dir: dir.to_path_buf(),
-            hint: "; verifiers generate development parameters only up to k = 20",
+            hint: format!(
+                "; verifiers generate development parameters only up to k = \
+                 {VERIFIER_GENERATES_UP_TO_K}"
+            ),
         }),
         SrsKind::Dev => {
             eprintln!(
@@ -190,7 +194,7 @@ fn load_generating_up_to(
             kind: "ptau",
             k,
             dir: dir.to_path_buf(),
-            hint: " --ptau FILE",
+            hint: " --ptau FILE".into(),
         }),
     }
 }
@@ -262,7 +266,7 @@ pub fn g2_powers(
                 kind: "ptau G2 powers",
                 k: params.k(),
                 dir: dir.to_path_buf(),
-                hint: " --ptau FILE",
+                hint: " --ptau FILE".into(),
             })
         }
     };

@@ -800,10 +800,14 @@ fn an_epoch_under_the_development_srs_is_a_warning_everywhere() {
 #[test]
 fn a_verifier_does_not_generate_a_large_srs_because_a_file_says_so() {
     // A bundle whose honest-looking shape needs k = 21: the verifier's own SRS directory has
-    // none, and it refuses to generate one beyond k = 20 (exit 2, naming `zkmargin setup`).
+    // none, and it refuses to generate one that large (exit 2, naming `zkmargin setup`).
     let dir = tempfile::tempdir().unwrap();
-    let e = srs::load_for_verifier(dir.path(), SrsKind::Dev, 21).unwrap_err();
-    assert!(e.to_string().contains("zkmargin setup --k 21"), "{e}");
+    let k = srs::VERIFIER_GENERATES_UP_TO_K + 1;
+    let e = srs::load_for_verifier(dir.path(), SrsKind::Dev, k).unwrap_err();
+    assert!(
+        e.to_string().contains(&format!("zkmargin setup --k {k}")),
+        "{e}"
+    );
     assert!(
         fs::read_dir(dir.path()).unwrap().next().is_none(),
         "nothing written"
