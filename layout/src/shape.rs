@@ -260,20 +260,8 @@ mod tests {
         let honest = MarginShape::choose(&demo, 1024).unwrap().unwrap();
         assert_eq!(MarginShape::admit(&demo, &honest), Ok(honest.clone()));
         // Every field at 0, 1, its bound, past it, and at the widths of the integer types.
-        let hostile = [
-            0u64,
-            1,
-            16,
-            17,
-            26,
-            27,
-            208,
-            209,
-            1 << 31,
-            1 << 63,
-            u64::MAX,
-        ];
-        for x in hostile {
+        let hostile = zkmargin_fixtures::hostile::BOUND_NUMBERS;
+        for &x in hostile {
             let n = x as usize;
             let mut cases = vec![
                 MarginShape {

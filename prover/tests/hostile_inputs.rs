@@ -170,6 +170,18 @@ fn verify_cli(args: &[&std::ffi::OsStr]) -> Outcome {
     }
 }
 
+/// `zkmargin-verify inclusion BUNDLE FILE --identifier <the holder's> --json`.
+fn holder_check(bundle: &Path, file: &Path) -> Outcome {
+    verify_cli(&[
+        "inclusion".as_ref(),
+        bundle.as_os_str(),
+        file.as_os_str(),
+        "--identifier".as_ref(),
+        setup().identifier.as_ref(),
+        "--json".as_ref(),
+    ])
+}
+
 /// A `--json` run that refused its input clearly: exit 1 with status `invalid` and a failed
 /// check, or exit 2 with status `error` and one `error: …` line; never a panic or a signal.
 fn assert_refused(o: &Outcome, what: &str) {
@@ -316,14 +328,7 @@ fn hostile_manifests_are_clear_errors_for_the_cli_and_the_page() {
     in_parallel(&cases, |(what, manifest)| {
         let bundle = copy_of(&s.e1, "manifest");
         write_json(&bundle.join("manifest.json"), manifest);
-        let o = verify_cli(&[
-            "inclusion".as_ref(),
-            bundle.as_os_str(),
-            file_path.as_os_str(),
-            "--identifier".as_ref(),
-            s.identifier.as_ref(),
-            "--json".as_ref(),
-        ]);
+        let o = holder_check(&bundle, &file_path);
         assert_refused(&o, what);
         let o = verify_cli(&["bundle".as_ref(), bundle.as_os_str(), "--json".as_ref()]);
         assert_refused(&o, what);
@@ -400,14 +405,7 @@ fn hostile_inclusion_files_are_clear_errors_for_the_cli_and_the_page() {
     in_parallel(&cases, |(what, bytes)| {
         let path = dir.join(format!("{}.json", next.fetch_add(1, Ordering::Relaxed)));
         fs::write(&path, bytes).unwrap();
-        let o = verify_cli(&[
-            "inclusion".as_ref(),
-            s.e1.as_os_str(),
-            path.as_os_str(),
-            "--identifier".as_ref(),
-            s.identifier.as_ref(),
-            "--json".as_ref(),
-        ]);
+        let o = holder_check(&s.e1, &path);
         assert_refused(&o, what);
         assert!(
             !matches!(page(&manifest, bytes), Ok(true)),
@@ -416,14 +414,7 @@ fn hostile_inclusion_files_are_clear_errors_for_the_cli_and_the_page() {
     });
     eprintln!("{} hostile inclusion files refused", cases.len());
     // The honest file still verifies (with the development-SRS warning).
-    let o = verify_cli(&[
-        "inclusion".as_ref(),
-        s.e1.as_os_str(),
-        s.root.join("file.json").as_os_str(),
-        "--identifier".as_ref(),
-        s.identifier.as_ref(),
-        "--json".as_ref(),
-    ]);
+    let o = holder_check(&s.e1, &s.root.join("file.json"));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     assert_eq!(page(&manifest, &s.file), Ok(true));
     no_work_was_cached();
@@ -501,19 +492,11 @@ fn library_verify(bundle: &Path, prev: Option<&Path>) -> Result<Report, Unusable
     verify_bundle(bundle, prev, false, Some(&s.home.join("vk")), &load)
 }
 
-fn failed(r: &Report) -> Vec<String> {
-    r.checks
-        .iter()
-        .filter(|c| !c.passed)
-        .map(|c| c.name.clone())
-        .collect()
-}
-
 #[test]
 fn the_honest_chain_verifies() {
     let s = setup();
     let r = library_verify(&s.e2, Some(&s.e1)).unwrap();
-    assert!(failed(&r).is_empty(), "{:?}", failed(&r));
+    assert!(r.failed().is_empty(), "{:?}", r.failed());
     let names: Vec<&str> = r.checks.iter().map(|c| c.name.as_str()).collect();
     for check in [
         "the previous epoch's bundle verifies",
@@ -541,7 +524,7 @@ fn assert_link_refused(prev: &Path, what: &str) {
                 .checks
                 .iter()
                 .any(|c| !c.passed && c.detail.contains(&prev.display().to_string()));
-            assert!(named, "{what}: accepted or not named: {:?}", failed(&r));
+            assert!(named, "{what}: accepted or not named: {:?}", r.failed());
         }
     }
 }
@@ -611,7 +594,7 @@ fn a_gap_hidden_by_editing_the_previous_epoch_is_rejected() {
     // copy of epoch 1 claiming to be epoch 2 (digest recomputed or not) the copy is refused.
     let s = setup();
     let r = library_verify(&s.e3, Some(&s.e1)).unwrap();
-    assert_eq!(failed(&r), ["epoch follows the previous one"]);
+    assert_eq!(r.failed(), ["epoch follows the previous one"]);
     for recompute in [false, true] {
         let prev = copy_of(&s.e1, "gap");
         let mut m = read_json(&prev.join("manifest.json"));
@@ -627,10 +610,10 @@ fn a_gap_hidden_by_editing_the_previous_epoch_is_rejected() {
         }
         write_json(&prev.join("manifest.json"), &m);
         let r = library_verify(&s.e3, Some(&prev)).unwrap();
-        let f = failed(&r);
+        let f = r.failed();
         assert!(
-            f.contains(&"the previous epoch's bundle verifies".to_string())
-                && f.contains(&"chains to the previous epoch".to_string()),
+            f.contains(&"the previous epoch's bundle verifies")
+                && f.contains(&"chains to the previous epoch"),
             "{f:?}"
         );
     }
@@ -640,10 +623,10 @@ fn a_gap_hidden_by_editing_the_previous_epoch_is_rejected() {
 fn a_previous_epoch_of_another_venue_is_rejected() {
     let s = setup();
     let r = library_verify(&s.e2, Some(&s.foreign)).unwrap();
-    let f = failed(&r);
+    let f = r.failed();
     assert!(
-        f.contains(&"chains to the previous epoch".to_string())
-            && f.contains(&"the previous epoch is of the same venue (config digest)".to_string()),
+        f.contains(&"chains to the previous epoch")
+            && f.contains(&"the previous epoch is of the same venue (config digest)"),
         "{f:?}"
     );
     // The CLI names the previous bundle in the failed check.
