@@ -19,7 +19,8 @@ pub struct PolicyCheck {
     pub detail: String,
 }
 
-/// What a set of checks amounts to.
+/// What a set of checks amounts to; serialized `"valid"`, `"warning"` or `"invalid"` (the JSON
+/// reports' `status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
@@ -40,15 +41,6 @@ impl Verdict {
             Verdict::Warning
         } else {
             Verdict::Valid
-        }
-    }
-
-    /// `"valid"`, `"warning"` or `"invalid"` (the JSON reports' `status`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Valid => "valid",
-            Verdict::Warning => "warning",
-            Verdict::Invalid => "invalid",
         }
     }
 }
@@ -156,4 +148,35 @@ pub fn evaluate(statement: &Statement, strict: bool) -> Vec<PolicyCheck> {
         ));
     }
     checks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_development_srs_is_a_warning_and_an_unknown_label_a_failure() {
+        let dev = trusted_setup(DEV_SRS_LABEL, false);
+        assert!(dev.passed && dev.warning && dev.mark() == "warn");
+        assert!(dev.detail.contains("INSECURE"));
+        let strict = trusted_setup(DEV_SRS_LABEL, true);
+        assert!(!strict.passed && strict.mark() == "FAIL");
+        let ceremony = trusted_setup(CEREMONY_SRS_LABEL, true);
+        assert!(ceremony.passed && !ceremony.warning && ceremony.mark() == "ok");
+        for label in ["dev-insecur0", "", "ptau:x", "DEV-INSECURE"] {
+            assert!(!trusted_setup(label, false).passed, "{label:?}");
+        }
+    }
+
+    #[test]
+    fn a_failure_outweighs_a_warning_and_a_warning_a_pass() {
+        let ok = PolicyCheck::new("a", true, "");
+        let warn = PolicyCheck::warning("b", "");
+        let fail = PolicyCheck::new("c", false, "");
+        assert_eq!(Verdict::of(&[]), Verdict::Valid);
+        assert_eq!(Verdict::of(std::slice::from_ref(&ok)), Verdict::Valid);
+        assert_eq!(Verdict::of(&[ok.clone(), warn.clone()]), Verdict::Warning);
+        assert_eq!(Verdict::of(&[warn, fail, ok]), Verdict::Invalid);
+        assert_eq!(serde_json::to_value(Verdict::Warning).unwrap(), "warning");
+    }
 }

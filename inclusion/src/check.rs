@@ -65,11 +65,6 @@ impl<'a> Epoch<'a> {
             data_commitments,
         })
     }
-
-    /// The admitted shape.
-    pub fn shape(&self) -> &MarginShape {
-        &self.shape
-    }
 }
 
 /// Most opening levels a file may carry: nested block ranges shrink at every level, so a

@@ -30,6 +30,8 @@ pub enum ShapeError {
     TooWide { bits: usize },
     #[error("rows = {0}: must be a power of two from 2^{MIN_ROWS_LOG2} to 2^{MAX_K}")]
     Rows(u64),
+    #[error("rows = {rows}: no circuit up to 2^{MAX_K} rows holds the table")]
+    NoCircuit { rows: usize },
     #[error("k = {k}: a table of {rows} rows is proved with k from {min} to {max} (the cheapest circuit)")]
     K {
         k: u32,
@@ -108,6 +110,33 @@ impl MarginShape {
         })
     }
 
+    /// Every circuit from [`MIN_K`] to [`MAX_K`] whose table of `rows` rows fits, in k order,
+    /// with the cost model's figure (see [`MarginShape::choose`]). The config-derived fields
+    /// are computed once.
+    fn fitting(config: &Config, rows: usize) -> Result<Vec<(u128, MarginShape)>, ShapeError> {
+        let base = MarginShape::new(config, rows, MIN_K)?;
+        Ok((MIN_K..=MAX_K)
+            .filter_map(|k| {
+                let shape = MarginShape {
+                    k,
+                    lookup_bits: crate::plan::limb_bits(k),
+                    ..base.clone()
+                };
+                let columns = TablePlan::new(&shape)?.committed_columns() + 6;
+                let cost = ((columns << k) as u128) * (100 + columns as u128);
+                Some((cost, shape))
+            })
+            .collect())
+    }
+
+    /// The cheapest of [`MarginShape::fitting`]'s shapes (the smallest k on a tie).
+    fn cheapest(fitting: Vec<(u128, MarginShape)>) -> Option<MarginShape> {
+        fitting
+            .into_iter()
+            .min_by_key(|(cost, shape)| (*cost, shape.k))
+            .map(|(_, shape)| shape)
+    }
+
     /// The circuit sizes a table of `rows` rows may be proved with under `config`: from the
     /// smallest k whose table fits to the k [`MarginShape::choose`] picks (a larger circuit
     /// only costs more, so nothing needs one; this bounds what a verifier rebuilds).
@@ -118,23 +147,11 @@ impl MarginShape {
         if !rows.is_power_of_two() || !(1 << MIN_ROWS_LOG2..=1 << MAX_K).contains(&rows) {
             return Err(ShapeError::Rows(rows as u64));
         }
-        let fits = |k: u32| MarginShape::new(config, rows, k).map(|s| TablePlan::new(&s).is_some());
-        let mut min = None;
-        for k in MIN_K..=MAX_K {
-            if fits(k)? {
-                min = Some(k);
-                break;
-            }
-        }
-        let chosen = MarginShape::choose(config, rows)?;
-        match (min, chosen) {
+        let fitting = Self::fitting(config, rows)?;
+        let smallest = fitting.first().map(|(_, s)| s.k);
+        match (smallest, Self::cheapest(fitting)) {
             (Some(min), Some(chosen)) => Ok(min..=chosen.k),
-            _ => Err(ShapeError::K {
-                k: MAX_K,
-                rows,
-                min: MAX_K,
-                max: MAX_K,
-            }),
+            _ => Err(ShapeError::NoCircuit { rows }),
         }
     }
 
@@ -153,39 +170,37 @@ impl MarginShape {
             });
         }
         let expected = MarginShape::new(config, declared.rows, declared.k)?;
-        let field = |field: &'static str, declared: String, expected: String| {
-            if declared == expected {
-                Ok(())
-            } else {
-                Err(ShapeError::Field {
-                    field,
-                    declared,
-                    expected,
-                })
-            }
-        };
         let list = |v: &[usize]| format!("{v:?}");
-        field(
-            "lookup_bits",
-            declared.lookup_bits.to_string(),
-            expected.lookup_bits.to_string(),
-        )?;
-        field("sources", list(&declared.sources), list(&expected.sources))?;
-        field(
-            "underlying",
-            list(&declared.underlying),
-            list(&expected.underlying),
-        )?;
-        field(
-            "scenarios",
-            declared.scenarios.to_string(),
-            expected.scenarios.to_string(),
-        )?;
-        field(
-            "value_bits",
-            declared.value_bits.to_string(),
-            expected.value_bits.to_string(),
-        )?;
+        let fields = [
+            (
+                "lookup_bits",
+                declared.lookup_bits.to_string(),
+                expected.lookup_bits.to_string(),
+            ),
+            ("sources", list(&declared.sources), list(&expected.sources)),
+            (
+                "underlying",
+                list(&declared.underlying),
+                list(&expected.underlying),
+            ),
+            (
+                "scenarios",
+                declared.scenarios.to_string(),
+                expected.scenarios.to_string(),
+            ),
+            (
+                "value_bits",
+                declared.value_bits.to_string(),
+                expected.value_bits.to_string(),
+            ),
+        ];
+        if let Some((field, declared, expected)) = fields.into_iter().find(|(_, d, e)| d != e) {
+            return Err(ShapeError::Field {
+                field,
+                declared,
+                expected,
+            });
+        }
         Ok(expected)
     }
 
@@ -197,19 +212,7 @@ impl MarginShape {
     /// 9.7 KB, 12 ms. The model picks k = 19.)
     /// `Ok(None)`: no circuit up to [`MAX_K`] holds the table.
     pub fn choose(config: &Config, rows: usize) -> Result<Option<Self>, ShapeError> {
-        let mut best: Option<(u128, MarginShape)> = None;
-        for k in MIN_K..=MAX_K {
-            let shape = MarginShape::new(config, rows, k)?;
-            let Some(plan) = TablePlan::new(&shape) else {
-                continue;
-            };
-            let columns = plan.committed_columns() + 6;
-            let cost = ((columns << k) as u128) * (100 + columns as u128);
-            if best.as_ref().is_none_or(|(c, _)| cost < *c) {
-                best = Some((cost, shape));
-            }
-        }
-        Ok(best.map(|(_, shape)| shape))
+        Ok(Self::cheapest(Self::fitting(config, rows)?))
     }
 
     pub fn assets(&self) -> usize {

@@ -27,15 +27,12 @@ fn srs_kind(ptau: bool) -> SrsKind {
     }
 }
 
-/// The previous epoch's statement digest for `--prev`: the bundle is verified in full as
-/// `zkmargin-verify bundle --prev` verifies a predecessor
-/// ([`zkmargin_verifier::chain::PreviousEpoch`]), and the digest comes from its statement and
-/// config, never from its `instances.json`. A predecessor that fails is refused; one that is
-/// not the epoch before, or of another venue, is proved against with a warning (the verifier
-/// rejects that chain link).
-fn previous_digest(args: &EpochArgs, srs_dir: &Path) -> Result<[u8; 32], String> {
+/// The previous epoch for `--prev`: the bundle is verified in full as `zkmargin-verify bundle
+/// --prev` verifies a predecessor ([`PreviousEpoch`]), so the digest comes from its statement
+/// and config, never from its `instances.json`. A predecessor that fails is refused.
+fn previous_epoch(args: &EpochArgs, srs_dir: &Path) -> Result<Option<PreviousEpoch>, String> {
     let Some(prev) = &args.prev else {
-        return Ok([0; 32]);
+        return Ok(None);
     };
     let load = |label: &str, k: u32| {
         let kind = SrsKind::from_label(label).ok_or_else(|| format!("unknown SRS `{label}`"))?;
@@ -50,38 +47,20 @@ fn previous_digest(args: &EpochArgs, srs_dir: &Path) -> Result<[u8; 32], String>
             previous.failed.join("; ")
         ));
     }
-    let config = zkmargin_core::config::Config::parse(
-        &std::fs::read_to_string(args.snapshot.join("config.toml")).unwrap_or_default(),
-    );
-    if let Ok(config) = config {
-        if Some(config.epoch) != previous.epoch.checked_add(1) {
-            eprintln!(
-                "warning: --prev {} is epoch {}, not the one before epoch {}",
-                prev.display(),
-                previous.epoch,
-                config.epoch
-            );
-        }
-        if config.digest() != previous.config_digest {
-            eprintln!(
-                "warning: --prev {} is of another config (venue rules differ)",
-                prev.display()
-            );
-        }
-    }
-    Ok(previous.digest)
+    Ok(Some(previous))
 }
 
 /// Prepares `args.snapshot` and writes its plan to `out`; on an oracle halt writes the halt
 /// report to `halt_report` instead.
 pub fn make_plan(args: &EpochArgs, srs_dir: &Path, out: &Path, halt_report: &Path) -> u8 {
-    let prev_digest = match previous_digest(args, srs_dir) {
-        Ok(d) => d,
+    let previous = match previous_epoch(args, srs_dir) {
+        Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
             return exit::INPUT;
         }
     };
+    let prev_digest = previous.as_ref().map_or([0; 32], |p| p.digest);
     if out.exists() {
         eprintln!("error: {} already exists", out.display());
         return exit::INPUT;
@@ -111,6 +90,16 @@ pub fn make_plan(args: &EpochArgs, srs_dir: &Path, out: &Path, halt_report: &Pat
             return exit::INPUT;
         }
     };
+    // A link the verifier will reject (a gap, another venue) is proved with a warning: the
+    // operator may be re-proving history on purpose.
+    for check in previous
+        .iter()
+        .flat_map(|p| p.link_checks(&epoch.statement))
+    {
+        if !check.passed {
+            eprintln!("warning: --prev: {}: {}", check.name, check.detail);
+        }
+    }
     eprintln!(
         "{} accounts in {} shard(s) of {} rows, circuit k = {}",
         epoch.accounts,

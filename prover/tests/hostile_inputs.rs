@@ -413,6 +413,21 @@ fn hostile_inclusion_files_are_clear_errors_for_the_cli_and_the_page() {
         );
     });
     eprintln!("{} hostile inclusion files refused", cases.len());
+    // The level bound refuses many levels before any pairing (without it they would fail the
+    // pairing, after one G2 MSM each).
+    let (_, many) = cases
+        .iter()
+        .find(|(what, _)| what == "5000 opening levels")
+        .unwrap();
+    let path = dir.join("levels.json");
+    fs::write(&path, many).unwrap();
+    let o = holder_check(&s.e1, &path);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("openings: 5000 levels, at most 32"),
+        "{}",
+        o.stderr
+    );
     // The honest file still verifies (with the development-SRS warning).
     let o = holder_check(&s.e1, &s.root.join("file.json"));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
@@ -861,6 +876,14 @@ fn the_operator_tools_refuse_a_hostile_shape_read_back_from_a_plan_or_bundle() {
     m["shape"]["rows"] = Value::from(1u64 << 40);
     write_json(&bundle.join("manifest.json"), &m);
     let o = zkmargin(&s.home)
+        .arg("calldata")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "calldata: {stderr}");
+    assert!(stderr.contains("shape"), "calldata: {stderr}");
+    let o = zkmargin(&s.home)
         .arg("inclusion")
         .arg(&bundle)
         .arg("--all")
@@ -875,4 +898,67 @@ fn the_operator_tools_refuse_a_hostile_shape_read_back_from_a_plan_or_bundle() {
         "{stderr}"
     );
     assert!(!s.root.join("never-written").exists());
+}
+
+#[test]
+fn a_key_rebuilt_for_a_shape_the_proof_is_not_of_is_not_cached() {
+    // Another table size the config admits (so a key is rebuilt for it): the SNARK fails, and
+    // the verifier's cache gains nothing.
+    let s = setup();
+    let config = zkmargin_core::config::Config::parse(
+        &fs::read_to_string(s.e1.join("config.toml")).unwrap(),
+    )
+    .unwrap();
+    let k = *zkmargin_circuits::shape::MarginShape::k_range(&config, 32)
+        .unwrap()
+        .start();
+    let b = copy_of(&s.e1, "other-rows");
+    let mut m = read_json(&b.join("manifest.json"));
+    m["shape"]["rows"] = Value::from(32);
+    m["shape"]["k"] = Value::from(k);
+    m["shape"]["lookup_bits"] = Value::from(if k >= 17 { 16 } else { 8 });
+    m["srs"]["k"] = Value::from(k);
+    write_json(&b.join("manifest.json"), &m);
+    let cache = s.root.join("pin-cache");
+    let entries = || fs::read_dir(&cache).map_or(0, |d| d.count());
+    let dir = s.home.join("srs");
+    let load = |label: &str, k: u32| {
+        srs::load_for_verifier(&dir, SrsKind::from_label(label).unwrap(), k)
+            .map_err(|e| e.to_string())
+    };
+    let r = verify_bundle(&b, None, false, Some(&cache), &load).unwrap();
+    assert!(
+        !r.failed().contains(&"declared shape fits the config"),
+        "{:?}",
+        r.failed()
+    );
+    assert!(r
+        .failed()
+        .contains(&"every shard's SNARK verifies (key rebuilt from the shape)"));
+    assert_eq!(entries(), 0, "a key that verified nothing was cached");
+    // The honest bundle's key is cached once it has verified the proof.
+    let r = verify_bundle(&s.e1, None, false, Some(&cache), &load).unwrap();
+    assert!(r.failed().is_empty(), "{:?}", r.failed());
+    assert!(entries() > 0);
+}
+
+#[test]
+fn an_instance_column_larger_than_the_circuit_is_refused_before_halo2() {
+    // snark::verify is shared with the operator's assembly step: its own guard, not only the
+    // bundle check's exact count, keeps oversized instances from halo2.
+    let s = setup();
+    let bundle = zkmargin_bundle::Bundle::read(&s.e1).unwrap();
+    let shape = bundle.admitted_shape().unwrap();
+    let params = srs::load(&s.home.join("srs"), SrsKind::Dev, shape.k).unwrap();
+    let (vk, _, _) =
+        zkmargin_verifier::vk_cache::load_or_rebuild(None, &params, "dev-insecure", &shape)
+            .unwrap();
+    let shard = &bundle.shards[0];
+    assert_eq!(
+        zkmargin_bundle::snark::verify(&params, &vk, &shard.instances, &shard.proof),
+        Ok(())
+    );
+    let huge = vec![zkmargin_circuits::Fr::zero(); 1 << shape.k];
+    let e = zkmargin_bundle::snark::verify(&params, &vk, &huge, &shard.proof).unwrap_err();
+    assert!(e.contains("do not fit the circuit's"), "{e}");
 }

@@ -239,9 +239,14 @@ fn epochs_chain_and_a_wrong_or_skipped_predecessor_is_rejected() {
         .success());
     assert!(failed(&verify(&b2, Some(&b1), false)).is_empty());
     // Epoch 4 chained to epoch 2 skips epoch 3.
-    assert!(prove(&snap4, &b4, &["--prev", b2.to_str().unwrap()])
-        .status
-        .success());
+    let o = prove(&snap4, &b4, &["--prev", b2.to_str().unwrap()]);
+    assert!(o.status.success());
+    // The prover warns about the link the verifier will reject.
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("warning: --prev: epoch follows the previous one: epoch 4 after epoch 2"),
+        "{stderr}"
+    );
     assert_eq!(
         failed(&verify(&b4, Some(&b2), false)),
         ["epoch follows the previous one"]

@@ -203,6 +203,24 @@ fn each_page_check_fails_on_its_own_tampered_input() {
     });
     expect("a total", check(&p.inclusion, id, &f), DIGEST_CHECK);
 
+    // Fields the digest does not hash are checked against the config.
+    let mut f = good.clone();
+    f.manifest = edit_json(&f.manifest, |m| {
+        m["statement"]["oracle"][0]["quotes"][0]["source"] = json!("someone-else");
+        m["statement"]["assets"][0]["symbol"] = json!("USDT");
+    });
+    let r = check(&p.inclusion, id, &f);
+    expect("a source name", r, "statement agrees with the config");
+    // A setup label no verifier knows is no ceremony.
+    let mut f = good.clone();
+    f.manifest = edit_json(&f.manifest, |m| m["srs"]["source"] = json!("dev-insecur0"));
+    let r = check(&p.inclusion, id, &f);
+    expect(
+        "an unknown SRS label",
+        r,
+        "trusted setup (a real ceremony is required with --strict)",
+    );
+
     let mut f = good.clone();
     f.manifest = edit_json(&f.manifest, |m| {
         m["statement_digest"] = json!("00".repeat(32));

@@ -102,6 +102,9 @@ pub struct CheckedBundle {
     pub config: Config,
     /// Every integrity check; [`verify_bundle`] appends the policy checks.
     pub report: Report,
+    /// The statement digest recomputed from the statement and the config (`None`: the
+    /// statement does not encode under it, and "statement digest matches its contents" failed).
+    pub digest: Option<zkmargin_core::digest::Digest>,
     /// The verifier's SRS, the circuit layout of its rebuilt key and the admitted shape, when
     /// the shape and statement were usable enough to get that far (whatever the SNARK's
     /// verdict).
@@ -150,9 +153,11 @@ pub fn check_bundle(
         .map_err(|e| UnusableBundle::Previous(Box::new(e)))?;
     let m = &bundle.manifest;
     let s = &m.statement;
-    let digest = statement_digest_under(&config, s)
-        .map(hex::encode)
-        .unwrap_or_else(|e| format!("(not computable: {e})"));
+    let recomputed = statement_digest_under(&config, s);
+    let digest = match &recomputed {
+        Ok(d) => hex::encode(d),
+        Err(e) => format!("(not computable: {e})"),
+    };
     let mut checks = vec![
         PolicyCheck::new(
             "statement digest matches its contents",
@@ -282,6 +287,7 @@ pub fn check_bundle(
         bundle,
         config,
         report,
+        digest: recomputed.ok(),
         keys,
     })
 }

@@ -54,8 +54,7 @@ impl PreviousEpoch {
         let checked = check_bundle(dir, None, false, vk_cache, load_srs).map_err(unusable)?;
         let s = &checked.report.statement;
         // Not computable only when "statement digest matches its contents" failed too.
-        let digest = zkmargin_circuits::encoding::statement_digest_under(&checked.config, s)
-            .unwrap_or([0; 32]);
+        let digest = checked.digest.unwrap_or([0; 32]);
         let failed = checked
             .report
             .failed()

@@ -12,7 +12,7 @@ use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use serde::Serialize;
 use zkmargin_circuits::keys::data_columns;
-use zkmargin_core::policy::{self, PolicyCheck, Verdict};
+use zkmargin_core::policy::{self, PolicyCheck};
 use zkmargin_inclusion::check::{check_file, parse_file, AccountStatus, Epoch, Powers};
 use zkmargin_inclusion::data_commitments;
 
@@ -46,10 +46,6 @@ pub struct InclusionReport {
 impl InclusionReport {
     pub fn passed(&self) -> bool {
         self.checks.iter().all(|c| c.passed)
-    }
-
-    pub fn verdict(&self) -> Verdict {
-        Verdict::of(&self.checks)
     }
 }
 

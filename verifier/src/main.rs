@@ -113,7 +113,7 @@ fn emit<R: Serialize>(
 ) -> ExitCode {
     let verdict = Verdict::of(checks);
     if json {
-        let out = serde_json::json!({ "status": verdict.as_str(), "report": report });
+        let out = serde_json::json!({ "status": verdict, "report": report });
         println!(
             "{}",
             serde_json::to_string_pretty(&out).expect("report serializes")
