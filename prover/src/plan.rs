@@ -198,6 +198,19 @@ impl Plan {
         let config = Config::parse(&config_toml).map_err(|e| malformed(&dir.join(CONFIG), e))?;
         MarginShape::admit(&config, &manifest.shape)
             .map_err(|e| malformed(&path, format!("shape: {e}")))?;
+        // The shard count sizes every loop over the plan: bounded like an epoch's table.
+        let max = zkmargin_circuits::encoding::MAX_TABLE_ROWS / manifest.shape.rows as u64;
+        if manifest.shards as u64 > max {
+            return Err(malformed(
+                &path,
+                format!(
+                    "shards: {} shards of {} rows exceed {} table rows",
+                    manifest.shards,
+                    manifest.shape.rows,
+                    zkmargin_circuits::encoding::MAX_TABLE_ROWS
+                ),
+            ));
+        }
         let master_secret = crate::epoch::master_secret(dir)
             .map_err(|e| malformed(&dir.join(PRIVATE).join(MASTER_SECRET), e))?;
         Ok(Plan {

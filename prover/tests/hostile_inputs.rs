@@ -829,6 +829,24 @@ fn the_operator_tools_refuse_a_hostile_shape_read_back_from_a_plan_or_bundle() {
             .success();
     }
     let honest = read_json(&plan.join("plan.json"));
+    // The shard count, which every loop over the plan runs to.
+    let mut edited = honest.clone();
+    edited["shards"] = Value::from(u64::MAX);
+    write_json(&plan.join("plan.json"), &edited);
+    let o = zkmargin(&s.home)
+        .arg("assemble")
+        .arg(&plan)
+        .arg("--out")
+        .arg(s.root.join("never-assembled"))
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "shards: {stderr}");
+    assert!(
+        stderr.contains("plan.json") && stderr.contains("shards:"),
+        "{stderr}"
+    );
     for (field, value) in [
         ("k", Value::from(0)),
         ("k", Value::from(26)),
