@@ -9,7 +9,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${BENCH_DIR:-$ROOT/target/bench-check}
 BIN=$ROOT/target/release/zkmargin
 
-cargo build --release -q -p zkmargin-prover --manifest-path "$ROOT/Cargo.toml"
+cargo build --release -q -p zkmargin-cli --manifest-path "$ROOT/Cargo.toml"
 SNAP=$WORK/snapshot-$ACCOUNTS
 if [[ ! -f $SNAP/accounts.csv ]]; then
   echo "generating $ACCOUNTS accounts into $SNAP ..." >&2

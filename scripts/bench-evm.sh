@@ -11,5 +11,5 @@ if [[ "${1:-}" == "--aggregated" ]]; then
   filter=aggregated_verifier_fits_mainnet_and_the_registry_accepts_it
   extra=(--ignored)
 fi
-cargo test --release -p zkmargin-prover --test evm "$filter" -- --exact --nocapture "${extra[@]}" 2>&1 |
+cargo test --release -p zkmargin-evm --test registry "$filter" -- --exact --nocapture "${extra[@]}" 2>&1 |
   grep -E '^\|'

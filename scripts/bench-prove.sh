@@ -10,7 +10,7 @@ WORK=${BENCH_DIR:-$ROOT/target/bench-prove}
 RUNS=${RUNS:-1}
 BIN=$ROOT/target/release
 mkdir -p "$WORK"
-cargo build --release -q -p zkmargin-prover -p zkmargin-verifier --manifest-path "$ROOT/Cargo.toml"
+cargo build --release -q -p zkmargin-cli --manifest-path "$ROOT/Cargo.toml"
 cargo build --release -q -p zkmargin-prover --example msm --manifest-path "$ROOT/Cargo.toml"
 SIZES=("$@")
 [[ ${#SIZES[@]} -eq 0 ]] && SIZES=(1024 16384 65536)

@@ -5,7 +5,7 @@
 # process, one shard after another, both cores per shard), verifies the bundle, and prints:
 #   accounts, shards, k, prove_s (end to end: evaluate, salt, sort, plan, prove every shard,
 #   assemble), accounts/s, peak RSS, proof bytes (all shards), verify ms (every shard's SNARK).
-# Then the equal-work row (SPEC §8): liabilities only (no markets, no scenarios), 2^16
+# Then the equal-work row (docs/semantics.md, "Per account"): liabilities only (no markets, no scenarios), 2^16
 # accounts x 4 assets, one shard.
 #   scripts/bench.sh [ACCOUNTS...]        env: SHARD_K, RUNS (median of n runs), BENCH_DIR
 set -euo pipefail
@@ -15,7 +15,7 @@ RUNS=${RUNS:-1}
 SHARD_K=${SHARD_K:-15}
 BIN=$ROOT/target/release
 mkdir -p "$WORK"
-cargo build --release -q -p zkmargin-prover -p zkmargin-verifier --manifest-path "$ROOT/Cargo.toml"
+cargo build --release -q -p zkmargin-cli --manifest-path "$ROOT/Cargo.toml"
 SIZES=("$@")
 [[ ${#SIZES[@]} -eq 0 ]] && SIZES=(16384 65536 262144 1048576)
 

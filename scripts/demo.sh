@@ -5,7 +5,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-cargo build --release -q -p zkmargin-prover -p zkmargin-verifier
+cargo build --release -q -p zkmargin-cli
 rm -rf out/demo-epoch
 ./target/release/zkmargin prove fixtures/demo --out out/demo-epoch
 ./target/release/zkmargin-verify bundle out/demo-epoch

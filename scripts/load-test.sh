@@ -13,7 +13,7 @@ SECONDS_=${2:-30}
 CONN=${3:-32}
 WORK=${LOAD_DIR:-$ROOT/target/load}
 BIN=$ROOT/target/release
-cargo build --release -q -p zkmargin-prover --manifest-path "$ROOT/Cargo.toml"
+cargo build --release -q -p zkmargin-cli --manifest-path "$ROOT/Cargo.toml"
 cargo build --release -q -p zkmargin-serve --example load --manifest-path "$ROOT/Cargo.toml"
 mkdir -p "$WORK"
 SRC=$WORK/source-$ACCOUNTS

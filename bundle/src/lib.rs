@@ -11,19 +11,13 @@
 //! | `private/` | operator secrets (master secret for salts); **never publish** |
 //!
 //! Bundles are written atomically: into a sibling temporary directory renamed into place.
-
-pub mod key_cache;
-pub mod ptau;
-pub mod snark;
-pub mod srs;
+#![warn(missing_docs)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use zkmargin_circuits::Fr;
-pub use zkmargin_layout::manifest::{
-    Manifest, ShardEntry, SrsLabel, CONFIG, FORMAT_VERSION, MANIFEST,
-};
+use zkmargin_layout::manifest::{Manifest, CONFIG, MANIFEST};
+use zkmargin_layout::Fr;
 
 pub const PROOF: &str = "proof.bin";
 pub const SHARDS: &str = "shards";
@@ -212,16 +206,16 @@ impl Bundle {
 
 impl Bundle {
     /// The manifest's shape, admitted against the bundled config
-    /// ([`zkmargin_circuits::shape::MarginShape::admit`]): what the operator's tools check
+    /// ([`zkmargin_layout::shape::MarginShape::admit`]): what the operator's tools check
     /// before a shape read back from a bundle sizes any work.
-    pub fn admitted_shape(&self) -> Result<zkmargin_circuits::shape::MarginShape, BundleError> {
+    pub fn admitted_shape(&self) -> Result<zkmargin_layout::shape::MarginShape, BundleError> {
         let malformed = |file: &str, reason: String| BundleError::Malformed {
             path: PathBuf::from(file),
             reason,
         };
         let config = zkmargin_core::config::Config::parse(&self.config_toml)
             .map_err(|e| malformed(CONFIG, e.to_string()))?;
-        zkmargin_circuits::shape::MarginShape::admit(&config, &self.manifest.shape)
+        zkmargin_layout::shape::MarginShape::admit(&config, &self.manifest.shape)
             .map_err(|e| malformed(MANIFEST, format!("shape: {e}")))
     }
 

@@ -5,10 +5,10 @@
 //!   cargo run --release -p zkmargin-circuits --example gate_stats
 use halo2_base::halo2_proofs::plonk::{Circuit, ConstraintSystem, Expression};
 use zkmargin_circuits::circuit::MarginCircuit;
-use zkmargin_circuits::keys::keygen_circuit;
-use zkmargin_circuits::shape::MarginShape;
-use zkmargin_circuits::table::plan::TablePlan;
-use zkmargin_circuits::{halo2_base, Fr};
+use zkmargin_circuits::keygen::keygen_circuit;
+use zkmargin_layout::shape::MarginShape;
+use zkmargin_layout::table::TableLayout;
+use zkmargin_layout::Fr;
 
 /// (multiplications, additions) in an expression tree, before common subexpressions merge.
 fn operations(e: &Expression<Fr>) -> (usize, usize) {
@@ -59,7 +59,7 @@ fn main() {
         cs.permutation().get_columns().len(),
         cs.lookups().len()
     );
-    let p = TablePlan::new(&shape).expect("bench shape has a plan");
+    let p = TableLayout::new(&shape).expect("bench shape has a plan");
     println!(
         "table: {} lanes, {} limb, {} data, {} flag, {} coefficient, {} accumulator columns; \
          blocks of {} rows",

@@ -13,15 +13,15 @@ use halo2_base::halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
 use halo2_base::{AssignedValue, Context};
 
 use crate::chips::oracle::{OracleChip, OracleInstructions};
-use crate::encoding::{
-    AssetInput, AssetOutput, MarketInput, PublicInputs, PublicOutputs, QuoteInput,
-};
-use crate::shape::MarginShape;
-use crate::table::plan::{Coef, TablePlan, Total, RESERVED_ROWS};
 use crate::table::witness::TableWitness;
 use crate::table::TableConfig;
 use crate::witness::MarginWitness;
-use crate::Fr;
+use zkmargin_layout::encoding::{
+    AssetInput, AssetOutput, MarketInput, PublicInputs, PublicOutputs, QuoteInput,
+};
+use zkmargin_layout::shape::MarginShape;
+use zkmargin_layout::table::{Coef, TableLayout, Total, RESERVED_ROWS};
+use zkmargin_layout::Fr;
 
 /// A builder for `shape` at `stage`, before synthesis.
 pub fn new_builder(shape: &MarginShape, stage: CircuitBuilderStage) -> BaseCircuitBuilder<Fr> {
@@ -82,21 +82,21 @@ fn load_inputs(
 pub struct TableLinks {
     /// `P·W`, `P·V`, `P·R` and `C`, computed from the constrained medians and public weights.
     pub coefs: BTreeMap<Coef, AssignedValue<Fr>>,
-    /// The public outputs the table's totals must equal, in [`TablePlan::totals`] order.
+    /// The public outputs the table's totals must equal, in [`TableLayout::totals`] order.
     pub totals: Vec<AssignedValue<Fr>>,
     /// The public first and last account ids the table's must equal.
     pub id_range: Vec<AssignedValue<Fr>>,
 }
 
 /// Synthesizes the oracle side for `witness` into `builder` and registers the public instances
-/// (inputs, outputs, then the id range, in the [`crate::encoding`] shard layout). `totals` are
-/// the table's final totals (in [`TablePlan::totals`] order) and `id_range` its first and last
+/// (inputs, outputs, then the id range, in the [`zkmargin_layout::encoding`] shard layout). `totals` are
+/// the table's final totals (in [`TableLayout::totals`] order) and `id_range` its first and last
 /// account ids, exposed as outputs and later tied to the table. Returns the links and the
 /// instance values.
 pub fn build_oracle(
     builder: &mut BaseCircuitBuilder<Fr>,
     witness: &MarginWitness,
-    plan: &TablePlan,
+    plan: &TableLayout,
     totals: &[Fr],
     id_range: [Fr; 2],
 ) -> (TableLinks, Vec<Fr>) {
@@ -180,7 +180,7 @@ pub fn build_oracle(
 #[derive(Debug, Clone, Default)]
 pub struct MarginParams {
     pub base: BaseCircuitParams,
-    pub plan: Option<TablePlan>,
+    pub plan: Option<TableLayout>,
 }
 
 #[derive(Debug, Clone)]
@@ -192,7 +192,7 @@ pub struct MarginConfig {
 /// The margin circuit: a synthesized oracle side plus the account table's witness.
 pub struct MarginCircuit {
     pub builder: BaseCircuitBuilder<Fr>,
-    pub plan: TablePlan,
+    pub plan: TableLayout,
     pub table: TableWitness,
     pub links: TableLinks,
 }
@@ -211,7 +211,7 @@ impl MarginCircuit {
         witness: &MarginWitness,
         base: Option<BaseLayout>,
     ) -> (Self, Vec<Fr>) {
-        let plan = TablePlan::new(&witness.shape).expect("the shape's table fits 2^k rows");
+        let plan = TableLayout::new(&witness.shape).expect("the shape's table fits 2^k rows");
         let table = TableWitness::new(&plan, witness);
         Self::with_table(stage, witness, plan, table, base)
     }
@@ -221,7 +221,7 @@ impl MarginCircuit {
     pub fn with_table(
         stage: CircuitBuilderStage,
         witness: &MarginWitness,
-        plan: TablePlan,
+        plan: TableLayout,
         table: TableWitness,
         base: Option<BaseLayout>,
     ) -> (Self, Vec<Fr>) {

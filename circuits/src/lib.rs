@@ -12,14 +12,16 @@
 //! under-margined flag) is a *hint* in [`witness::MarginWitness`] that the constraints check;
 //! nothing is trusted. Tests build dishonest witnesses and expect `MockProver` to fail.
 //!
-//! Modules: [`shape`] (what fixes the verifying key), [`witness`] (circuit inputs and hints),
-//! [`encoding`] (statement ↔ public instances), [`chips`] (oracle gadget), [`table`] (account
-//! table), [`circuit`] (assembly), [`keys`] (keys from the shape).
+//! Modules: [`witness`] (circuit inputs and hints), [`chips`] (oracle gadget), [`table`]
+//! (account table), [`circuit`] (assembly), [`keygen`] (keys from the shape). What fixes the
+//! verifying key (`zkmargin_layout::shape`), the table's layout (`zkmargin_layout::table`) and
+//! the statement ↔ instances encoding (`zkmargin_layout::encoding`) live in `zkmargin_layout`,
+//! which the browser page shares.
+#![warn(missing_docs)]
 
 pub mod chips;
-pub use zkmargin_layout::{encoding, field, shape};
 pub mod circuit;
-pub mod keys;
+pub mod keygen;
 pub mod table;
 pub mod witness;
 
@@ -29,6 +31,3 @@ pub const CIRCUIT_VERSION: u32 = 3;
 /// SHA-256 of this crate's sources and the workspace lock file (see `build.rs`): cached keys
 /// are named by it, so they never outlive the code that made them.
 pub const CIRCUIT_SOURCE_HASH: &str = env!("ZKMARGIN_CIRCUIT_SOURCE_HASH");
-
-pub use halo2_base;
-pub use halo2_base::halo2_proofs::halo2curves::bn256::Fr;

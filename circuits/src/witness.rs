@@ -10,14 +10,13 @@ use rayon::prelude::*;
 use zkmargin_core::account_id::{padding_id, AccountId};
 use zkmargin_core::accounts::AccountRow;
 use zkmargin_core::config::Config;
-use zkmargin_core::fine::FineScale;
 use zkmargin_core::margin::MarkTable;
 use zkmargin_core::statement::Statement;
 
-use crate::encoding::{encode_inputs, EncodingError, PublicInputs};
-use crate::field::{fr_from_i128, fr_from_id};
-use crate::shape::MarginShape;
-use crate::Fr;
+use zkmargin_layout::encoding::{encode_inputs, EncodingError, PublicInputs};
+use zkmargin_layout::field::{fr_from_i128, fr_from_id};
+use zkmargin_layout::shape::MarginShape;
+use zkmargin_layout::Fr;
 
 /// One table row: an account, or a zero account for padding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +126,9 @@ impl MarginWitness {
                     .ok_or_else(|| WitnessError::Halted(o.symbol.clone()))
             })
             .collect::<Result<_, _>>()?;
-        let scale = FineScale::derive(config).map_err(|e| EncodingError::Scale(e.reason))?;
+        let scale = config
+            .fine_scale()
+            .map_err(|e| EncodingError::Scale(e.reason))?;
         let table = MarkTable::new(&scale, &shape.underlying, &prices);
         let zero = AccountRow {
             identifier: String::new(),

@@ -4,9 +4,8 @@ use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::halo2_proofs::dev::MockProver;
 use zkmargin_circuits::chips::oracle::{OracleChip, OracleInstructions};
-use zkmargin_circuits::encoding::{AssetInput, QuoteInput};
-use zkmargin_circuits::halo2_base;
-use zkmargin_circuits::Fr;
+use zkmargin_layout::encoding::{AssetInput, QuoteInput};
+use zkmargin_layout::Fr;
 
 const K: usize = 10;
 

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use zkmargin_circuits::keys::mock_circuit;
+use zkmargin_circuits::keygen::mock_circuit;
 
 #[test]
 fn honest_demo_shaped_snapshot_is_satisfied_and_matches_engine() {

@@ -1,17 +1,36 @@
-//! SPEC §7 attacks on the circuit: each dishonest witness must be rejected by `MockProver`.
-//! Unless stated otherwise the witness is run against the instances the circuit computes
-//! from it, so only an internal constraint can reject it.
+//! The circuit attacks of the threat model (docs/threat-model.md): each dishonest witness must
+//! be rejected by `MockProver`, and by the constraint the attack targets (its name is
+//! asserted). Unless stated otherwise the witness is run against the instances the circuit
+//! computes from it, so only an internal constraint can reject it.
+//!
+//! Names: the account table's polynomials are named with their formula (`range of Gap, …`
+//! for a lane's range check, `Short(1): f · (1 − f) = 0`, …); the oracle runs on halo2-base,
+//! whose range checks fail as its lookup (`lookup 'lookup wo selector'`) and whose bit checks
+//! fail in its one gate (`gate '1 column a + b * c = out'`); a public input or a link between
+//! the oracle and the table fails as a `copy constraint`.
 
 mod common;
 
 use common::*;
-use zkmargin_circuits::field::pow2;
-use zkmargin_circuits::keys::mock_circuit;
-use zkmargin_circuits::Fr;
+use zkmargin_circuits::keygen::mock_circuit;
 use zkmargin_fixtures::GeneratorOptions;
+use zkmargin_layout::field::pow2;
+use zkmargin_layout::Fr;
 
-fn rejected(result: Result<(), String>, what: &str) {
-    assert!(result.is_err(), "{what}: dishonest witness was accepted");
+/// Halo2-base's range-check lookup (the oracle's comparisons and ranges).
+const BASE_RANGE: &str = "lookup 'lookup wo selector'";
+/// Halo2-base's one arithmetic gate (the oracle's bit checks).
+const BASE_GATE: &str = "gate '1 column a + b * c = out'";
+/// A public input or a cell linked across the circuit.
+const COPY: &str = "copy constraint";
+
+/// Asserts that `result` failed, and that one failed constraint's name contains `expected`.
+fn rejected(result: Result<(), Vec<String>>, what: &str, expected: &str) {
+    let failed = result.expect_err(&format!("{what}: dishonest witness was accepted"));
+    assert!(
+        failed.iter().any(|name| name.contains(expected)),
+        "{what}: rejected, but not by `{expected}`: {failed:?}"
+    );
 }
 
 /// First, middle and last row (the last is a padding zero account).
@@ -33,7 +52,11 @@ fn field_negative_or_oversized_balance_is_rejected_in_any_row() {
         for bad in [-Fr::one(), -Fr::from(1_000_000u64), pow2(64)] {
             let mut w = case.witness();
             w.rows[r].balances[1] = bad;
-            rejected(mock_own(&w), &format!("balance {bad:?} in row {r}"));
+            rejected(
+                mock_own(&w),
+                &format!("balance {bad:?} in row {r}"),
+                "range of Balance(1)",
+            );
         }
     }
     // The largest in-range balance is fine (its equity is then positive in every case, so the
@@ -54,20 +77,24 @@ fn out_of_range_size_and_cost_are_rejected() {
     for r in rows(&case) {
         let mut w = case.witness();
         w.rows[r].size_abs[0] = -Fr::one();
-        rejected(mock_own(&w), "field-negative |size|");
+        rejected(mock_own(&w), "field-negative |size|", "Size(0)");
         let mut w = case.witness();
         // The circuit bound is |size| < 2^64 (the input format's 2^63 is stricter).
         w.rows[r].size_abs[2] = pow2(64);
-        rejected(mock_own(&w), "|size| = 2^64");
+        rejected(mock_own(&w), "|size| = 2^64", "Size(2)");
         let mut w = case.witness();
         w.rows[r].size_negative[1] = Fr::from(2u64);
-        rejected(mock_own(&w), "non-boolean size sign");
+        rejected(
+            mock_own(&w),
+            "non-boolean size sign",
+            "Short(1): f · (1 − f) = 0",
+        );
         let mut w = case.witness();
         w.rows[r].costs[3] = pow2(127);
-        rejected(mock_own(&w), "cost = 2^127");
+        rejected(mock_own(&w), "cost = 2^127", "Cost(3)");
         let mut w = case.witness();
         w.rows[r].costs[0] = -pow2(127) - Fr::one();
-        rejected(mock_own(&w), "cost = −2^127 − 1");
+        rejected(mock_own(&w), "cost = −2^127 − 1", "Cost(0)");
     }
 }
 
@@ -84,6 +111,7 @@ fn wrong_equity_sign_hints_are_rejected() {
             rejected(
                 mock_own(&w),
                 &format!("flipped equity sign, row {r}, case {j}"),
+                &format!("Equity({j})"),
             );
         }
         let mut w = witness.clone();
@@ -91,6 +119,7 @@ fn wrong_equity_sign_hints_are_rejected() {
         rejected(
             mock_own(&w),
             &format!("flipped under-margined flag, row {r}"),
+            "Surplus",
         );
     }
 }
@@ -112,10 +141,18 @@ fn one_unit_shortfall_must_be_counted() {
     let mut w = case.witness();
     assert_eq!(w.rows[short].under_margined, Fr::one());
     w.rows[short].under_margined = Fr::zero();
-    rejected(mock_own(&w), "one-fine-unit shortfall not flagged");
+    rejected(
+        mock_own(&w),
+        "one-fine-unit shortfall not flagged",
+        "Surplus",
+    );
     let mut w = case.witness();
     w.rows[exact].under_margined = Fr::one();
-    rejected(mock_own(&w), "account exactly at its requirement flagged");
+    rejected(
+        mock_own(&w),
+        "account exactly at its requirement flagged",
+        "Surplus",
+    );
 }
 
 #[test]
@@ -134,6 +171,7 @@ fn median_must_be_the_lower_median_of_valid_quotes() {
             rejected(
                 mock_own(&w),
                 &format!("asset {a}: another quote claimed as median"),
+                BASE_RANGE,
             );
         }
         let mut w = case.witness();
@@ -141,10 +179,15 @@ fn median_must_be_the_lower_median_of_valid_quotes() {
         rejected(
             mock_own(&w),
             &format!("asset {a}: a price no source quoted"),
+            BASE_RANGE,
         );
         let mut w = case.witness();
         w.medians[a] = -honest;
-        rejected(mock_own(&w), &format!("asset {a}: field-negative median"));
+        rejected(
+            mock_own(&w),
+            &format!("asset {a}: field-negative median"),
+            BASE_RANGE,
+        );
     }
 }
 
@@ -171,7 +214,11 @@ fn stale_or_future_quote_cannot_set_the_median() {
     );
     let mut cheat = w.clone();
     cheat.medians[0] = if_counted;
-    rejected(mock_own(&cheat), "median computed with a stale quote");
+    rejected(
+        mock_own(&cheat),
+        "median computed with a stale quote",
+        BASE_RANGE,
+    );
     // A quote from the future: move one BTC quote past the epoch timestamp. The honest median
     // becomes the lower of the other two; keeping the old median must be rejected.
     let key = |f: &Fr| f.to_bytes().iter().rev().copied().collect::<Vec<u8>>();
@@ -188,7 +235,11 @@ fn stale_or_future_quote_cannot_set_the_median() {
             continue;
         }
         found = true;
-        rejected(mock_own(&moved), "median still counting a future quote");
+        rejected(
+            mock_own(&moved),
+            "median still counting a future quote",
+            BASE_RANGE,
+        );
         moved.medians[1] = honest_now;
         mock_own(&moved).expect("median of the remaining valid quotes");
     }
@@ -212,21 +263,25 @@ fn quorum_failures_admit_no_witness() {
         p * Fr::from(11u64),
         "price stays integral in this fixture"
     );
-    rejected(mock_own(&w), "an outlier counted toward a quorum of 3");
+    rejected(
+        mock_own(&w),
+        "an outlier counted toward a quorum of 3",
+        BASE_RANGE,
+    );
     // Two of three quotes stale: quorum 2 cannot be met.
     let mut w = case.witness();
     for s in [0, 1] {
         w.inputs.assets[2].quotes[s].timestamp = Fr::from(1u64);
     }
-    rejected(mock_own(&w), "quorum not met");
+    rejected(mock_own(&w), "quorum not met", BASE_RANGE);
     // A zero quorum is not a way out.
     let mut w = case.witness();
     w.inputs.assets[0].quorum = Fr::zero();
-    rejected(mock_own(&w), "quorum 0");
+    rejected(mock_own(&w), "quorum 0", BASE_RANGE);
     // A present quote with price 0.
     let mut w = case.witness();
     w.inputs.assets[0].quotes[2].price = Fr::zero();
-    rejected(mock_own(&w), "present quote with zero price");
+    rejected(mock_own(&w), "present quote with zero price", BASE_RANGE);
 }
 
 #[test]
@@ -235,27 +290,39 @@ fn ids_must_be_canonical_and_strictly_increasing() {
     let n = case.accounts.len();
     let mut w = case.witness();
     w.rows[5].id = w.rows[4].id;
-    rejected(mock_own(&w), "duplicate id");
+    rejected(mock_own(&w), "duplicate id", "range of Gap");
     let mut w = case.witness();
     w.rows.swap(3, 4);
-    rejected(mock_own(&w), "unsorted rows");
+    rejected(mock_own(&w), "unsorted rows", "range of Gap");
     let mut w = case.witness();
     let last = case.shape.rows - 1;
     w.rows[last].id = pow2(192);
-    rejected(mock_own(&w), "id = 2^192 in the last row");
+    rejected(mock_own(&w), "id = 2^192 in the last row", "range of Gap");
     let mut w = case.witness();
     w.rows[last].id = pow2(192) - Fr::one();
-    rejected(mock_own(&w), "the sentinel id in the last row");
+    rejected(
+        mock_own(&w),
+        "the sentinel id in the last row",
+        "range of Gap",
+    );
     let mut w = case.witness();
     w.rows[5].id = pow2(192) + Fr::from(5u64);
-    rejected(mock_own(&w), "an id above 2^192 in a middle row");
+    rejected(
+        mock_own(&w),
+        "an id above 2^192 in a middle row",
+        "range of Gap",
+    );
     let mut w = case.witness();
     w.rows[0].id = -Fr::one();
-    rejected(mock_own(&w), "id = p − 1 in the first row");
+    rejected(mock_own(&w), "id = p − 1 in the first row", "range of Gap");
     // The first padding row must still sort after the last account.
     let mut w = case.witness();
     w.rows[n].id = w.rows[n - 1].id;
-    rejected(mock_own(&w), "padding id equal to the last account's");
+    rejected(
+        mock_own(&w),
+        "padding id equal to the last account's",
+        "range of Gap",
+    );
 }
 
 #[test]
@@ -267,6 +334,7 @@ fn nonzero_padding_row_breaks_the_statement() {
     rejected(
         mock(&w, case.instances()),
         "hidden balance in a padding row",
+        COPY,
     );
     let mut w = case.witness();
     w.rows[last].size_abs[0] = Fr::from(5u64);
@@ -274,6 +342,7 @@ fn nonzero_padding_row_breaks_the_statement() {
     rejected(
         mock(&w, case.instances()),
         "hidden short position in a padding row",
+        COPY,
     );
 }
 
@@ -288,6 +357,7 @@ fn edited_statement_is_rejected() {
         rejected(
             mock(&case.witness(), edited),
             &format!("instance {i} edited"),
+            COPY,
         );
     }
 }
@@ -314,6 +384,7 @@ fn liabilities_only_shape_cannot_claim_bad_debt_or_under_margined_accounts() {
         rejected(
             mock(&case.witness(), claimed),
             &format!("output {i} claimed non-zero"),
+            COPY,
         );
     }
 }
@@ -324,33 +395,35 @@ fn oracle_inputs_must_be_flags_and_within_their_ranges() {
     // still refuses values outside their documented domains.
     let case = small_case();
     type Edit = fn(&mut zkmargin_circuits::witness::MarginWitness);
-    let edits: [(&str, Edit); 8] = [
-        ("present = 2", |w| {
+    let edits: [(&str, &str, Edit); 8] = [
+        ("present = 2", BASE_GATE, |w| {
             w.inputs.assets[0].quotes[0].present = Fr::from(2u64)
         }),
-        ("signature_ok = 2", |w| {
+        ("signature_ok = 2", BASE_GATE, |w| {
             w.inputs.assets[1].quotes[2].signature_ok = Fr::from(2u64)
         }),
-        ("price = 2^64", |w| {
+        ("price = 2^64", BASE_RANGE, |w| {
             w.inputs.assets[2].quotes[1].price = pow2(64)
         }),
-        ("quote timestamp = 2^63", |w| {
+        ("quote timestamp = 2^63", BASE_RANGE, |w| {
             w.inputs.assets[3].quotes[0].timestamp = pow2(63)
         }),
-        ("epoch timestamp = 2^63", |w| w.inputs.timestamp = pow2(63)),
-        ("max age = 2^63", |w| {
+        ("epoch timestamp = 2^63", BASE_RANGE, |w| {
+            w.inputs.timestamp = pow2(63)
+        }),
+        ("max age = 2^63", BASE_RANGE, |w| {
             w.inputs.assets[0].max_age_secs = pow2(63)
         }),
-        ("max deviation = 2^14", |w| {
+        ("max deviation = 2^14", BASE_RANGE, |w| {
             w.inputs.assets[1].max_deviation_bps = pow2(14)
         }),
-        ("quorum = 2^8 + 1", |w| {
+        ("quorum = 2^8 + 1", BASE_RANGE, |w| {
             w.inputs.assets[2].quorum = pow2(8) + Fr::one()
         }),
     ];
-    for (what, edit) in edits {
+    for (what, expected, edit) in edits {
         let mut w = case.witness();
         edit(&mut w);
-        rejected(mock_own(&w), what);
+        rejected(mock_own(&w), what, expected);
     }
 }

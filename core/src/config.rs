@@ -14,6 +14,9 @@ use toml::Spanned;
 
 use crate::amount::{self, AmountError};
 use crate::bounds;
+
+/// [`bounds::BPS`] as the config parser's integer type.
+const BPS: i64 = bounds::BPS as i64;
 use crate::error::InputError;
 
 pub const CONFIG_FILE: &str = "config.toml";
@@ -340,13 +343,13 @@ impl Config {
                 decimals: src.int(&a.decimals, &path("decimals"), 0, max_dec)? as u32,
                 price_decimals: src.int(&a.price_decimals, &path("price_decimals"), 0, max_dec)?
                     as u32,
-                haircut_bps: src.int(&a.haircut_bps, &path("haircut_bps"), 0, 10_000)? as u32,
+                haircut_bps: src.int(&a.haircut_bps, &path("haircut_bps"), 0, BPS)? as u32,
                 quorum: src.int(&a.quorum, &path("quorum"), 1, n_sources as i64)? as u32,
                 max_deviation_bps: src.int(
                     &a.max_deviation_bps,
                     &path("max_deviation_bps"),
                     0,
-                    10_000,
+                    BPS,
                 )? as u32,
                 max_age_secs: src.int(
                     &a.max_age_secs,
@@ -394,7 +397,7 @@ impl Config {
                 underlying,
                 size_decimals: src.int(&m.size_decimals, &path("size_decimals"), 0, max_dec)?
                     as u32,
-                mmr_bps: src.int(&m.mmr_bps, &path("mmr_bps"), 0, 10_000)? as u32,
+                mmr_bps: src.int(&m.mmr_bps, &path("mmr_bps"), 0, BPS)? as u32,
             });
         }
 
@@ -468,7 +471,7 @@ impl Config {
         };
         // The fine unit must keep every per-asset weight under its bound; report on the
         // asset's decimals line when it does not.
-        if let Err(e) = crate::fine::FineScale::derive(&config) {
+        if let Err(e) = config.fine_scale() {
             let (span, field) = match e.asset {
                 Some(a) => (
                     raw.assets.get_ref()[a].decimals.span(),
@@ -503,6 +506,41 @@ fn parse_public_key(hex_key: &str) -> Result<[u8; 32], String> {
 }
 
 impl Config {
+    /// What the fine unit depends on ([`crate::fine::ScaleInputs`]).
+    pub fn scale_inputs(&self) -> crate::fine::ScaleInputs {
+        crate::fine::ScaleInputs {
+            quote_decimals: self.quote.decimals,
+            assets: self
+                .assets
+                .iter()
+                .map(|a| {
+                    (
+                        a.symbol.clone(),
+                        a.decimals,
+                        a.price_decimals,
+                        a.haircut_bps,
+                    )
+                })
+                .collect(),
+            markets: self
+                .markets
+                .iter()
+                .map(|m| (m.symbol.clone(), m.underlying, m.size_decimals, m.mmr_bps))
+                .collect(),
+            shocks_bps: self
+                .scenarios
+                .iter()
+                .map(|s| s.shocks_bps.clone())
+                .collect(),
+        }
+    }
+
+    /// The fine unit and weights of this config (every parsed config has one: [`Config::parse`]
+    /// refuses a config whose weights would reach `2^64`).
+    pub fn fine_scale(&self) -> Result<crate::fine::FineScale, crate::fine::FineScaleError> {
+        crate::fine::FineScale::derive(&self.scale_inputs())
+    }
+
     /// Stable digest of the market structure: quote currency, assets with their oracle policy
     /// and keys, markets and scenarios. Per-epoch values (epoch, timestamp, insurance fund,
     /// reserves) are excluded, so the digest stays fixed while the venue's rules do.

@@ -13,7 +13,6 @@ use rayon::prelude::*;
 use crate::accounts::{
     duplicate_account, identifier_fingerprint, AccountReader, AccountRow, RawRecord, ACCOUNTS_FILE,
 };
-use crate::aggregate::Totals;
 use crate::bounds;
 use crate::config::{Config, CONFIG_FILE};
 use crate::digest::Digest;
@@ -23,6 +22,7 @@ use crate::margin::MarkTable;
 use crate::oracle::{self, HaltReport};
 use crate::quotes::{parse_quotes, Quote, QUOTES_FILE};
 use crate::statement::Statement;
+use crate::totals::Totals;
 
 /// Records per batch handed from the reader thread to the workers.
 const BATCH: usize = 32 * 1024;
@@ -119,8 +119,9 @@ fn evaluate_with(
     totals: impl FnOnce(Option<&MarkTable>) -> Result<Totals, InputError>,
 ) -> Result<Outcome, InputError> {
     let config = &snapshot.config;
-    let scale =
-        FineScale::derive(config).map_err(|e| InputError::at(CONFIG_FILE, 1, e.field, e.reason))?;
+    let scale = config
+        .fine_scale()
+        .map_err(|e| InputError::at(CONFIG_FILE, 1, e.field, e.reason))?;
     let oracle = oracle::evaluate(config, &snapshot.quotes);
     let prices = oracle::prices_or_halt(config, &oracle);
     let underlying: Vec<usize> = config.markets.iter().map(|m| m.underlying).collect();

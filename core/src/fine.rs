@@ -21,7 +21,6 @@
 //! `< 2^64` ([`bounds::WEIGHT_LIMIT`]); a config whose decimals spread too far apart is rejected.
 
 use crate::bounds;
-use crate::config::Config;
 
 /// Why a config admits no fine unit within bounds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,14 +46,28 @@ pub struct FineScale {
     pub quote: u64,
 }
 
+/// What the fine unit depends on: every decimal count, rate and shock of a config
+/// (`zkmargin_core::config::Config::fine_scale` gathers them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScaleInputs {
+    /// Quote currency decimals `Q`.
+    pub quote_decimals: u32,
+    /// Per asset: its symbol, balance decimals `d_a`, price decimals `p_a`, haircut in bps.
+    pub assets: Vec<(String, u32, u32, u32)>,
+    /// Per market: its symbol, underlying asset, size decimals `s_m`, maintenance rate in bps.
+    pub markets: Vec<(String, usize, u32, u32)>,
+    /// `shocks_bps[j − 1][a]`: the shock of asset `a` in stress scenario `j`.
+    pub shocks_bps: Vec<Vec<i32>>,
+}
+
 /// σ = 10000 + shock for asset `a` in scenario `j` (`j = 0`: no shock).
-pub fn shock_multiplier(config: &Config, j: usize, a: usize) -> u128 {
+fn shock_multiplier(inputs: &ScaleInputs, j: usize, a: usize) -> u128 {
     let shock = if j == 0 {
         0
     } else {
-        config.scenarios[j - 1].shocks_bps[a]
+        inputs.shocks_bps[j - 1][a]
     };
-    (10_000 + i64::from(shock)) as u128
+    (i64::from(bounds::BPS) + i64::from(shock)) as u128
 }
 
 fn weight(factor: u128, pow: u32, asset: Option<usize>, what: &str) -> Result<u64, FineScaleError> {
@@ -77,65 +90,60 @@ fn weight(factor: u128, pow: u32, asset: Option<usize>, what: &str) -> Result<u6
 }
 
 impl FineScale {
-    /// Derives the fine unit and all weights for a config; fails if a weight reaches 2^64.
-    pub fn derive(config: &Config) -> Result<FineScale, FineScaleError> {
-        let asset_exp = |a: usize| config.assets[a].decimals + config.assets[a].price_decimals + 8;
-        let market_exp = |m: usize| {
-            config.markets[m].size_decimals
-                + config.assets[config.markets[m].underlying].price_decimals
-                + 4
-        };
-        let exponent = (0..config.assets.len())
+    /// Derives the fine unit and all weights; fails if a weight reaches 2^64.
+    pub fn derive(inputs: &ScaleInputs) -> Result<FineScale, FineScaleError> {
+        let (assets, markets) = (&inputs.assets, &inputs.markets);
+        let asset_exp = |a: usize| assets[a].1 + assets[a].2 + 8;
+        let market_exp = |m: usize| markets[m].2 + assets[markets[m].1].2 + 4;
+        let exponent = (0..assets.len())
             .map(asset_exp)
-            .chain((0..config.markets.len()).map(market_exp))
-            .chain(std::iter::once(config.quote.decimals))
+            .chain((0..markets.len()).map(market_exp))
+            .chain(std::iter::once(inputs.quote_decimals))
             .max()
-            .unwrap_or(config.quote.decimals);
+            .unwrap_or(inputs.quote_decimals);
 
-        let scenarios = config.scenario_count();
+        let scenarios = 1 + inputs.shocks_bps.len();
         let mut collateral = Vec::with_capacity(scenarios);
         let mut mark = Vec::with_capacity(scenarios);
         for j in 0..scenarios {
-            let mut row = Vec::with_capacity(config.assets.len());
-            for (a, asset) in config.assets.iter().enumerate() {
-                let factor =
-                    u128::from(10_000 - asset.haircut_bps) * shock_multiplier(config, j, a);
+            let mut row = Vec::with_capacity(assets.len());
+            for (a, (symbol, _, _, haircut_bps)) in assets.iter().enumerate() {
+                let factor = u128::from(bounds::BPS - haircut_bps) * shock_multiplier(inputs, j, a);
                 row.push(weight(
                     factor,
                     exponent - asset_exp(a),
                     Some(a),
-                    &format!("asset {}", asset.symbol),
+                    &format!("asset {symbol}"),
                 )?);
             }
             collateral.push(row);
-            let mut row = Vec::with_capacity(config.markets.len());
-            for (m, market) in config.markets.iter().enumerate() {
-                let factor = shock_multiplier(config, j, market.underlying);
+            let mut row = Vec::with_capacity(markets.len());
+            for (m, (symbol, underlying, _, _)) in markets.iter().enumerate() {
+                let factor = shock_multiplier(inputs, j, *underlying);
                 row.push(weight(
                     factor,
                     exponent - market_exp(m),
-                    Some(market.underlying),
-                    &format!("market {}", market.symbol),
+                    Some(*underlying),
+                    &format!("market {symbol}"),
                 )?);
             }
             mark.push(row);
         }
-        let maintenance = config
-            .markets
+        let maintenance = markets
             .iter()
             .enumerate()
-            .map(|(m, market)| {
+            .map(|(m, (symbol, underlying, _, mmr_bps))| {
                 weight(
-                    u128::from(market.mmr_bps),
+                    u128::from(*mmr_bps),
                     exponent - market_exp(m),
-                    Some(market.underlying),
-                    &format!("market {}", market.symbol),
+                    Some(*underlying),
+                    &format!("market {symbol}"),
                 )
             })
             .collect::<Result<_, _>>()?;
         let quote = weight(
             1,
-            exponent - config.quote.decimals,
+            exponent - inputs.quote_decimals,
             None,
             "the quote currency",
         )?;

@@ -1,13 +1,13 @@
 //! zkmargin core: the data model shared by prover, verifier and circuits.
 //!
-//! - [`config`], [`quotes`], [`accounts`]: the snapshot formats (SPEC §2), strictly parsed;
+//! - [`config`], [`quotes`], [`accounts`]: the snapshot formats (docs/statement.md), strictly parsed;
 //! - [`bounds`], [`fine`]: every numeric bound and the fine integer unit;
-//! - [`oracle`], [`margin`], [`aggregate`], [`engine`]: the exact reference semantics (SPEC §3);
-//! - [`statement`], [`digest`], [`policy`]: the public statement (SPEC §4) and checks on it.
+//! - [`oracle`], [`margin`], [`totals`], [`engine`]: the exact reference semantics (docs/semantics.md);
+//! - [`statement`], [`digest`], [`policy`]: the public statement (docs/statement.md) and checks on it.
+#![warn(missing_docs)]
 
 pub mod account_id;
 pub mod accounts;
-pub mod aggregate;
 pub mod amount;
 pub mod bounds;
 pub mod config;
@@ -22,5 +22,6 @@ pub mod policy;
 pub mod quotes;
 pub mod render;
 pub mod statement;
+pub mod totals;
 
 pub use error::InputError;

@@ -1,7 +1,12 @@
-//! Per-account margin arithmetic in fine units (see [`crate::fine`] for the formulas).
-//!
-//! All values are exact `I256`; by the bounds in [`crate::bounds`] every per-account value has
-//! magnitude `< 2^199`, so no operation here can overflow.
+//! Per-account margin arithmetic in fine units (see [`crate::fine`] for the formulas), written
+//! once: [`collateral_value`], [`unrealized_pnl`], [`equity`] and [`maintenance`] are generic
+//! over an [`AccountTerms`] source, and run in the engine's exact integers (`I256`, here), in
+//! the circuit's witness (field elements) and in its gates (expressions). Only ring operations
+//! are used, so the field value is the exact integer reduced mod p; the bounds in
+//! [`crate::bounds`] keep every per-account value below `2^199` in magnitude, so the integer
+//! never overflows and the circuit's range checks see its canonical lift.
+
+use std::ops::{Add, Mul, Sub};
 
 use ethnum::I256;
 
@@ -27,6 +32,7 @@ pub struct MarkTable {
 pub struct AccountMargin {
     /// Haircut collateral value at the median prices.
     pub collateral_value: I256,
+    /// Unrealized PnL at the median prices.
     pub unrealized_pnl: I256,
     /// Maintenance requirement (≥ 0).
     pub maintenance: I256,
@@ -35,6 +41,7 @@ pub struct AccountMargin {
 }
 
 impl AccountMargin {
+    /// `CV + UPNL`.
     pub fn equity(&self) -> I256 {
         self.collateral_value + self.unrealized_pnl
     }
@@ -60,78 +67,195 @@ impl AccountMargin {
     }
 }
 
+/// One account's quantities and the epoch's price coefficients, in some number type: what the
+/// formulas below read. Case `j = 0` is the base case, `j ≥ 1` stress scenario `j`.
+pub trait AccountTerms {
+    /// The number type (`I256`, a field element, a gate expression).
+    type Value: Clone
+        + Add<Output = Self::Value>
+        + Sub<Output = Self::Value>
+        + Mul<Output = Self::Value>;
+    /// Collateral assets.
+    fn assets(&self) -> usize;
+    /// Markets.
+    fn markets(&self) -> usize;
+    /// `0`.
+    fn zero(&mut self) -> Self::Value;
+    /// `bal_a`, base units.
+    fn balance(&mut self, asset: usize) -> Self::Value;
+    /// `size_m`, signed base units (long > 0).
+    fn size(&mut self, market: usize) -> Self::Value;
+    /// `|size_m|`.
+    fn size_abs(&mut self, market: usize) -> Self::Value;
+    /// `cost_m`, signed quote base units.
+    fn cost(&mut self, market: usize) -> Self::Value;
+    /// `P_a · W[j][a]`.
+    fn collateral_coefficient(&mut self, case: usize, asset: usize) -> Self::Value;
+    /// `P_u(m) · V[j][m]`.
+    fn mark_coefficient(&mut self, case: usize, market: usize) -> Self::Value;
+    /// `P_u(m) · R[m]`.
+    fn maintenance_coefficient(&mut self, market: usize) -> Self::Value;
+    /// `C = 10^(D − Q)`.
+    fn quote_coefficient(&mut self) -> Self::Value;
+}
+
+/// `Σ terms` (`zero` for none; no `0 +` in a gate expression otherwise).
+fn sum<T: Add<Output = T>>(zero: T, terms: impl IntoIterator<Item = T>) -> T {
+    terms.into_iter().reduce(|acc, t| acc + t).unwrap_or(zero)
+}
+
+/// `CV_j = Σ_a bal_a · P_a · W[j][a]`.
+pub fn collateral_value<S: AccountTerms>(s: &mut S, case: usize) -> S::Value {
+    let terms: Vec<_> = (0..s.assets())
+        .map(|a| s.balance(a) * s.collateral_coefficient(case, a))
+        .collect();
+    let zero = s.zero();
+    sum(zero, terms)
+}
+
+/// `UPNL_j = Σ_m size_m · P_u · V[j][m] − C · Σ_m cost_m`.
+pub fn unrealized_pnl<S: AccountTerms>(s: &mut S, case: usize) -> S::Value {
+    let marked: Vec<_> = (0..s.markets())
+        .map(|m| s.size(m) * s.mark_coefficient(case, m))
+        .collect();
+    let costs: Vec<_> = (0..s.markets()).map(|m| s.cost(m)).collect();
+    let (zero, quote) = (s.zero(), s.quote_coefficient());
+    sum(zero.clone(), marked) - quote * sum(zero, costs)
+}
+
+/// `E_j = CV_j + UPNL_j`.
+pub fn equity<S: AccountTerms>(s: &mut S, case: usize) -> S::Value {
+    collateral_value(s, case) + unrealized_pnl(s, case)
+}
+
+/// `MM = Σ_m |size_m| · P_u · R[m]`.
+pub fn maintenance<S: AccountTerms>(s: &mut S) -> S::Value {
+    let terms: Vec<_> = (0..s.markets())
+        .map(|m| s.size_abs(m) * s.maintenance_coefficient(m))
+        .collect();
+    let zero = s.zero();
+    sum(zero, terms)
+}
+
+/// The price coefficients of one epoch: the median prices folded into the fine weights, in
+/// any number type (`u128` for the engine, field elements for the witness). Case-major:
+/// `collateral[j][a] = P_a · W[j][a]`, `mark[j][m] = P_u(m) · V[j][m]`,
+/// `maintenance[m] = P_u(m) · R[m]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coefficients<T> {
+    /// `P_a · W[j][a]`.
+    pub collateral: Vec<Vec<T>>,
+    /// `P_u(m) · V[j][m]`.
+    pub mark: Vec<Vec<T>>,
+    /// `P_u(m) · R[m]`.
+    pub maintenance: Vec<T>,
+}
+
+impl<T: Clone + Mul<Output = T>> Coefficients<T> {
+    /// Folds `prices` (one per asset) into the weights `collateral[j][a]`, `mark[j][m]` and
+    /// `maintenance[m]`; market `m` is marked at the price of asset `underlying[m]`.
+    pub fn fold(
+        prices: &[T],
+        underlying: &[usize],
+        collateral: &[Vec<T>],
+        mark: &[Vec<T>],
+        maintenance: &[T],
+    ) -> Self {
+        let per_market = |w: &[T]| -> Vec<T> {
+            w.iter()
+                .zip(underlying)
+                .map(|(w, &u)| prices[u].clone() * w.clone())
+                .collect()
+        };
+        Coefficients {
+            collateral: collateral
+                .iter()
+                .map(|w| {
+                    w.iter()
+                        .zip(prices)
+                        .map(|(w, p)| p.clone() * w.clone())
+                        .collect()
+                })
+                .collect(),
+            mark: mark.iter().map(|w| per_market(w)).collect(),
+            maintenance: per_market(maintenance),
+        }
+    }
+}
+
+/// An account row read against a [`MarkTable`], in exact integers.
+struct ExactTerms<'a> {
+    table: &'a MarkTable,
+    row: &'a AccountRow,
+}
+
+impl AccountTerms for ExactTerms<'_> {
+    type Value = I256;
+    fn assets(&self) -> usize {
+        self.row.balances.len()
+    }
+    fn markets(&self) -> usize {
+        self.row.sizes.len()
+    }
+    fn zero(&mut self) -> I256 {
+        I256::ZERO
+    }
+    fn balance(&mut self, asset: usize) -> I256 {
+        I256::from(self.row.balances[asset])
+    }
+    fn size(&mut self, market: usize) -> I256 {
+        I256::from(self.row.sizes[market])
+    }
+    fn size_abs(&mut self, market: usize) -> I256 {
+        I256::from(self.row.sizes[market].unsigned_abs())
+    }
+    fn cost(&mut self, market: usize) -> I256 {
+        I256::from(self.row.costs[market])
+    }
+    fn collateral_coefficient(&mut self, case: usize, asset: usize) -> I256 {
+        I256::from(self.table.collateral[case][asset])
+    }
+    fn mark_coefficient(&mut self, case: usize, market: usize) -> I256 {
+        I256::from(self.table.mark[case][market])
+    }
+    fn maintenance_coefficient(&mut self, market: usize) -> I256 {
+        I256::from(self.table.maintenance[market])
+    }
+    fn quote_coefficient(&mut self) -> I256 {
+        I256::from(self.table.quote)
+    }
+}
+
 impl MarkTable {
     /// Folds the epoch's median prices (one per asset, price units) into the fine weights.
     pub fn new(scale: &FineScale, underlying: &[usize], prices: &[u64]) -> Self {
-        let collateral = scale
-            .collateral
-            .iter()
-            .map(|w| {
-                w.iter()
-                    .zip(prices)
-                    .map(|(&w, &p)| u128::from(w) * u128::from(p))
-                    .collect()
-            })
-            .collect();
-        let per_market = |w: &[u64]| -> Vec<u128> {
-            w.iter()
-                .zip(underlying)
-                .map(|(&w, &u)| u128::from(w) * u128::from(prices[u]))
-                .collect()
-        };
+        let wide = |w: &[u64]| -> Vec<u128> { w.iter().map(|&x| u128::from(x)).collect() };
+        let prices = wide(prices);
+        let folded = Coefficients::fold(
+            &prices,
+            underlying,
+            &scale.collateral.iter().map(|w| wide(w)).collect::<Vec<_>>(),
+            &scale.mark.iter().map(|w| wide(w)).collect::<Vec<_>>(),
+            &wide(&scale.maintenance),
+        );
         MarkTable {
-            collateral,
-            mark: scale.mark.iter().map(|w| per_market(w)).collect(),
-            maintenance: per_market(&scale.maintenance),
+            collateral: folded.collateral,
+            mark: folded.mark,
+            maintenance: folded.maintenance,
             quote: scale.quote,
         }
     }
 
-    /// Equity in scenario `j` (0 = base) without the split into CV and UPNL.
-    fn equity_in(&self, j: usize, row: &AccountRow) -> (I256, I256) {
-        let cv = row
-            .balances
-            .iter()
-            .zip(&self.collateral[j])
-            .fold(I256::ZERO, |acc, (&b, &w)| {
-                acc + I256::from(b) * I256::from(w)
-            });
-        let cost = row
-            .costs
-            .iter()
-            .fold(I256::ZERO, |acc, &c| acc + I256::from(c));
-        let upnl = row
-            .sizes
-            .iter()
-            .zip(&self.mark[j])
-            .fold(I256::ZERO, |acc, (&s, &w)| {
-                acc + I256::from(s) * I256::from(w)
-            })
-            - cost * I256::from(self.quote);
-        (cv, upnl)
-    }
-
     /// Evaluates one account in the base case and in every stress scenario.
     pub fn evaluate(&self, row: &AccountRow) -> AccountMargin {
-        let (collateral_value, unrealized_pnl) = self.equity_in(0, row);
-        let maintenance = row
-            .sizes
-            .iter()
-            .zip(&self.maintenance)
-            .fold(I256::ZERO, |acc, (&s, &w)| {
-                acc + I256::from(s.unsigned_abs()) * I256::from(w)
-            });
-        let stressed_equity = (1..self.collateral.len())
-            .map(|j| {
-                let (cv, upnl) = self.equity_in(j, row);
-                cv + upnl
-            })
-            .collect();
+        let terms = &mut ExactTerms { table: self, row };
         AccountMargin {
-            collateral_value,
-            unrealized_pnl,
-            maintenance,
-            stressed_equity,
+            collateral_value: collateral_value(terms, 0),
+            unrealized_pnl: unrealized_pnl(terms, 0),
+            maintenance: maintenance(terms),
+            stressed_equity: (1..self.collateral.len())
+                .map(|j| equity(terms, j))
+                .collect(),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Medianized oracle with a circuit breaker (SPEC §3).
+//! Medianized oracle with a circuit breaker (docs/semantics.md).
 //!
 //! For each asset:
 //! 1. a quote is *valid* iff `timestamp ≤ epoch timestamp`, `epoch timestamp − timestamp ≤
@@ -90,7 +90,7 @@ pub fn lower_median(values: &mut [u64]) -> Option<u64> {
 /// `|price − median| · 10000 > max_deviation_bps · median`, exactly.
 pub fn is_outlier(price: u64, median: u64, max_deviation_bps: u32) -> bool {
     let diff = u128::from(price.abs_diff(median));
-    diff * 10_000 > u128::from(max_deviation_bps) * u128::from(median)
+    diff * u128::from(crate::bounds::BPS) > u128::from(max_deviation_bps) * u128::from(median)
 }
 
 /// What a source reported, as the oracle judges it: price, timestamp and whether its

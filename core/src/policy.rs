@@ -1,4 +1,4 @@
-//! Verifier policy on a statement (SPEC §6, the checks beyond the SNARK): the insurance fund
+//! Verifier policy on a statement (docs/threat-model.md, "Verifier policy": the checks beyond the SNARK): the insurance fund
 //! covers bad debt now and in every stress scenario; declared reserves cover liabilities; in
 //! strict mode no account is under-margined.
 

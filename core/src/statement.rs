@@ -1,4 +1,4 @@
-//! The public statement of one epoch (SPEC §4), as computed by the reference engine and, later,
+//! The public statement of one epoch (docs/statement.md), as computed by the reference engine and, later,
 //! carried by the proof. Money is in fine units (`10^-fine_exponent` quote); liabilities and
 //! reserves in each asset's base units; open interest in each market's size base units. Large
 //! integers serialize as decimal strings, digests as hex.
@@ -9,12 +9,12 @@ use ethnum::I256;
 use serde::{Deserialize, Serialize};
 use serde_with::{hex::Hex, serde_as, DisplayFromStr};
 
-use crate::aggregate::Totals;
 use crate::amount::format_units;
 use crate::config::Config;
 use crate::digest::Digest;
 use crate::fine::FineScale;
 use crate::oracle::AssetOracle;
+use crate::totals::Totals;
 
 pub const STATEMENT_VERSION: u32 = 1;
 
@@ -160,7 +160,7 @@ impl Statement {
     /// So every readable field the digest does not hash (symbols, decimals, source names,
     /// counts, the version) is vouched for by the config the digest does hash.
     pub fn config_differences(&self, config: &Config) -> Vec<String> {
-        let Ok(scale) = FineScale::derive(config) else {
+        let Ok(scale) = config.fine_scale() else {
             return vec!["(the config admits no fine scale)".into()];
         };
         // A verdict not shaped like the config's is compared with the config's shape (all

@@ -8,7 +8,7 @@ use zkmargin_core::margin::{AccountMargin, MarkTable};
 
 fn evaluate(config_toml: &str, prices: &[u64], row: AccountRow) -> (FineScale, AccountMargin) {
     let config = Config::parse(config_toml).expect("valid config");
-    let scale = FineScale::derive(&config).expect("fine scale");
+    let scale = config.fine_scale().expect("fine scale");
     let underlying: Vec<usize> = config.markets.iter().map(|m| m.underlying).collect();
     let margin = MarkTable::new(&scale, &underlying, prices).evaluate(&row);
     (scale, margin)

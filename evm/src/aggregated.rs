@@ -1,9 +1,9 @@
 //! `aggregated.json`: an aggregated proof of one epoch, as `zkmargin aggregate` writes it.
 
+use halo2_base::halo2_proofs::halo2curves::ff::FromUniformBytes;
 use serde::{Deserialize, Serialize};
-use zkmargin_circuits::encoding::instance_words;
-use zkmargin_circuits::halo2_base::halo2_proofs::halo2curves::ff::FromUniformBytes;
-use zkmargin_circuits::Fr;
+use zkmargin_layout::encoding::instance_words;
+use zkmargin_layout::Fr;
 
 pub const AGGREGATED_FORMAT: &str = "zkmargin-aggregated/1";
 /// The KZG accumulator's limbs that open an aggregated proof's instances (then `r` and `c`).

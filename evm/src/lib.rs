@@ -5,6 +5,7 @@
 //! - [`verifier_code`]: the verifier contracts (epoch circuit, aggregation circuit).
 //! - [`registry`]: the registry's source, constructor parameters and `submitEpoch` calldata.
 //! - [`local_chain`]: deploy and call contracts in an in-memory EVM, with gas figures.
+#![warn(missing_docs)]
 
 pub mod aggregated;
 pub mod local_chain;

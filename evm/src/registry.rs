@@ -4,12 +4,12 @@ use alloy_primitives::{Address, FixedBytes, U256};
 use alloy_sol_types::{sol, SolCall, SolConstructor};
 use serde::{Deserialize, Serialize};
 use zkmargin_bundle::Bundle;
-use zkmargin_circuits::encoding::{
-    config_positions, encode_inputs, instance_words, EncodingError, ID_RANGE_WORDS,
-};
-use zkmargin_circuits::Fr;
 use zkmargin_core::config::Config;
 use zkmargin_core::digest::Digest;
+use zkmargin_layout::encoding::{
+    config_positions, encode_inputs, instance_words, EncodingError, ID_RANGE_WORDS,
+};
+use zkmargin_layout::Fr;
 
 /// The registry's Solidity source (pragma 0.8.19).
 pub const REGISTRY_SOURCE: &str = include_str!("../contracts/EpochRegistry.sol");
@@ -84,7 +84,7 @@ pub struct RegistryParams {
     /// Hex.
     pub config_digest: String,
     /// Statement positions of the words that depend on the config alone (see
-    /// `zkmargin_circuits::encoding::config_positions`), at most 1,024.
+    /// `zkmargin_layout::encoding::config_positions`), at most 1,024.
     pub config_positions: Vec<usize>,
     /// Hex Keccak-256 of those words, in order: the venue's rules as the circuit takes them.
     pub config_words: String,

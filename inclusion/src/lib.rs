@@ -1,7 +1,7 @@
 //! Per-account inclusion proofs: the file format and the parts prover and verifier share.
 //!
 //! An account's data (id, balances, `|size|`, short flags, costs) sits in the account table's
-//! *data columns* at the first [`TablePlan::data_rows`] rows of its block; every such cell is
+//! *data columns* at the first [`TableLayout::data_rows`] rows of its block; every such cell is
 //! known to the holder (or zero). With `γ` drawn from the statement digest and the data
 //! columns' commitments, `F = Σ_c γ^c · data_c` is one polynomial whose commitment `C_F`
 //! anyone computes from the proof. The verifier computes the values `y_o = Σ_c γ^c ·
@@ -16,6 +16,7 @@
 //! 2^k); for every account at once, levels of 1,024 and 32 blocks let one large MSM serve a
 //! whole chunk. The outer points depend on other accounts' rows only through polynomials
 //! that contain their unguessable 192-bit ids.
+#![warn(missing_docs)]
 
 use halo2curves::bn256::{Bn256, Fq, Fr, G1Affine, G2Affine, G2Prepared, G1, G2};
 use halo2curves::ff::{Field, FromUniformBytes, PrimeField};
@@ -30,10 +31,10 @@ use zkmargin_core::accounts::AccountRow;
 use zkmargin_core::digest::keccak256;
 use zkmargin_layout::field::{fr_from_i128, fr_from_id};
 use zkmargin_layout::manifest::ShardEntry;
-use zkmargin_layout::plan::{Aux, TablePlan};
+use zkmargin_layout::table::{Aux, TableLayout};
 
-pub mod check;
-pub mod published;
+pub mod points;
+pub mod verify;
 
 /// 2: the file names its shard.
 pub const INCLUSION_FORMAT: u32 = 2;
@@ -75,7 +76,7 @@ pub struct InclusionFile {
 
 /// `y_o = Σ_c γ^c · cell(c, o)` for every data row `o` of the account's block, from its id
 /// and row (exactly what the account holder knows).
-pub fn account_values(plan: &TablePlan, id: &AccountId, row: &AccountRow, gamma: Fr) -> Vec<Fr> {
+pub fn account_values(plan: &TableLayout, id: &AccountId, row: &AccountRow, gamma: Fr) -> Vec<Fr> {
     let powers = powers(gamma, plan.data_columns);
     let mut y = vec![Fr::zero(); plan.data_rows()];
     for (a, slot) in &plan.data {
@@ -93,7 +94,7 @@ pub fn account_values(plan: &TablePlan, id: &AccountId, row: &AccountRow, gamma:
 }
 
 /// The data rows of blocks `[start, end)` as evaluation points `ω^(block·R + o)`.
-pub fn data_points(plan: &TablePlan, k: u32, blocks: [usize; 2]) -> Vec<Fr> {
+pub fn data_points(plan: &TableLayout, k: u32, blocks: [usize; 2]) -> Vec<Fr> {
     let w = omega(k);
     (blocks[0]..blocks[1])
         .flat_map(|b| (0..plan.data_rows()).map(move |o| b * plan.block_rows + o))
@@ -171,7 +172,7 @@ pub fn divide_exact(num: &[Fr], den: &[Fr]) -> Option<Vec<Fr>> {
 pub fn check_account_opening(
     g1: &[G1Affine],
     g2: &[G2Affine],
-    plan: &TablePlan,
+    plan: &TableLayout,
     k: u32,
     commitment: &G1Affine,
     row: usize,

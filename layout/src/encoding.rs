@@ -34,7 +34,6 @@
 
 use zkmargin_core::config::Config;
 use zkmargin_core::digest::{statement_digest, Digest};
-use zkmargin_core::fine::FineScale;
 use zkmargin_core::oracle::QuoteStatus;
 use zkmargin_core::statement::Statement;
 
@@ -344,7 +343,9 @@ pub fn encode_inputs(
     config: &Config,
     statement: &Statement,
 ) -> Result<PublicInputs<Fr>, EncodingError> {
-    let scale = FineScale::derive(config).map_err(|e| EncodingError::Scale(e.reason))?;
+    let scale = config
+        .fine_scale()
+        .map_err(|e| EncodingError::Scale(e.reason))?;
     let mismatch = |what: &str| EncodingError::ShapeMismatch(what.to_string());
     if statement.oracle.len() != shape.assets() || config.assets.len() != shape.assets() {
         return Err(mismatch("number of assets"));

@@ -4,9 +4,8 @@
 use ethnum::U256;
 use serde::{Deserialize, Serialize};
 use zkmargin_core::config::Config;
-use zkmargin_core::fine::FineScale;
 
-use crate::plan::{TablePlan, BALANCE_BITS, COST_BITS, SIZE_BITS};
+use crate::widths::{limb_bits, BALANCE_BITS, COST_BITS, SIZE_BITS};
 
 /// Smallest table: 2^4 rows.
 pub const MIN_ROWS_LOG2: u32 = 4;
@@ -73,7 +72,9 @@ pub struct MarginShape {
 /// when that exceeds [`WIDEST_VALUE_BITS`] (a config the circuit cannot sign-check is refused,
 /// never clamped).
 pub fn value_bits(config: &Config) -> Result<usize, ShapeError> {
-    let scale = FineScale::derive(config).map_err(|e| ShapeError::Scale(e.reason))?;
+    let scale = config
+        .fine_scale()
+        .map_err(|e| ShapeError::Scale(e.reason))?;
     let price = U256::ONE << 64u32;
     let balance = U256::ONE << BALANCE_BITS as u32;
     let size = U256::ONE << SIZE_BITS as u32;
@@ -97,11 +98,11 @@ pub fn value_bits(config: &Config) -> Result<usize, ShapeError> {
 
 impl MarginShape {
     /// The shape for a config and a table of `rows` rows proved in a circuit of 2^k rows
-    /// (whether the table fits is [`MarginShape::admit`]'s business).
+    /// (whether the table fits is [`MarginShape::admit`]'s business, in `crate::sizing`).
     pub fn new(config: &Config, rows: usize, k: u32) -> Result<Self, ShapeError> {
         Ok(MarginShape {
             k,
-            lookup_bits: crate::plan::limb_bits(k),
+            lookup_bits: limb_bits(k),
             rows,
             sources: config.assets.iter().map(|a| a.sources.len()).collect(),
             underlying: config.markets.iter().map(|m| m.underlying).collect(),
@@ -110,115 +111,12 @@ impl MarginShape {
         })
     }
 
-    /// Every circuit from [`MIN_K`] to [`MAX_K`] whose table of `rows` rows fits, in k order,
-    /// with the cost model's figure (see [`MarginShape::choose`]). The config-derived fields
-    /// are computed once.
-    fn fitting(config: &Config, rows: usize) -> Result<Vec<(u128, MarginShape)>, ShapeError> {
-        let base = MarginShape::new(config, rows, MIN_K)?;
-        Ok((MIN_K..=MAX_K)
-            .filter_map(|k| {
-                let shape = MarginShape {
-                    k,
-                    lookup_bits: crate::plan::limb_bits(k),
-                    ..base.clone()
-                };
-                let columns = TablePlan::new(&shape)?.committed_columns() + 6;
-                let cost = ((columns << k) as u128) * (100 + columns as u128);
-                Some((cost, shape))
-            })
-            .collect())
-    }
-
-    /// The cheapest of [`MarginShape::fitting`]'s shapes (the smallest k on a tie).
-    fn cheapest(fitting: Vec<(u128, MarginShape)>) -> Option<MarginShape> {
-        fitting
-            .into_iter()
-            .min_by_key(|(cost, shape)| (*cost, shape.k))
-            .map(|(_, shape)| shape)
-    }
-
-    /// The circuit sizes a table of `rows` rows may be proved with under `config`: from the
-    /// smallest k whose table fits to the k [`MarginShape::choose`] picks (a larger circuit
-    /// only costs more, so nothing needs one; this bounds what a verifier rebuilds).
-    pub fn k_range(
-        config: &Config,
-        rows: usize,
-    ) -> Result<std::ops::RangeInclusive<u32>, ShapeError> {
-        if !rows.is_power_of_two() || !(1 << MIN_ROWS_LOG2..=1 << MAX_K).contains(&rows) {
-            return Err(ShapeError::Rows(rows as u64));
-        }
-        let fitting = Self::fitting(config, rows)?;
-        let smallest = fitting.first().map(|(_, s)| s.k);
-        match (smallest, Self::cheapest(fitting)) {
-            (Some(min), Some(chosen)) => Ok(min..=chosen.k),
-            _ => Err(ShapeError::NoCircuit { rows }),
-        }
-    }
-
-    /// The one place a shape read from a file (a manifest, a plan) is accepted: `declared`
-    /// must be exactly the shape `config` gives for its `rows` and `k`, with `rows` a power of
-    /// two and `k` within [`MarginShape::k_range`]. Everything that sizes an allocation,
-    /// indexes a slice or reaches halo2 uses the shape this returns, never an unchecked one.
-    pub fn admit(config: &Config, declared: &MarginShape) -> Result<MarginShape, ShapeError> {
-        let range = Self::k_range(config, declared.rows)?;
-        if !range.contains(&declared.k) {
-            return Err(ShapeError::K {
-                k: declared.k,
-                rows: declared.rows,
-                min: *range.start(),
-                max: *range.end(),
-            });
-        }
-        let expected = MarginShape::new(config, declared.rows, declared.k)?;
-        let list = |v: &[usize]| format!("{v:?}");
-        let fields = [
-            (
-                "lookup_bits",
-                declared.lookup_bits.to_string(),
-                expected.lookup_bits.to_string(),
-            ),
-            ("sources", list(&declared.sources), list(&expected.sources)),
-            (
-                "underlying",
-                list(&declared.underlying),
-                list(&expected.underlying),
-            ),
-            (
-                "scenarios",
-                declared.scenarios.to_string(),
-                expected.scenarios.to_string(),
-            ),
-            (
-                "value_bits",
-                declared.value_bits.to_string(),
-                expected.value_bits.to_string(),
-            ),
-        ];
-        if let Some((field, declared, expected)) = fields.into_iter().find(|(_, d, e)| d != e) {
-            return Err(ShapeError::Field {
-                field,
-                declared,
-                expected,
-            });
-        }
-        Ok(expected)
-    }
-
-    /// The cheapest shape for `rows` table rows. The prover's cost is about (committed columns
-    /// × 2^k): each column costs one MSM and a few FFTs of size 2^k. Each column also adds
-    /// about 160 bytes to the proof and work to every verification, so the model charges
-    /// `(1 + columns/100)` on top. (Measured at 2^16 demo-shaped accounts: k = 18 with 94
-    /// columns proves in 149 s, 14.7 KB, 19 ms to verify; k = 19 with 46 columns in 193 s,
-    /// 9.7 KB, 12 ms. The model picks k = 19.)
-    /// `Ok(None)`: no circuit up to [`MAX_K`] holds the table.
-    pub fn choose(config: &Config, rows: usize) -> Result<Option<Self>, ShapeError> {
-        Ok(Self::cheapest(Self::fitting(config, rows)?))
-    }
-
+    /// Collateral assets.
     pub fn assets(&self) -> usize {
         self.sources.len()
     }
 
+    /// Markets.
     pub fn markets(&self) -> usize {
         self.underlying.len()
     }
@@ -239,6 +137,7 @@ impl MarginShape {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::table::TableLayout;
 
     fn config(name: &str) -> Config {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -301,7 +200,7 @@ mod tests {
             for shape in cases.into_iter().filter(|s| *s != honest) {
                 assert!(MarginShape::admit(&demo, &shape).is_err(), "{shape:?}");
                 // The plan of a hostile shape is refused, never computed with overflow.
-                let _ = TablePlan::new(&shape);
+                let _ = TableLayout::new(&shape);
             }
         }
         // Lists emptied, shortened and lengthened.
@@ -356,7 +255,7 @@ mod tests {
         // Every chosen shape has a table plan.
         for rows in [16, 1024, 1 << 14] {
             let shape = MarginShape::choose(&demo, rows).unwrap().unwrap();
-            assert!(TablePlan::new(&shape).is_some());
+            assert!(TableLayout::new(&shape).is_some());
         }
     }
 }

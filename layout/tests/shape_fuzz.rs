@@ -4,8 +4,8 @@
 
 use proptest::prelude::*;
 use zkmargin_core::config::Config;
-use zkmargin_layout::plan::TablePlan;
 use zkmargin_layout::shape::MarginShape;
+use zkmargin_layout::table::TableLayout;
 
 fn demo() -> Config {
     let path =
@@ -39,11 +39,11 @@ proptest! {
     ) {
         let config = demo();
         let declared = MarginShape { k, lookup_bits, rows, sources, underlying, scenarios, value_bits };
-        let _ = TablePlan::new(&declared);
+        let _ = TableLayout::new(&declared);
         if let Ok(shape) = MarginShape::admit(&config, &declared) {
             prop_assert_eq!(&shape, &declared);
             prop_assert_eq!(MarginShape::new(&config, rows, k).unwrap(), shape.clone());
-            prop_assert!(TablePlan::new(&shape).is_some());
+            prop_assert!(TableLayout::new(&shape).is_some());
         }
     }
 

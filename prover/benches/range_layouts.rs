@@ -22,7 +22,7 @@ use halo2_proofs::poly::Rotation;
 use halo2_proofs::transcript::{Blake2bWrite, Challenge255, TranscriptWriterBuffer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use zkmargin_bundle::srs::{self, SrsKind};
+use zkmargin_srs::{self as srs, SrsKind};
 
 const LIMB_BITS: u32 = 16;
 /// Limbs per value (64-bit values): selectors repeat with this period.

@@ -42,13 +42,17 @@ use snark_verifier_sdk::{Snark, SHPLONK};
 
 use halo2_base::gates::RangeInstructions;
 use halo2_base::AssignedValue;
-use zkmargin_circuits::encoding::additive_words;
-use zkmargin_circuits::keys::{prover_circuit, CircuitLayout};
-use zkmargin_circuits::shape::MarginShape;
+use zkmargin_circuits::keygen::{prover_circuit, KeygenParams};
 use zkmargin_core::account_id::ID_BITS;
+use zkmargin_layout::encoding::additive_words;
+use zkmargin_layout::shape::MarginShape;
 
 use crate::epoch::PreparedEpoch;
 use crate::prove::{proving_rng, ProveError};
+use crate::report::{phase, Reporter};
+use std::path::Path;
+use zkmargin_core::digest::keccak256;
+use zkmargin_keys::cache::Origin;
 
 /// The aggregation circuit has 2^21 rows; its range checks use a 2^20-row lookup table.
 pub const AGGREGATION_K: u32 = 21;
@@ -80,7 +84,7 @@ impl AggregatedProof {
 pub fn shard_snark(
     srs: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
-    layout: &CircuitLayout,
+    layout: &KeygenParams,
     epoch: &PreparedEpoch,
     shard: usize,
 ) -> Result<Snark, ProveError> {
@@ -140,7 +144,7 @@ fn poseidon_snark(
 pub fn shard_snarks(
     srs: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
-    layout: &CircuitLayout,
+    layout: &KeygenParams,
     epoch: &PreparedEpoch,
 ) -> Result<Vec<Snark>, ProveError> {
     (0..epoch.shards())
@@ -348,6 +352,7 @@ pub fn fold(
     digest: &[u8; 32],
     key: &mut KeySource<'_>,
     mut rng: impl rand::RngCore,
+    reporter: &dyn Reporter,
 ) -> Result<(AggregatedProof, ProvingKey<G1Affine>), ProveError> {
     let mut level: Vec<Child> = shards
         .into_iter()
@@ -361,7 +366,7 @@ pub fn fold(
                 Some(right) => {
                     let pair = vec![left, right];
                     let (pk, layout) = key(pair.clone(), false)?;
-                    next.push(crate::progress::phase("aggregation node", || {
+                    next.push(phase(reporter, "aggregation node", || {
                         prove_node(agg_srs, &pk, &layout, shape, pair, &mut rng)
                     })?);
                 }
@@ -372,10 +377,50 @@ pub fn fold(
     }
     let child = level.pop().expect("at least one shard");
     let (pk, layout) = key(vec![child.clone()], true)?;
-    let proof = crate::progress::phase("aggregation root", || {
+    let proof = phase(reporter, "aggregation root", || {
         prove_root(agg_srs, &pk, &layout, shape, child, digest, &mut rng)
     })?;
     Ok((proof, pk))
+}
+
+/// The proving key of the aggregation circuit over children like `children` (the root when
+/// `root`), cached in `dir` by a name that hashes each child's kind, verifying key and instance
+/// count, the aggregation code, the circuit sources and `Cargo.lock`, the SRS label and `τ·G2`.
+/// Returns where it came from.
+pub fn load_or_generate_aggregation(
+    dir: &Path,
+    agg_srs: &ParamsKZG<Bn256>,
+    srs_label: &str,
+    shape: &MarginShape,
+    children: Vec<Child>,
+    root: bool,
+) -> Result<(ProvingKey<G1Affine>, AggregationLayout, Origin), ProveError> {
+    use halo2_proofs::halo2curves::ff::PrimeField;
+    use halo2_proofs::halo2curves::group::GroupEncoding;
+    let mut id = b"zkmargin/aggregation-key/v3".to_vec();
+    id.push(u8::from(root));
+    for child in &children {
+        id.push(u8::from(child.node));
+        let vk = child
+            .snark
+            .protocol
+            .transcript_initial_state
+            .unwrap_or_default();
+        id.extend_from_slice(vk.to_repr().as_ref());
+        id.extend_from_slice(&(child.snark.instances[0].len() as u64).to_be_bytes());
+    }
+    id.extend_from_slice(&keccak256(include_str!("aggregate.rs").as_bytes()));
+    id.extend_from_slice(zkmargin_circuits::CIRCUIT_SOURCE_HASH.as_bytes());
+    id.extend_from_slice(srs_label.as_bytes());
+    id.extend_from_slice(agg_srs.s_g2().to_bytes().as_ref());
+    let name = format!("aggregation-{}", hex::encode(&keccak256(&id)[..16]));
+    zkmargin_keys::cache::load_or_make_for::<AggregationCircuit, _, _>(
+        Some(dir),
+        &name,
+        |layout: &AggregationLayout| Some(layout.params),
+        || aggregation_key(agg_srs, shape, children, root),
+    )
+    .map_err(ProveError::Keygen)
 }
 
 #[cfg(test)]
@@ -384,7 +429,7 @@ mod tests {
     use halo2_proofs::dev::MockProver;
     use halo2_proofs::plonk::Assigned;
     use snark_verifier_sdk::CircuitExt;
-    use zkmargin_bundle::srs::{self, SrsKind};
+    use zkmargin_srs::{self as srs, SrsKind};
 
     /// An aggregation circuit over two shards (the combination `fold` does in its nodes, here
     /// with the root's compression): the honest circuit passes MockProver; a shard of another
@@ -424,12 +469,12 @@ mod tests {
         let other = crate::epoch::prepare(&other_dir, [0; 32], sharding, Some([5; 32])).unwrap();
         let srs_dir = srs::default_dir();
         let srs = srs::load(&srs_dir, SrsKind::Dev, 12).unwrap();
-        let (pk, layout) = zkmargin_circuits::keys::proving_key(&srs, &epoch.shape).unwrap();
+        let (pk, layout) = zkmargin_circuits::keygen::proving_key(&srs, &epoch.shape).unwrap();
         let snarks = shard_snarks(&srs, &pk, &layout, &epoch).unwrap();
         let shard_instances: Vec<Vec<Fr>> = snarks.iter().map(|s| s.instances[0].clone()).collect();
         let statement =
-            zkmargin_circuits::encoding::combine_shards(&epoch.shape, &shard_instances).unwrap();
-        let digest = zkmargin_circuits::encoding::digest_of(&statement, &epoch.statement);
+            zkmargin_layout::encoding::combine_shards(&epoch.shape, &shard_instances).unwrap();
+        let digest = zkmargin_layout::encoding::digest_of(&statement, &epoch.statement);
         let agg_srs = srs::load(&srs_dir, SrsKind::Dev, AGGREGATION_K).unwrap();
         let r = compression_point(&digest);
         let mock = |snarks: Vec<Snark>| {

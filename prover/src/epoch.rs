@@ -6,7 +6,6 @@ use std::path::Path;
 
 use rand::RngCore;
 use rayon::prelude::*;
-use zkmargin_circuits::shape::MarginShape;
 use zkmargin_circuits::witness::{MarginWitness, WitnessError};
 use zkmargin_core::account_id::{account_id, derive_salt, AccountId};
 use zkmargin_core::accounts::{read_all, AccountRow};
@@ -16,6 +15,7 @@ use zkmargin_core::engine::{evaluate_rows, Outcome, Snapshot};
 use zkmargin_core::oracle::HaltReport;
 use zkmargin_core::statement::Statement;
 use zkmargin_core::InputError;
+use zkmargin_layout::shape::MarginShape;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PrepareError {
@@ -26,7 +26,7 @@ pub enum PrepareError {
     #[error(transparent)]
     Witness(#[from] WitnessError),
     #[error("circuit shape: {0}")]
-    Shape(#[from] zkmargin_circuits::shape::ShapeError),
+    Shape(#[from] zkmargin_layout::shape::ShapeError),
     #[error("a table of {0} rows does not fit any supported circuit size")]
     TooLarge(usize),
 }
@@ -131,7 +131,7 @@ pub fn prepare(
     if let Some(rows) = sharding.shard_rows {
         table_rows = table_rows.min(
             rows.next_power_of_two()
-                .max(1 << zkmargin_circuits::shape::MIN_ROWS_LOG2),
+                .max(1 << zkmargin_layout::shape::MIN_ROWS_LOG2),
         );
     }
     let shape = match sharding.k {
@@ -200,9 +200,8 @@ pub fn reprepare(
     if epoch.shards() != m.shards.len() {
         return Err(ReprepareError::Mismatch("number of shards"));
     }
-    let digest =
-        zkmargin_circuits::encoding::statement_digest_under(&epoch.config, &epoch.statement)
-            .map_err(|_| ReprepareError::Mismatch("statement encoding"))?;
+    let digest = zkmargin_layout::encoding::statement_digest_under(&epoch.config, &epoch.statement)
+        .map_err(|_| ReprepareError::Mismatch("statement encoding"))?;
     if hex::encode(digest) != m.statement_digest {
         return Err(ReprepareError::Mismatch("statement digest"));
     }

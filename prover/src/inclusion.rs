@@ -22,15 +22,12 @@ use halo2_proofs::poly::commitment::{Blind, Params, ParamsProver};
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
 use halo2_proofs::transcript::TranscriptWriterBuffer;
-use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
-use zkmargin_bundle::srs::{self, SrsKind};
 use zkmargin_bundle::{Bundle, PRIVATE, PRIVATE_SNAPSHOT};
-use zkmargin_circuits::keys::CircuitLayout;
-use zkmargin_circuits::keys::{data_columns, prover_circuit};
-use zkmargin_circuits::table::plan::TablePlan;
+use zkmargin_circuits::keygen::KeygenParams;
+use zkmargin_circuits::keygen::{data_columns, prover_circuit};
 use zkmargin_core::account_id::{derive_salt, AccountId};
 use zkmargin_core::accounts::{read_all, AccountRow};
 use zkmargin_core::amount::format_units;
@@ -39,9 +36,13 @@ use zkmargin_inclusion::{
     account_values, check_account_opening, combine, data_commitments, data_points, divide_exact,
     g1_to_hex, interpolate, vanishing, InclusionFile, OpeningLevel, INCLUSION_FORMAT,
 };
+use zkmargin_layout::table::TableLayout;
+use zkmargin_srs::{self as srs, SrsKind};
 
 use crate::epoch::salted_and_sorted;
 use crate::prove::proving_rng;
+use crate::report::{phase, Reporter};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Blocks per outer chunk and per sub-chunk when proving every account (each level is one
 /// MSM over the level above; see `zkmargin_inclusion`).
@@ -161,7 +162,7 @@ impl EpochAccounts {
 pub struct InclusionProver<'a> {
     epoch: &'a EpochAccounts,
     shard: usize,
-    pub plan: TablePlan,
+    pub plan: TableLayout,
     /// The shard's accounts in table order (block `b` holds `sorted[b]`).
     sorted: &'a [(AccountId, AccountRow)],
     params: ParamsKZG<Bn256>,
@@ -184,7 +185,7 @@ fn cache_file(shard: usize) -> String {
 fn write_cache(
     path: &Path,
     digest: &[u8; 32],
-    layout: &CircuitLayout,
+    layout: &KeygenParams,
     poly: &[Fr],
 ) -> std::io::Result<()> {
     let layout = serde_json::to_vec(layout).expect("layout serializes");
@@ -200,7 +201,7 @@ fn write_cache(
     std::fs::rename(tmp, path)
 }
 
-fn read_cache(path: &Path, digest: &[u8; 32], n: usize) -> Option<(CircuitLayout, Vec<Fr>)> {
+fn read_cache(path: &Path, digest: &[u8; 32], n: usize) -> Option<(KeygenParams, Vec<Fr>)> {
     let bytes = std::fs::read(path).ok()?;
     if bytes.get(..32)? != digest {
         return None;
@@ -227,6 +228,7 @@ impl<'a> InclusionProver<'a> {
         shard: usize,
         srs_dir: &Path,
         key_dir: &Path,
+        reporter: &dyn Reporter,
     ) -> Result<InclusionProver<'a>, InclusionError> {
         let bundle = &epoch.bundle;
         let m = &bundle.manifest;
@@ -237,7 +239,7 @@ impl<'a> InclusionProver<'a> {
         let digest = m
             .statement_digest_bytes()
             .ok_or(InclusionError::Mismatch("statement digest"))?;
-        let plan = TablePlan::new(&m.shape).ok_or(InclusionError::Mismatch("table plan"))?;
+        let plan = TableLayout::new(&m.shape).ok_or(InclusionError::Mismatch("table plan"))?;
         let kind = SrsKind::from_label(&m.srs.source).ok_or(InclusionError::Mismatch("SRS"))?;
         let params = srs::load(srs_dir, kind, m.shape.k)?;
         let g2_powers = srs::g2_powers(srs_dir, kind, &params)?;
@@ -247,7 +249,7 @@ impl<'a> InclusionProver<'a> {
         let (layout, columns) = match read_cache(&cache, &digest, n) {
             Some((layout, poly)) => (layout, ColumnsOrF::F(poly)),
             None => {
-                let r = rebuild(epoch, shard, &params, kind, key_dir)?;
+                let r = rebuild(epoch, shard, &params, kind, key_dir, reporter)?;
                 (r.layout, ColumnsOrF::Columns(r.advice))
             }
         };
@@ -278,7 +280,7 @@ impl<'a> InclusionProver<'a> {
                     }
                 }
                 if let Err(e) = write_cache(&cache, &digest, &layout, &poly) {
-                    eprintln!("warning: cannot cache F in {}: {e}", cache.display());
+                    reporter.warn(&format!("cannot cache F in {}: {e}", cache.display()));
                 }
                 poly
             }
@@ -395,6 +397,7 @@ impl<'a> InclusionProver<'a> {
     pub fn prove_all(
         &self,
         emit: impl Fn(InclusionFile) -> Result<(), InclusionError> + Sync,
+        reporter: &dyn Reporter,
     ) -> Result<(), InclusionError> {
         let accounts = self.sorted.len();
         let per_block = self.plan.data_rows();
@@ -413,16 +416,17 @@ impl<'a> InclusionProver<'a> {
         }
         let coset = CosetDivider::new(k, &self.poly);
         let chunks: Vec<usize> = (0..accounts).step_by(outer).collect();
-        eprintln!(
+        reporter.info(&format!(
             "{} accounts: {} chunks of {} blocks, sub-chunks of {}",
             accounts,
             chunks.len(),
             outer,
             inner
-        );
+        ));
+        let total = chunks.len() as u64;
+        let done = AtomicU64::new(0);
         chunks
             .par_iter()
-            .progress_count(chunks.len() as u64)
             .try_for_each(|&start| -> Result<(), InclusionError> {
                 let end = (start + outer).min(accounts);
                 // Each account's values once, sliced for every level.
@@ -469,6 +473,8 @@ impl<'a> InclusionProver<'a> {
                         emit(file)?;
                     }
                 }
+                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                reporter.progress("inclusion proofs", finished, total);
                 Ok(())
             })
     }
@@ -492,7 +498,7 @@ enum ColumnsOrF {
 
 /// A rebuilt shard: its layout and every advice column.
 struct Rebuilt {
-    layout: CircuitLayout,
+    layout: KeygenParams,
     advice: halo2_proofs::plonk::AdviceSingle<G1Affine>,
 }
 
@@ -504,13 +510,14 @@ fn rebuild(
     params: &ParamsKZG<Bn256>,
     kind: SrsKind,
     key_dir: &Path,
+    reporter: &dyn Reporter,
 ) -> Result<Rebuilt, InclusionError> {
     let bundle = &accounts.bundle;
     let m = &bundle.manifest;
     let master = accounts.master;
     let epoch = accounts.prepared()?;
-    let (pk, layout, _) = crate::progress::phase("proving key", || {
-        crate::keystore::load_or_generate(key_dir, params, kind.label(), &m.shape)
+    let (pk, layout, _) = phase(reporter, "proving key", || {
+        zkmargin_keys::proving::load_or_generate(key_dir, params, kind.label(), &m.shape)
     })
     .map_err(InclusionError::Halo2)?;
     let witness = epoch
@@ -520,7 +527,7 @@ fn rebuild(
     if instances != bundle.shards[shard].instances {
         return Err(InclusionError::Mismatch("public instances"));
     }
-    let advice = crate::progress::phase("rebuilding the committed columns", || {
+    let advice = phase(reporter, "rebuilding the committed columns", || {
         let mut transcript =
             EvmTranscript::<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>::init(Vec::new());
         synthesize_witness::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
@@ -603,13 +610,14 @@ impl CosetDivider {
     }
 }
 
-/// The SRS powers an epoch's light verifiers need ([`zkmargin_inclusion::published`]): the
+/// The SRS powers an epoch's light verifiers need ([`zkmargin_archive::published`]): the
 /// first G1 powers and every G2 power the inclusion openings use, encoded for `public/srs/`.
 pub fn page_powers(
-    manifest: &zkmargin_bundle::Manifest,
+    manifest: &zkmargin_layout::manifest::Manifest,
     srs_dir: &Path,
 ) -> Result<(Vec<u8>, Vec<u8>), InclusionError> {
-    use zkmargin_inclusion::published::{encode_points, PAGE_G1_POWERS};
+    use zkmargin_archive::published::PAGE_G1_POWERS;
+    use zkmargin_inclusion::points::encode_points;
     let kind = SrsKind::from_label(&manifest.srs.source).ok_or(InclusionError::Mismatch("SRS"))?;
     let params = srs::load(srs_dir, kind, manifest.shape.k)?;
     let g2 = srs::g2_powers(srs_dir, kind, &params)?;
@@ -636,6 +644,7 @@ pub fn write_all(
     out: &Path,
     srs_dir: &Path,
     key_dir: &Path,
+    reporter: &dyn Reporter,
 ) -> Result<(), InclusionError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -647,8 +656,11 @@ pub fn write_all(
     }
     std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
     for shard in 0..epoch.shards() {
-        let prover = InclusionProver::open(epoch, shard, srs_dir, key_dir)?;
-        prover.prove_all(|file| write_file(&tmp.join(format!("{}.json", file.id)), &file))?;
+        let prover = InclusionProver::open(epoch, shard, srs_dir, key_dir, reporter)?;
+        prover.prove_all(
+            |file| write_file(&tmp.join(format!("{}.json", file.id)), &file),
+            reporter,
+        )?;
     }
     std::fs::rename(&tmp, out).map_err(io(out))
 }

@@ -22,17 +22,19 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use zkmargin_bundle::{
-    fr_from_hex, fr_hex, Bundle, BundleError, SrsLabel, MASTER_SECRET, PRIVATE, PRIVATE_SNAPSHOT,
+    fr_from_hex, fr_hex, Bundle, BundleError, MASTER_SECRET, PRIVATE, PRIVATE_SNAPSHOT,
 };
-use zkmargin_circuits::keys::CircuitLayout;
-use zkmargin_circuits::shape::MarginShape;
+use zkmargin_circuits::keygen::KeygenParams;
 use zkmargin_circuits::witness::MarginWitness;
 use zkmargin_core::accounts::AccountRow;
 use zkmargin_core::config::Config;
 use zkmargin_core::statement::Statement;
+use zkmargin_layout::manifest::SrsLabel;
+use zkmargin_layout::shape::MarginShape;
 
 use crate::epoch::{salted_and_sorted, PreparedEpoch};
 use crate::prove::{assemble, EpochPublic, Proof, ProveError};
+use crate::ErrorClass;
 
 pub const PLAN_FORMAT: &str = "zkmargin-plan/1";
 pub const PLAN_FILE: &str = "plan.json";
@@ -57,10 +59,28 @@ pub enum PlanError {
     Missing(Vec<usize>),
     #[error("shard {shard}: its proof does not verify ({reason})")]
     BadProof { shard: usize, reason: String },
+    #[error("shard {shard}: {source}")]
+    Shard {
+        shard: usize,
+        source: Box<ProveError>,
+    },
     #[error(transparent)]
     Prove(#[from] ProveError),
     #[error(transparent)]
     Bundle(#[from] BundleError),
+}
+
+impl PlanError {
+    /// Whether the plan is unusable input (exit 2) or the run failed (exit 1).
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            PlanError::Malformed { .. } | PlanError::NoSuchShard { .. } => ErrorClass::Input,
+            PlanError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                ErrorClass::Input
+            }
+            _ => ErrorClass::Runtime,
+        }
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PlanError + '_ {
@@ -199,7 +219,7 @@ impl Plan {
         MarginShape::admit(&config, &manifest.shape)
             .map_err(|e| malformed(&path, format!("shape: {e}")))?;
         // The shard count sizes every loop over the plan: bounded like an epoch's table.
-        let max = zkmargin_circuits::encoding::MAX_TABLE_ROWS / manifest.shape.rows as u64;
+        let max = zkmargin_layout::encoding::MAX_TABLE_ROWS / manifest.shape.rows as u64;
         if manifest.shards as u64 > max {
             return Err(malformed(
                 &path,
@@ -207,7 +227,7 @@ impl Plan {
                     "shards: {} shards of {} rows exceed {} table rows",
                     manifest.shards,
                     manifest.shape.rows,
-                    zkmargin_circuits::encoding::MAX_TABLE_ROWS
+                    zkmargin_layout::encoding::MAX_TABLE_ROWS
                 ),
             ));
         }
@@ -308,7 +328,7 @@ impl Plan {
     /// The bundle from every shard's result; each proof is verified with `verify` first.
     pub fn assemble(
         &self,
-        layout: &CircuitLayout,
+        layout: &KeygenParams,
         verify: impl Fn(&Proof) -> Result<(), String>,
     ) -> Result<Bundle, PlanError> {
         let results: Vec<Option<Proof>> = (0..self.manifest.shards)

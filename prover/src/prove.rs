@@ -13,19 +13,19 @@ use rand_chacha::ChaCha20Rng;
 use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use std::path::Path;
-use zkmargin_bundle::{Bundle, Manifest, ShardEntry, ShardProof, SrsLabel, FORMAT_VERSION};
-use zkmargin_circuits::encoding::{combine_shards, digest_of, encode};
-use zkmargin_circuits::keys::{account_data_positions, prover_circuit, CircuitLayout};
-use zkmargin_circuits::shape::MarginShape;
-use zkmargin_circuits::table::plan::TablePlan;
+use zkmargin_bundle::{Bundle, ShardProof};
+use zkmargin_circuits::keygen::{account_data_positions, prover_circuit, KeygenParams};
 use zkmargin_circuits::witness::MarginWitness;
 use zkmargin_core::config::Config;
 use zkmargin_core::digest::keccak256;
 use zkmargin_core::statement::Statement;
+use zkmargin_layout::encoding::{combine_shards, digest_of, encode};
+use zkmargin_layout::manifest::{Manifest, ShardEntry, SrsLabel, FORMAT_VERSION};
+use zkmargin_layout::shape::MarginShape;
+use zkmargin_layout::table::TableLayout;
 
-use crate::epoch::PreparedEpoch;
-use crate::keystore;
-use crate::progress::phase;
+use crate::report::{phase, Reporter};
+use zkmargin_keys::cache::Origin;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProveError {
@@ -36,9 +36,9 @@ pub enum ProveError {
     #[error("internal: the circuit's public outputs differ from the reference engine's statement")]
     StatementMismatch,
     #[error("encoding: {0}")]
-    Encoding(#[from] zkmargin_circuits::encoding::EncodingError),
+    Encoding(#[from] zkmargin_layout::encoding::EncodingError),
     #[error("shards: {0}")]
-    Shards(#[from] zkmargin_circuits::encoding::CombineError),
+    Shards(#[from] zkmargin_layout::encoding::CombineError),
     #[error("witness: {0}")]
     Witness(#[from] zkmargin_circuits::witness::WitnessError),
     #[error("internal: the shape has no account table")]
@@ -66,7 +66,7 @@ pub fn proving_rng(master_secret: &[u8; 32], shard: usize) -> ChaCha20Rng {
 /// A shard shape's proving key and the halo2-base layout it was made with.
 pub struct ShardKey {
     pub pk: ProvingKey<G1Affine>,
-    pub layout: CircuitLayout,
+    pub layout: KeygenParams,
 }
 
 /// The proving key of `shape` under `srs` (labelled `srs_label`), cached in `key_dir`.
@@ -75,16 +75,25 @@ pub fn shard_key(
     srs_label: &str,
     key_dir: &Path,
     shape: &MarginShape,
+    reporter: &dyn Reporter,
 ) -> Result<ShardKey, ProveError> {
-    let (pk, layout, cached) = phase("key generation", || {
-        keystore::load_or_generate(key_dir, srs, srs_label, shape)
+    let (pk, layout, origin) = phase(reporter, "key generation", || {
+        zkmargin_keys::proving::load_or_generate(key_dir, srs, srs_label, shape)
     })
     .map_err(ProveError::Keygen)?;
-    if cached {
-        eprintln!("(proving key from the cache in {})", key_dir.display());
+    match origin {
+        Origin::Cache => reporter.info(&format!(
+            "(proving key from the cache in {})",
+            key_dir.display()
+        )),
+        Origin::NotStored(e) => reporter.warn(&format!(
+            "cannot cache the key in {}: {e}",
+            key_dir.display()
+        )),
+        Origin::Made => {}
     }
-    if let Some(plan) = TablePlan::new(shape) {
-        eprintln!(
+    if let Some(plan) = TableLayout::new(shape) {
+        reporter.info(&format!(
             "layout: k = {}, account blocks of {} rows × {} lanes, {} committed columns \
              ({} oracle-side), {}-bit limbs",
             layout.params.k,
@@ -94,7 +103,7 @@ pub fn shard_key(
                 - plan.first_phase_columns(),
             layout.first_phase_columns(shape) - plan.first_phase_columns(),
             plan.limb_bits
-        );
+        ));
     }
     Ok(ShardKey { pk, layout })
 }
@@ -106,11 +115,12 @@ pub fn prove_shard(
     witness: &MarginWitness,
     master_secret: &[u8; 32],
     shard: usize,
+    reporter: &dyn Reporter,
 ) -> Result<Proof, ProveError> {
-    let (circuit, instances) = phase("witness generation", || {
+    let (circuit, instances) = phase(reporter, "witness generation", || {
         prover_circuit(&key.layout, witness)
     });
-    let bytes = phase("proving", || {
+    let bytes = phase(reporter, "proving", || {
         let mut transcript =
             EvmTranscript::<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>::init(Vec::new());
         create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
@@ -138,7 +148,7 @@ pub fn prove_shard(
 pub struct EpochPublic<'a> {
     pub shape: &'a MarginShape,
     /// The keygen layout the shards were proved with (it places the account data columns).
-    pub layout: &'a CircuitLayout,
+    pub layout: &'a KeygenParams,
     pub srs_label: &'a str,
     pub config: &'a Config,
     pub config_toml: &'a str,
@@ -187,40 +197,4 @@ pub fn assemble(epoch: &EpochPublic<'_>, proofs: Vec<Proof>) -> Result<Bundle, P
         config_toml: epoch.config_toml.to_string(),
         quotes_csv: epoch.quotes_csv.to_vec(),
     })
-}
-
-/// Proves every shard of `epoch` in this process under `srs` (labelled `srs_label`), with
-/// proving keys cached in `key_dir`, and assembles the bundle.
-pub fn prove(
-    srs: &ParamsKZG<Bn256>,
-    srs_label: &str,
-    key_dir: &Path,
-    epoch: &PreparedEpoch,
-) -> Result<Bundle, ProveError> {
-    let key = shard_key(srs, srs_label, key_dir, &epoch.shape)?;
-    let shards = epoch.shards();
-    let bar = (shards > 1).then(|| crate::progress::bar("shards", shards as u64));
-    let mut proofs = Vec::with_capacity(shards);
-    for s in 0..shards {
-        let witness = epoch.shard_witness(s)?;
-        proofs.push(prove_shard(srs, &key, &witness, &epoch.master_secret, s)?);
-        if let Some(bar) = &bar {
-            bar.inc(1);
-        }
-    }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    assemble(
-        &EpochPublic {
-            shape: &epoch.shape,
-            layout: &key.layout,
-            srs_label,
-            config: &epoch.config,
-            config_toml: &epoch.config_toml,
-            quotes_csv: &epoch.quotes_csv,
-            statement: &epoch.statement,
-        },
-        proofs,
-    )
 }

@@ -1,6 +1,6 @@
 // Drives the web verifier page in headless Chromium (Debian's /usr/bin/chromium, or
 // $CHROMIUM) and prints what the page concluded, one JSON object per case, for the Rust test
-// that starts the server and asserts (prover/tests/web_page.rs).
+// that starts the server and asserts (web/tests/page.rs).
 //
 // usage: node page-check.mjs PAGE_URL SCREENSHOT_DIR CASES_JSON
 //   CASES_JSON: [{"name", "file" (path, chosen with the file input) | "text" (pasted),

@@ -13,6 +13,7 @@
 //! server looks up `SHA-256(token)` and never sees identifiers, so accounts cannot be listed
 //! or probed; every unknown, malformed or foreign token gets the same `404` body. Each client
 //! address is rate limited on every route (a token bucket, `429` when empty).
+#![warn(missing_docs)]
 
 mod limit;
 

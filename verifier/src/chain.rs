@@ -15,7 +15,7 @@ use zkmargin_core::digest::Digest;
 use zkmargin_core::policy::PolicyCheck;
 use zkmargin_core::statement::Statement;
 
-use crate::bundle_check::{check_bundle, SrsLoader, UnusableBundle};
+use crate::bundle::{check_bundle, SrsLoader, UnusableBundle};
 
 /// What an epoch links to: the previous epoch's number, venue and statement digest, and the
 /// integrity checks it failed (none for a valid predecessor).

@@ -2,9 +2,9 @@
 //! keys rebuilt from the circuit, statement, digests, config, oracle, policy), the chain to the
 //! previous epoch, account holders' inclusion files, and published statements. Everything it
 //! reads is untrusted: shapes are admitted against the config before they size any work.
+#![warn(missing_docs)]
 
-pub mod bundle_check;
+pub mod bundle;
 pub mod chain;
-pub mod inclusion_check;
-pub mod statement_check;
-pub mod vk_cache;
+pub mod inclusion;
+pub mod statement;

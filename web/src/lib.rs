@@ -12,7 +12,7 @@
 //! - the SRS powers start at the generators and share one `τ`;
 //! - the trusted setup: the development SRS is a warning (the verdict's `status` is then
 //!   `warning`, shown amber: the proof proves nothing), an unknown SRS label a failure;
-//! - every check of [`zkmargin_inclusion::check::check_file`]: the file is for this statement,
+//! - every check of [`zkmargin_inclusion::verify::check_file`]: the file is for this statement,
 //!   `H(identifier ‖ salt)` is the row's id, and the KZG opening of the shard's account data
 //!   columns equals the account's values.
 //!
@@ -21,24 +21,24 @@
 //! SRS powers are the ceremony's. The page says so next to its verdict.
 //!
 //! Every file is untrusted: the manifest's shape is admitted against the config
-//! (`zkmargin_inclusion::check::Epoch::new`) before it sizes anything, so a hostile file is an
+//! (`zkmargin_inclusion::verify::Epoch::new`) before it sizes anything, so a hostile file is an
 //! error or a failed check, never a panic (which would kill the WebAssembly instance).
 //!
 //! The wasm exports (`epoch_paths`, `srs_paths`, `verify`) exchange JSON strings; the native
 //! functions behind them are what the tests call.
+#![warn(missing_docs)]
 
 use halo2curves::bn256::G1Affine;
 use serde::Serialize;
 use wasm_bindgen::prelude::wasm_bindgen;
+use zkmargin_archive::published::{epoch_dir, srs_dir_name, G1_FILE, G2_FILE, SRS_DIR};
 use zkmargin_core::amount::format_units;
 use zkmargin_core::config::Config;
 use zkmargin_core::policy::{self, PolicyCheck, Verdict};
 use zkmargin_core::statement::Statement;
-use zkmargin_inclusion::check::{check_file, parse_file, AccountStatus, Epoch, Powers};
 use zkmargin_inclusion::data_commitments;
-use zkmargin_inclusion::published::{
-    decode_g1, decode_g2, epoch_dir, same_tau, srs_dir_name, G1_FILE, G2_FILE, SRS_DIR,
-};
+use zkmargin_inclusion::points::{decode_g1, decode_g2, same_tau};
+use zkmargin_inclusion::verify::{check_file, parse_file, AccountStatus, Epoch, Powers};
 use zkmargin_layout::encoding::statement_digest_under;
 use zkmargin_layout::manifest::{Manifest, CONFIG, MANIFEST};
 

@@ -1,21 +1,24 @@
 //! `OracleChip`: quote validity, the lower median, the deviation band and the quorum, for one
 //! asset, all from public quotes and one untrusted hint (the claimed median).
 //!
-//! Bounds: prices `< 2^64`, timestamps `< 2^63`, at most 16 sources per asset.
+//! Bounds (`zkmargin_core::bounds`): prices `< 2^PRICE_BITS`, timestamps and ages
+//! `< 2^TIMESTAMP_BITS`, the deviation band `≤ 10_000 < 2^BPS_BITS` bps, quote counts
+//! `< 2^COUNT_BITS`.
 
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::utils::ScalarField;
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 
-use crate::encoding::AssetInput;
-use crate::Fr;
+use zkmargin_core::bounds;
+use zkmargin_layout::encoding::AssetInput;
+use zkmargin_layout::Fr;
 
-const PRICE_BITS: usize = 64;
-const TIMESTAMP_BITS: usize = 63;
-/// Counts of quotes fit in 8 bits (≤ 16 sources).
-const COUNT_BITS: usize = 8;
-/// `|q − m| · 10000` and `max_deviation · m` are `< 2^78`.
-const DEVIATION_BITS: usize = 80;
+const PRICE_BITS: usize = bounds::PRICE_BITS as usize;
+const TIMESTAMP_BITS: usize = bounds::TIMESTAMP_BITS as usize;
+const BPS_BITS: usize = bounds::BPS_BITS as usize;
+const COUNT_BITS: usize = bounds::COUNT_BITS as usize;
+/// `|q − m| · 10000` and `max_deviation · m` are `< 2^(PRICE_BITS + BPS_BITS)`.
+const DEVIATION_BITS: usize = PRICE_BITS + BPS_BITS;
 
 /// The oracle's constrained verdict for one asset.
 pub struct AssetVerdict {
@@ -55,7 +58,7 @@ impl OracleInstructions for OracleChip<'_> {
         let (range, gate) = (self.range, self.range.gate());
         range.range_check(ctx, epoch_timestamp, TIMESTAMP_BITS);
         range.range_check(ctx, asset.max_age_secs, TIMESTAMP_BITS);
-        range.range_check(ctx, asset.max_deviation_bps, 14);
+        range.range_check(ctx, asset.max_deviation_bps, BPS_BITS);
 
         // Validity by presence, signature flag and age.
         let mut valid = Vec::with_capacity(asset.quotes.len());
@@ -116,7 +119,7 @@ impl OracleInstructions for OracleChip<'_> {
             let down = gate.sub(ctx, median, q.price);
             let up = gate.sub(ctx, q.price, median);
             let distance = gate.select(ctx, down, up, lt);
-            let scaled = gate.mul(ctx, distance, Constant(Fr::from(10_000u64)));
+            let scaled = gate.mul(ctx, distance, Constant(Fr::from(u64::from(bounds::BPS))));
             let outlier = range.is_less_than(ctx, band, scaled, DEVIATION_BITS);
             let c = gate.mul_not(ctx, outlier, v);
             counted.push(c);

@@ -29,9 +29,9 @@ use halo2_base::halo2_proofs::plonk::{
 use halo2_base::halo2_proofs::poly::Rotation;
 use rayon::prelude::*;
 
-use crate::Fr;
+use zkmargin_layout::Fr;
 
-pub use zkmargin_layout::plan::LIMBS_PER_HELPER;
+use zkmargin_layout::table::LIMBS_PER_HELPER;
 
 #[derive(Debug, Clone)]
 pub struct LimbLookup {
@@ -68,7 +68,8 @@ impl LimbLookup {
             limbs
                 .chunks(LIMBS_PER_HELPER)
                 .zip(&helpers)
-                .map(|(group, &h)| {
+                .enumerate()
+                .map(|(i, (group, &h))| {
                     let h = meta.query_advice(h, Rotation::cur());
                     let shifted: Vec<Expression<Fr>> = group
                         .iter()
@@ -91,7 +92,10 @@ impl LimbLookup {
                         })
                         .reduce(|a, b| a + b)
                         .expect("non-empty group");
-                    q.clone() * (h * product - numerator)
+                    (
+                        format!("helper[{i}]: h · Π(β − l) = Σ_i Π_(j≠i)(β − l_j)"),
+                        q.clone() * (h * product - numerator),
+                    )
                 })
                 .collect::<Vec<_>>()
         });
@@ -107,13 +111,19 @@ impl LimbLookup {
                 .map(|&h| meta.query_advice(h, Rotation::cur()))
                 .reduce(|a, b| a + b)
                 .expect("at least one helper");
-            vec![q * ((z_next - z - h_sum) * (beta - t) + m)]
+            vec![(
+                "running sum: (z′ − z − Σ h)·(β − t) + m = 0",
+                q * ((z_next - z - h_sum) * (beta - t) + m),
+            )]
         });
         meta.create_gate("limb lookup ends", |meta| {
             let z = meta.query_advice(running, Rotation::cur());
             vec![
-                meta.query_selector(q_start) * z.clone(),
-                meta.query_selector(q_end) * z,
+                (
+                    "running sum starts at 0",
+                    meta.query_selector(q_start) * z.clone(),
+                ),
+                ("running sum ends at 0", meta.query_selector(q_end) * z),
             ]
         });
         LimbLookup {

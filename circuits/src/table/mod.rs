@@ -18,7 +18,6 @@
 
 pub mod lookup;
 pub mod witness;
-pub use zkmargin_layout::plan;
 
 use halo2_base::halo2_proofs::circuit::{Cell, Region, Value};
 use halo2_base::halo2_proofs::plonk::{
@@ -26,15 +25,19 @@ use halo2_base::halo2_proofs::plonk::{
 };
 use halo2_base::halo2_proofs::poly::Rotation;
 
-use crate::field::pow2;
-use crate::Fr;
 use lookup::LimbLookup;
-use plan::{Aux, Checked, Coef, LaneRowRole, Slot, TablePlan, Total, COST_BITS, LANE_LIMBS};
 use witness::{sentinel, TableWitness};
+use zkmargin_core::margin::{self, AccountTerms};
+use zkmargin_layout::field::pow2;
+use zkmargin_layout::table::{
+    Aux, Checked, Coef, LaneRowRole, Slot, TableLayout, Total, LANE_LIMBS,
+};
+use zkmargin_layout::widths::COST_BITS;
+use zkmargin_layout::Fr;
 
 #[derive(Debug, Clone)]
 pub struct TableConfig {
-    pub plan: TablePlan,
+    pub plan: TableLayout,
     pub values: Vec<Column<Advice>>,
     pub lookup: LimbLookup,
     /// Account data columns: what an inclusion proof opens.
@@ -64,11 +67,13 @@ struct LaneSelector {
     role: LaneRowRole,
     /// Rows of a block, ascending.
     rows: Vec<usize>,
+    /// The checked values on those rows, for the constraint's name (e.g. `Gap, Balance(2)`).
+    holds: String,
     selector: Selector,
 }
 
 impl LaneSelector {
-    fn configure(meta: &mut ConstraintSystem<Fr>, plan: &TablePlan) -> Vec<Self> {
+    fn configure(meta: &mut ConstraintSystem<Fr>, plan: &TableLayout) -> Vec<Self> {
         let mut out: Vec<Self> = Vec::new();
         for lane in 0..plan.lanes {
             let first = out.len();
@@ -80,10 +85,25 @@ impl LaneSelector {
                         lane,
                         role,
                         rows: vec![r],
+                        holds: String::new(),
                         selector: meta.selector(),
                     }),
                 }
             }
+        }
+        for s in &mut out {
+            let mut held: Vec<String> = Vec::new();
+            for &r in &s.rows {
+                let at = plan
+                    .checked
+                    .iter()
+                    .find(|(_, p)| p.lane == s.lane && (p.row..p.row + p.lane_rows()).contains(&r));
+                let name = at.map_or("padding".to_string(), |(c, _)| format!("{c:?}"));
+                if !held.contains(&name) {
+                    held.push(name);
+                }
+            }
+            s.holds = held.join(", ");
         }
         out
     }
@@ -93,7 +113,7 @@ impl LaneSelector {
 pub struct TableCells {
     /// Block 0's coefficient cells.
     pub coefs: Vec<(Coef, Cell)>,
-    /// The tail block's accumulators (the final totals), in [`TablePlan::totals`] order.
+    /// The tail block's accumulators (the final totals), in [`TableLayout::totals`] order.
     pub totals: Vec<(Total, Cell)>,
     /// The id cells of the first and the last account block: a shard's id range.
     pub id_range: [Cell; 2],
@@ -140,36 +160,14 @@ impl BlockQueries<'_> {
         Self::at(meta, self.config.coef[s.column], s.row)
     }
 
-    /// `E_j` from the inputs.
+    /// `E_j` from the block's cells ([`margin::equity`]).
     fn equity(&self, meta: &mut VirtualCells<Fr>, case: usize) -> Expression<Fr> {
-        let plan = &self.config.plan;
-        let collateral: Vec<_> = (0..plan.assets)
-            .map(|asset| {
-                self.value(meta, Checked::Balance(asset))
-                    * self.coef(meta, Coef::Collateral { case, asset })
-            })
-            .collect();
-        let markets = plan.markets;
-        let marked: Vec<_> = (0..markets)
-            .map(|market| {
-                let size = self.aux(meta, Aux::Size(market));
-                let short = self.aux(meta, Aux::Short(market));
-                size * (constant(Fr::one()) - constant(Fr::from(2u64)) * short)
-                    * self.coef(meta, Coef::Mark { case, market })
-            })
-            .collect();
-        let costs: Vec<_> = (0..markets)
-            .map(|m| self.value(meta, Checked::Cost(m)) - constant(pow2(COST_BITS - 1)))
-            .collect();
-        let quote = self.coef(meta, Coef::Quote);
-        sum(collateral) + sum(marked) - quote * sum(costs)
+        margin::equity(&mut GateTerms { block: self, meta }, case)
     }
 
+    /// `MM` from the block's cells ([`margin::maintenance`]).
     fn maintenance(&self, meta: &mut VirtualCells<Fr>) -> Expression<Fr> {
-        let terms: Vec<_> = (0..self.config.plan.markets)
-            .map(|m| self.aux(meta, Aux::Size(m)) * self.coef(meta, Coef::Maintenance(m)))
-            .collect();
-        sum(terms)
+        margin::maintenance(&mut GateTerms { block: self, meta })
     }
 
     /// Block contribution to a total.
@@ -195,8 +193,54 @@ impl BlockQueries<'_> {
     }
 }
 
+/// One account block's cells read as [`AccountTerms`]: balances and costs from their
+/// range-checked lanes, `|size|` and its sign from the data cells, coefficients from theirs.
+struct GateTerms<'q, 'c, 'm> {
+    block: &'q BlockQueries<'c>,
+    meta: &'q mut VirtualCells<'m, Fr>,
+}
+
+impl AccountTerms for GateTerms<'_, '_, '_> {
+    type Value = Expression<Fr>;
+    fn assets(&self) -> usize {
+        self.block.config.plan.assets
+    }
+    fn markets(&self) -> usize {
+        self.block.config.plan.markets
+    }
+    fn zero(&mut self) -> Expression<Fr> {
+        constant(Fr::zero())
+    }
+    fn balance(&mut self, asset: usize) -> Expression<Fr> {
+        self.block.value(self.meta, Checked::Balance(asset))
+    }
+    fn size(&mut self, market: usize) -> Expression<Fr> {
+        let size = self.block.aux(self.meta, Aux::Size(market));
+        let short = self.block.aux(self.meta, Aux::Short(market));
+        size * (constant(Fr::one()) - constant(Fr::from(2u64)) * short)
+    }
+    fn size_abs(&mut self, market: usize) -> Expression<Fr> {
+        self.block.aux(self.meta, Aux::Size(market))
+    }
+    fn cost(&mut self, market: usize) -> Expression<Fr> {
+        self.block.value(self.meta, Checked::Cost(market)) - constant(pow2(COST_BITS - 1))
+    }
+    fn collateral_coefficient(&mut self, case: usize, asset: usize) -> Expression<Fr> {
+        self.block.coef(self.meta, Coef::Collateral { case, asset })
+    }
+    fn mark_coefficient(&mut self, case: usize, market: usize) -> Expression<Fr> {
+        self.block.coef(self.meta, Coef::Mark { case, market })
+    }
+    fn maintenance_coefficient(&mut self, market: usize) -> Expression<Fr> {
+        self.block.coef(self.meta, Coef::Maintenance(market))
+    }
+    fn quote_coefficient(&mut self) -> Expression<Fr> {
+        self.block.coef(self.meta, Coef::Quote)
+    }
+}
+
 impl TableConfig {
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, plan: TablePlan) -> Self {
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, plan: TableLayout) -> Self {
         let advice = |meta: &mut ConstraintSystem<Fr>, n: usize| -> Vec<Column<Advice>> {
             (0..n).map(|_| meta.advice_column_in(FirstPhase)).collect()
         };
@@ -254,7 +298,10 @@ impl TableConfig {
                     } else {
                         constant(Fr::zero())
                     };
-                    q * (v - limbs - carry)
+                    (
+                        format!("range of {}: v = Σ limb_i · 2^(b·i) + carry", s.holds),
+                        q * (v - limbs - carry),
+                    )
                 })
                 .collect::<Vec<_>>()
         });
@@ -275,9 +322,18 @@ impl TableConfig {
                 meta.query_selector(self.q_tail),
             );
             vec![
-                first * (gap.clone() - id.clone()),
-                chain * (gap - (id.clone() - prev - constant(Fr::one()))),
-                tail * (id - constant(sentinel())),
+                (
+                    "first account: gap = id",
+                    first * (gap.clone() - id.clone()),
+                ),
+                (
+                    "chain: gap = id − id_prev − 1",
+                    chain * (gap - (id.clone() - prev - constant(Fr::one()))),
+                ),
+                (
+                    "tail: id = 2^ID_BITS − 1",
+                    tail * (id - constant(sentinel())),
+                ),
             ]
         });
         meta.create_gate("account data equals its lanes", |meta| {
@@ -285,16 +341,25 @@ impl TableConfig {
             let mut out = Vec::new();
             for a in 0..plan.assets {
                 let lane = block.value(meta, Checked::Balance(a));
-                out.push(q.clone() * (lane - block.aux(meta, Aux::Balance(a))));
+                out.push((
+                    format!("balance[{a}]: lane = data"),
+                    q.clone() * (lane - block.aux(meta, Aux::Balance(a))),
+                ));
             }
             for m in 0..plan.markets {
                 // lane = |size| − short: range-checked, so a short position has |size| ≥ 1.
                 let lane = block.value(meta, Checked::Size(m));
                 let size = block.aux(meta, Aux::Size(m)) - block.aux(meta, Aux::Short(m));
-                out.push(q.clone() * (lane - size));
+                out.push((
+                    format!("size[{m}]: lane = |size| − short"),
+                    q.clone() * (lane - size),
+                ));
                 let lane = block.value(meta, Checked::Cost(m));
                 let cost = block.aux(meta, Aux::Cost(m)) + constant(pow2(COST_BITS - 1));
-                out.push(q.clone() * (lane - cost));
+                out.push((
+                    format!("cost[{m}]: lane = cost + 2^(COST_BITS − 1)"),
+                    q.clone() * (lane - cost),
+                ));
             }
             out
         });
@@ -312,7 +377,10 @@ impl TableConfig {
                     .iter()
                     .map(|&a| {
                         let f = block.aux(meta, a);
-                        q.clone() * f.clone() * (constant(Fr::one()) - f)
+                        (
+                            format!("{a:?}: f · (1 − f) = 0"),
+                            q.clone() * f.clone() * (constant(Fr::one()) - f),
+                        )
                     })
                     .collect::<Vec<_>>()
             });
@@ -326,14 +394,20 @@ impl TableConfig {
                     let v = block.value(meta, Checked::Equity(j));
                     let f = block.aux(meta, Aux::Negative(j));
                     let e = block.equity(meta, j);
-                    out.push(q.clone() * (v - f * shift.clone() - e));
+                    out.push((
+                        format!("equity[{j}]: lane = E_j + negative_j · 2^B"),
+                        q.clone() * (v - f * shift.clone() - e),
+                    ));
                 }
                 let surplus = block.value(meta, Checked::Surplus);
                 let u = block.aux(meta, Aux::Under);
                 let e0 = block.value(meta, Checked::Equity(0))
                     - block.aux(meta, Aux::Negative(0)) * shift.clone();
                 let mm = block.maintenance(meta);
-                out.push(q * (surplus - u * shift - (e0 - mm)));
+                out.push((
+                    "surplus: lane = E − MM + under · 2^B".to_string(),
+                    q * (surplus - u * shift - (e0 - mm)),
+                ));
                 out
             });
         }
@@ -341,10 +415,14 @@ impl TableConfig {
             let q = meta.query_selector(self.q_rows);
             self.coef
                 .iter()
-                .map(|&c| {
-                    q.clone()
-                        * (meta.query_advice(c, Rotation::cur())
-                            - meta.query_advice(c, Rotation(r)))
+                .enumerate()
+                .map(|(i, &c)| {
+                    (
+                        format!("coef column {i}: c = c of the next block"),
+                        q.clone()
+                            * (meta.query_advice(c, Rotation::cur())
+                                - meta.query_advice(c, Rotation(r))),
+                    )
                 })
                 .collect::<Vec<_>>()
         });
@@ -356,8 +434,14 @@ impl TableConfig {
                 let acc = meta.query_advice(self.acc[column], Rotation(row as i32));
                 let next = meta.query_advice(self.acc[column], Rotation(row as i32 + r));
                 let contribution = block.contribution(meta, t);
-                out.push(q.clone() * (next - acc.clone() - contribution));
-                out.push(first.clone() * acc);
+                out.push((
+                    format!("{t:?}: acc′ = acc + contribution"),
+                    q.clone() * (next - acc.clone() - contribution),
+                ));
+                out.push((
+                    format!("{t:?}: acc = 0 at the first block"),
+                    first.clone() * acc,
+                ));
             }
             out
         });

@@ -9,38 +9,48 @@ use ethnum::U256;
 use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 use rayon::prelude::*;
 
-use crate::field::pow2;
 use crate::table::lookup::limb_of;
-use crate::table::plan::{
-    Aux, Checked, Coef, LanePlacement, TablePlan, Total, COST_BITS, LANE_LIMBS,
-};
 use crate::witness::{MarginWitness, RowWitness};
-use crate::Fr;
+use zkmargin_core::margin::{self, AccountTerms, Coefficients};
+use zkmargin_layout::field::pow2;
+use zkmargin_layout::table::{Aux, Checked, Coef, LanePlacement, TableLayout, Total, LANE_LIMBS};
+use zkmargin_layout::widths::COST_BITS;
+use zkmargin_layout::Fr;
 
 /// The sentinel id closing the chain: `2^ID_BITS − 1`.
 pub fn sentinel() -> Fr {
-    pow2(crate::table::plan::GAP_BITS) - Fr::one()
+    pow2(zkmargin_layout::table::GAP_BITS) - Fr::one()
 }
 
-/// The coefficients `P·W`, `P·V`, `P·R` and `C` of a witness (medians times public weights).
+/// The coefficients `P·W`, `P·V`, `P·R` and `C` of a witness (medians times public weights,
+/// folded by [`Coefficients::fold`], as the engine folds them).
 pub fn coefficient_values(witness: &MarginWitness) -> BTreeMap<Coef, Fr> {
     let shape = &witness.shape;
+    let (assets, markets) = (&witness.inputs.assets, &witness.inputs.markets);
+    let by_case = |weight: &dyn Fn(usize) -> Vec<Fr>| -> Vec<Vec<Fr>> {
+        (0..shape.cases()).map(weight).collect()
+    };
+    let folded = Coefficients::fold(
+        &witness.medians,
+        &shape.underlying,
+        &by_case(&|j| assets.iter().map(|a| a.collateral_weights[j]).collect()),
+        &by_case(&|j| markets.iter().map(|m| m.mark_weights[j]).collect()),
+        &markets
+            .iter()
+            .map(|m| m.maintenance_weight)
+            .collect::<Vec<_>>(),
+    );
     let mut out = BTreeMap::new();
-    for case in 0..shape.cases() {
-        for (asset, a) in witness.inputs.assets.iter().enumerate() {
-            out.insert(
-                Coef::Collateral { case, asset },
-                witness.medians[asset] * a.collateral_weights[case],
-            );
+    for (case, (collateral, mark)) in folded.collateral.iter().zip(&folded.mark).enumerate() {
+        for (asset, &c) in collateral.iter().enumerate() {
+            out.insert(Coef::Collateral { case, asset }, c);
         }
-        for (market, m) in witness.inputs.markets.iter().enumerate() {
-            let price = witness.medians[shape.underlying[market]];
-            out.insert(Coef::Mark { case, market }, price * m.mark_weights[case]);
+        for (market, &c) in mark.iter().enumerate() {
+            out.insert(Coef::Mark { case, market }, c);
         }
     }
-    for (market, m) in witness.inputs.markets.iter().enumerate() {
-        let price = witness.medians[shape.underlying[market]];
-        out.insert(Coef::Maintenance(market), price * m.maintenance_weight);
+    for (market, &c) in folded.maintenance.iter().enumerate() {
+        out.insert(Coef::Maintenance(market), c);
     }
     out.insert(Coef::Quote, witness.inputs.quote_weight);
     out
@@ -65,7 +75,7 @@ pub struct TableWitness {
     pub flags: Vec<Vec<Fr>>,
     pub coef: Vec<Vec<Fr>>,
     pub acc: Vec<Vec<Fr>>,
-    /// Final totals, in [`TablePlan::totals`] order.
+    /// Final totals, in [`TableLayout::totals`] order.
     pub totals: Vec<Fr>,
     /// Coefficient values, for the links to the oracle side.
     pub coefficients: BTreeMap<Coef, Fr>,
@@ -79,53 +89,68 @@ fn shift_right(x: &Fr, bits: usize) -> Fr {
     Fr::from_repr(v.to_le_bytes()).expect("a shifted canonical value stays canonical")
 }
 
-/// Per-account arithmetic in the field, mirroring the gates.
+/// One account's witness read as [`AccountTerms`] in the field (the gates read the same terms
+/// from cells).
+struct FieldTerms<'a> {
+    coef: &'a BTreeMap<Coef, Fr>,
+    row: &'a RowWitness,
+}
+
+impl AccountTerms for FieldTerms<'_> {
+    type Value = Fr;
+    fn assets(&self) -> usize {
+        self.row.balances.len()
+    }
+    fn markets(&self) -> usize {
+        self.row.size_abs.len()
+    }
+    fn zero(&mut self) -> Fr {
+        Fr::zero()
+    }
+    fn balance(&mut self, asset: usize) -> Fr {
+        self.row.balances[asset]
+    }
+    fn size(&mut self, market: usize) -> Fr {
+        self.row.size_abs[market] * (Fr::one() - Fr::from(2u64) * self.row.size_negative[market])
+    }
+    fn size_abs(&mut self, market: usize) -> Fr {
+        self.row.size_abs[market]
+    }
+    fn cost(&mut self, market: usize) -> Fr {
+        self.row.costs[market]
+    }
+    fn collateral_coefficient(&mut self, case: usize, asset: usize) -> Fr {
+        self.coef[&Coef::Collateral { case, asset }]
+    }
+    fn mark_coefficient(&mut self, case: usize, market: usize) -> Fr {
+        self.coef[&Coef::Mark { case, market }]
+    }
+    fn maintenance_coefficient(&mut self, market: usize) -> Fr {
+        self.coef[&Coef::Maintenance(market)]
+    }
+    fn quote_coefficient(&mut self) -> Fr {
+        self.coef[&Coef::Quote]
+    }
+}
+
+/// `E_j` per case and `MM` of one account.
 struct RowTerms {
-    /// `E_j` per case.
     equity: Vec<Fr>,
-    /// `MM`.
     maintenance: Fr,
 }
 
 fn row_terms(coef: &BTreeMap<Coef, Fr>, row: &RowWitness) -> RowTerms {
-    let cases = row.equity_negative.len();
-    let signed_sizes: Vec<Fr> = row
-        .size_abs
-        .iter()
-        .zip(&row.size_negative)
-        .map(|(a, n)| *a * (Fr::one() - Fr::from(2u64) * n))
-        .collect();
-    let cost: Fr = row.costs.iter().sum();
-    let equity = (0..cases)
-        .map(|case| {
-            let cv: Fr = row
-                .balances
-                .iter()
-                .enumerate()
-                .map(|(asset, b)| *b * coef[&Coef::Collateral { case, asset }])
-                .sum();
-            let marked: Fr = signed_sizes
-                .iter()
-                .enumerate()
-                .map(|(market, s)| *s * coef[&Coef::Mark { case, market }])
-                .sum();
-            cv + marked - coef[&Coef::Quote] * cost
-        })
-        .collect();
-    let maintenance = row
-        .size_abs
-        .iter()
-        .enumerate()
-        .map(|(m, a)| *a * coef[&Coef::Maintenance(m)])
-        .sum();
+    let terms = &mut FieldTerms { coef, row };
     RowTerms {
-        equity,
-        maintenance,
+        equity: (0..row.equity_negative.len())
+            .map(|case| margin::equity(terms, case))
+            .collect(),
+        maintenance: margin::maintenance(terms),
     }
 }
 
 impl TableWitness {
-    pub fn new(plan: &TablePlan, witness: &MarginWitness) -> Self {
+    pub fn new(plan: &TableLayout, witness: &MarginWitness) -> Self {
         let coefficients = coefficient_values(witness);
         let rows = &witness.rows;
         let blocks: Vec<BlockCells> = (0..=plan.blocks)
@@ -197,7 +222,7 @@ impl TableWitness {
     /// Rewrites checked value `c` of `block` (its lane cells and limbs) to `value`, decomposed
     /// the way an honest prover would. For tests that edit one value and expect exactly the
     /// constraints that read it to fail.
-    pub fn set_checked(&mut self, plan: &TablePlan, block: usize, c: Checked, value: Fr) {
+    pub fn set_checked(&mut self, plan: &TableLayout, block: usize, c: Checked, value: Fr) {
         let base = block * plan.block_rows;
         decompose(
             &plan.checked[&c],
@@ -209,7 +234,7 @@ impl TableWitness {
     }
 
     /// The cell of `a` in `block`.
-    pub fn aux_mut(&mut self, plan: &TablePlan, block: usize, a: Aux) -> &mut Fr {
+    pub fn aux_mut(&mut self, plan: &TableLayout, block: usize, a: Aux) -> &mut Fr {
         let (data, s) = plan.aux_slot(a);
         let columns = if data {
             &mut self.data
@@ -250,7 +275,7 @@ fn decompose(
 }
 
 /// Lays checked values into lanes with their limbs and running remainders.
-fn lay_lanes(plan: &TablePlan, checked: &BTreeMap<Checked, Fr>) -> (Vec<Vec<Fr>>, Vec<Vec<u32>>) {
+fn lay_lanes(plan: &TableLayout, checked: &BTreeMap<Checked, Fr>) -> (Vec<Vec<Fr>>, Vec<Vec<u32>>) {
     let r = plan.block_rows;
     let mut values = vec![vec![Fr::zero(); r]; plan.lanes];
     let mut limbs = vec![vec![0u32; r]; plan.limb_columns()];
@@ -268,7 +293,7 @@ fn lay_lanes(plan: &TablePlan, checked: &BTreeMap<Checked, Fr>) -> (Vec<Vec<Fr>>
 }
 
 fn account_block(
-    plan: &TablePlan,
+    plan: &TableLayout,
     coef: &BTreeMap<Coef, Fr>,
     row: &RowWitness,
     prev_id: Fr,
@@ -329,7 +354,7 @@ fn account_block(
     }
 }
 
-fn tail_block(plan: &TablePlan, last_id: Fr) -> BlockCells {
+fn tail_block(plan: &TableLayout, last_id: Fr) -> BlockCells {
     let checked = BTreeMap::from([(Checked::Gap, sentinel() - last_id - Fr::one())]);
     let (values, limbs) = lay_lanes(plan, &checked);
     BlockCells {

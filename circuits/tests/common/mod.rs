@@ -5,19 +5,18 @@
 
 use std::path::Path;
 
-use halo2_base::halo2_proofs::dev::MockProver;
-use zkmargin_circuits::encoding::encode;
-use zkmargin_circuits::halo2_base;
-use zkmargin_circuits::keys::mock_circuit;
-use zkmargin_circuits::shape::MarginShape;
+use halo2_base::halo2_proofs::dev::{MockProver, VerifyFailure};
+use zkmargin_circuits::keygen::mock_circuit;
 use zkmargin_circuits::witness::MarginWitness;
-use zkmargin_circuits::Fr;
 use zkmargin_core::account_id::{account_id, derive_salt, AccountId};
 use zkmargin_core::accounts::{read_all, AccountRow};
 use zkmargin_core::config::Config;
 use zkmargin_core::engine::{evaluate, Outcome, Snapshot};
 use zkmargin_core::statement::Statement;
 use zkmargin_fixtures::{generate, GeneratorOptions};
+use zkmargin_layout::encoding::encode;
+use zkmargin_layout::shape::MarginShape;
+use zkmargin_layout::Fr;
 
 pub const K: u32 = 12;
 
@@ -83,18 +82,41 @@ impl Case {
     }
 }
 
-/// Runs `witness` through MockProver against `instances`; `Ok` iff every constraint holds.
-pub fn mock(witness: &MarginWitness, instances: Vec<Fr>) -> Result<(), String> {
+/// The name of each distinct unsatisfied constraint, sorted: a named polynomial of our gates
+/// by its name, an unnamed one (halo2-base's gate) as `gate '<name>'`, a failed lookup as
+/// `lookup '<name>'`, a broken copy constraint as `copy constraint`.
+pub fn failure_names(failures: &[VerifyFailure]) -> Vec<String> {
+    let mut names: Vec<String> = failures
+        .iter()
+        .map(|f| match f {
+            VerifyFailure::ConstraintNotSatisfied { constraint, .. }
+            | VerifyFailure::ConstraintPoisoned { constraint } => {
+                // "Constraint i ('name') in gate g ('gate')" or "Constraint i in gate g ('gate')"
+                let text = constraint.to_string();
+                let quoted: Vec<&str> = text.split('\'').skip(1).step_by(2).collect();
+                match quoted.as_slice() {
+                    [name, _gate] => name.to_string(),
+                    [gate] => format!("gate '{gate}'"),
+                    _ => text,
+                }
+            }
+            VerifyFailure::Lookup { name, .. } => format!("lookup '{name}'"),
+            VerifyFailure::Permutation { .. } => "copy constraint".to_string(),
+            other => other.to_string(),
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Runs `witness` through MockProver against `instances`: `Ok` iff every constraint holds,
+/// else the names of the failed constraints ([`failure_names`]).
+pub fn mock(witness: &MarginWitness, instances: Vec<Fr>) -> Result<(), Vec<String>> {
     let (circuit, _) = mock_circuit(witness);
     let prover = MockProver::run(witness.shape.k, &circuit, vec![instances])
-        .map_err(|e| format!("{e:?}"))?;
-    prover.verify().map_err(|errors| {
-        format!(
-            "{} constraint failures, first: {:?}",
-            errors.len(),
-            errors.first()
-        )
-    })
+        .map_err(|e| vec![format!("synthesis: {e:?}")])?;
+    prover.verify().map_err(|errors| failure_names(&errors))
 }
 
 /// A small snapshot shaped like the demo: 4 assets, 4 markets, 3 sources, 2 scenarios.
@@ -113,11 +135,9 @@ pub fn small_case() -> Case {
 
 /// Runs `witness` against the instances the circuit itself computes from it, so a failure can
 /// only come from an internal constraint (not from a mismatch with the statement).
-pub fn mock_own(witness: &MarginWitness) -> Result<(), String> {
+pub fn mock_own(witness: &MarginWitness) -> Result<(), Vec<String>> {
     let (circuit, instances) = mock_circuit(witness);
     let prover = MockProver::run(witness.shape.k, &circuit, vec![instances])
-        .map_err(|e| format!("{e:?}"))?;
-    prover
-        .verify()
-        .map_err(|errors| format!("{} constraint failures", errors.len()))
+        .map_err(|e| vec![format!("synthesis: {e:?}")])?;
+    prover.verify().map_err(|errors| failure_names(&errors))
 }

@@ -1,0 +1,42 @@
+//! `zkmargin fixtures generate`.
+
+use anyhow::anyhow;
+use zkmargin_core::amount;
+use zkmargin_fixtures::{generate as generate_snapshot, GeneratorError, GeneratorOptions};
+
+use crate::args::GenerateArgs;
+use crate::failure::{ok, Failure, Outcome};
+
+/// A percentage with up to two decimals, as basis points.
+fn percent_bps(flag: &str, raw: &str) -> Result<u32, Failure> {
+    amount::parse_unsigned(raw.as_bytes(), 2, 10_001)
+        .map(|v| v as u32)
+        .map_err(|e| {
+            Failure::input(anyhow!(
+                "--{flag}: {e} (a percentage 0-100 with at most 2 decimals)"
+            ))
+        })
+}
+
+pub fn generate(args: &GenerateArgs) -> Outcome {
+    let options = GeneratorOptions {
+        accounts: args.accounts,
+        seed: args.seed,
+        epoch: args.epoch,
+        assets: args.assets,
+        markets: args.markets,
+        scenarios: args.scenarios,
+        sources: args.sources,
+        under_margined_bps: percent_bps("under-margined", &args.under_margined)?,
+        bad_debt_bps: percent_bps("bad-debt", &args.bad_debt)?,
+        stale_quotes: args.stale,
+        outlier_quotes: args.outliers,
+        signed: args.signed,
+    };
+    generate_snapshot(&options, &args.out).map_err(|e| match e {
+        GeneratorError::Options(_) => Failure::input(e),
+        _ => Failure::runtime(e),
+    })?;
+    eprintln!("wrote {} accounts to {}", args.accounts, args.out.display());
+    ok()
+}

@@ -1,0 +1,128 @@
+//! `zkmargin-verify inclusion`: an account holder's check that their account, with exactly
+//! these balances and positions, is a constrained row of a verified epoch's account table.
+//!
+//! This module checks the bundle's integrity (SNARK, statement, digests, oracle; policy is
+//! `bundle`'s business), takes the account data columns' commitments from the verified proof, and hands
+//! the file to `zkmargin_inclusion::verify`, the same code the browser page runs.
+
+use std::path::Path;
+
+use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine, G2Affine};
+use halo2_proofs::poly::commitment::ParamsProver;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use serde::Serialize;
+use zkmargin_circuits::keygen::data_columns;
+use zkmargin_core::policy::{self, PolicyCheck};
+use zkmargin_inclusion::data_commitments;
+use zkmargin_inclusion::verify::{check_file, parse_file, AccountStatus, Epoch, Powers};
+
+use crate::bundle::{check_bundle, SrsLoader, UnusableBundle};
+
+/// Supplies the verifier's own G2 powers for an SRS label, checked against its parameters.
+pub type G2Loader<'a> = &'a dyn Fn(&str, &ParamsKZG<Bn256>) -> Result<Vec<G2Affine>, String>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UnusableInclusion {
+    #[error(transparent)]
+    Bundle(#[from] UnusableBundle),
+    #[error("{path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("SRS: {0}")]
+    Srs(String),
+    #[error("the bundle cannot be checked far enough to open its commitments: {0}")]
+    Unopenable(String),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InclusionReport {
+    pub epoch: u64,
+    pub shard: usize,
+    pub row: usize,
+    pub id: String,
+    pub checks: Vec<PolicyCheck>,
+    pub account: AccountStatus,
+}
+
+impl InclusionReport {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed)
+    }
+}
+
+/// Verifies inclusion file `path` against the bundle in `dir`.
+pub fn verify_inclusion(
+    dir: &Path,
+    path: &Path,
+    identifier: Option<&str>,
+    vk_cache: Option<&Path>,
+    load_srs: SrsLoader<'_>,
+    load_g2: G2Loader<'_>,
+) -> Result<InclusionReport, UnusableInclusion> {
+    let unusable = |reason: String| UnusableInclusion::File {
+        path: path.display().to_string(),
+        reason,
+    };
+    let file = std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| parse_file(&bytes))
+        .map_err(unusable)?;
+
+    let checked = check_bundle(dir, None, false, vk_cache, load_srs)?;
+    let failed = checked.report.failed();
+    let bundle_ok = PolicyCheck::new(
+        "the bundle's proof and statement verify",
+        failed.is_empty(),
+        if failed.is_empty() {
+            "SNARK, statement, digests and oracle check out".to_string()
+        } else {
+            format!("failed: {}", failed.join("; "))
+        },
+    );
+    let m = &checked.bundle.manifest;
+    let setup = policy::trusted_setup(&m.srs.source, false);
+    // The SRS, key layout and admitted shape the bundle check used. Without them (the shape
+    // was not admitted, or the statement does not encode) the bundle is unusable for an
+    // inclusion check: nothing of the file can be checked against it.
+    let keys = checked
+        .keys
+        .ok_or_else(|| UnusableInclusion::Unopenable(failed.join("; ")))?;
+    let g2 = load_g2(&m.srs.source, &keys.srs).map_err(UnusableInclusion::Srs)?;
+    let shard = m.shards.get(file.shard).ok_or_else(|| {
+        unusable(format!(
+            "shard: {} is not in this epoch of {} shards",
+            file.shard,
+            m.shards.len()
+        ))
+    })?;
+    let commitments: Vec<G1Affine> = data_columns(&keys.layout, &keys.shape)
+        .and_then(|columns| data_commitments(shard, columns.into_iter().map(|(_, p)| p)))
+        .ok_or_else(|| unusable("the bundle has no account data commitments".into()))?;
+    let epoch = Epoch::new(
+        &m.statement,
+        &m.statement_digest,
+        &checked.config,
+        &keys.shape,
+        &commitments,
+    )
+    .map_err(unusable)?;
+    let (mut checks, account) = check_file(
+        &file,
+        &epoch,
+        identifier,
+        &Powers {
+            g1: keys.srs.get_g(),
+            g2: &g2,
+        },
+    )
+    .map_err(unusable)?;
+    checks.insert(0, bundle_ok);
+    checks.insert(1, setup);
+    Ok(InclusionReport {
+        epoch: m.statement.epoch,
+        shard: file.shard,
+        row: file.row,
+        id: file.id.clone(),
+        checks,
+        account,
+    })
+}
