@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS inclusion (
 /// One published epoch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EpochRecord {
+    /// The epoch number.
     pub epoch: u64,
     /// The snapshot's timestamp (unix seconds).
     pub timestamp: u64,
@@ -39,7 +40,9 @@ pub struct EpochRecord {
     pub statement_digest: String,
     /// Hex digest of the previous epoch's statement (zero for the first).
     pub prev_digest: String,
+    /// Real accounts in the epoch (each has an inclusion file and a token row).
     pub accounts: u64,
+    /// Shards the epoch was proved in.
     pub shards: u64,
     /// When the archive published it (unix seconds).
     pub published_at: u64,
@@ -60,6 +63,7 @@ fn signed(path: &Path, what: &str, v: u64) -> Result<i64, ArchiveError> {
 }
 
 impl Index {
+    /// Opens (creating if needed) the index at `path`.
     pub fn open(path: &Path) -> Result<Index, ArchiveError> {
         let err = |source| ArchiveError::Index {
             path: path.to_path_buf(),
@@ -102,6 +106,7 @@ impl Index {
     const COLUMNS: &'static str =
         "epoch, timestamp, statement_digest, prev_digest, accounts, shards, published_at";
 
+    /// Every indexed epoch.
     pub fn epoch_numbers(&self) -> Result<BTreeSet<u64>, ArchiveError> {
         let mut stmt = self
             .conn
@@ -113,6 +118,7 @@ impl Index {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
+    /// The record of `epoch`, if indexed.
     pub fn epoch(&self, epoch: u64) -> Result<Option<EpochRecord>, ArchiveError> {
         let e = signed(&self.path, "epoch", epoch)?;
         self.conn

@@ -12,7 +12,9 @@
 
 /// The public side's subdirectory of SRS powers (never an epoch: epochs are all digits).
 pub const SRS_DIR: &str = "srs";
+/// The G1 powers' file name in `srs/<label>/`.
 pub const G1_FILE: &str = "g1.bin";
+/// The G2 powers' file name in `srs/<label>/`.
 pub const G2_FILE: &str = "g2.bin";
 /// G1 powers published for the page: an account's own rows interpolate to fewer coefficients.
 pub const PAGE_G1_POWERS: usize = 64;

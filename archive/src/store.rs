@@ -8,22 +8,37 @@ use crate::published::{epoch_dir, srs_dir_name, G1_FILE, G2_FILE, SRS_DIR};
 use crate::token::{AccessKey, TokenHash};
 
 #[derive(Debug, thiserror::Error)]
+/// Why an archive operation failed.
 pub enum ArchiveError {
     #[error("{path}: {source}")]
+    /// Reading or writing a file failed.
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// The error.
         source: std::io::Error,
     },
     #[error("index {path}: {source}")]
+    /// The SQLite index failed.
     Index {
+        /// The index file.
         path: PathBuf,
+        /// SQLite's error.
         source: rusqlite::Error,
     },
     #[error("{0}: another process is writing this archive")]
+    /// Another process holds the writer's lock.
     Busy(PathBuf),
     #[error("{path}: malformed: {reason}")]
-    Malformed { path: PathBuf, reason: String },
+    /// A file of the archive is not what the layout says.
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error("epoch {0} is already archived")]
+    /// The epoch is already published.
     Exists(u64),
 }
 
@@ -49,6 +64,7 @@ pub struct WriteLock {
 /// What [`Archive::recover`] removed.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Recovered {
+    /// Whether `work/` was removed.
     pub work: bool,
     /// Epoch directories (public or private) that no index row names.
     pub orphans: Vec<PathBuf>,
@@ -82,10 +98,12 @@ impl Archive {
         Ok(archive)
     }
 
+    /// The archive directory.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// `index.sqlite`.
     pub fn index_path(&self) -> PathBuf {
         self.root.join("index.sqlite")
     }
@@ -95,10 +113,12 @@ impl Archive {
         Index::open(&self.index_path())
     }
 
+    /// `public/NNNNNNNNNN/`: the epoch's public bundle.
     pub fn public_dir(&self, epoch: u64) -> PathBuf {
         self.root.join("public").join(epoch_dir(epoch))
     }
 
+    /// `private/NNNNNNNNNN/`: the epoch's secrets and inclusion files.
     pub fn private_dir(&self, epoch: u64) -> PathBuf {
         self.root.join("private").join(epoch_dir(epoch))
     }
@@ -155,6 +175,7 @@ impl Archive {
         Ok(true)
     }
 
+    /// `work/`: the epoch being made (removed at every start).
     pub fn work_dir(&self) -> PathBuf {
         self.root.join("work")
     }

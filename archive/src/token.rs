@@ -67,6 +67,7 @@ impl AccessKey {
 }
 
 impl TokenHash {
+    /// The hash of `token` that the index stores (never the token itself).
     pub fn of(token: &[u8; 32]) -> TokenHash {
         TokenHash(Sha256::digest(token).into())
     }

@@ -19,11 +19,17 @@ use std::path::{Path, PathBuf};
 use zkmargin_layout::manifest::{Manifest, CONFIG, MANIFEST};
 use zkmargin_layout::Fr;
 
+/// A shard's proof file name.
 pub const PROOF: &str = "proof.bin";
+/// The shards' directory.
 pub const SHARDS: &str = "shards";
+/// Instances file name (the bundle's, and each shard's).
 pub const INSTANCES: &str = "instances.json";
+/// The bundled quotes' file name.
 pub const QUOTES: &str = "quotes.csv";
+/// The operator's secrets' directory; never published.
 pub const PRIVATE: &str = "private";
+/// The master secret's file name in `private/`.
 pub const MASTER_SECRET: &str = "master_secret.hex";
 /// `private/snapshot/`: the proven snapshot (config, quotes, accounts), from which the
 /// operator rebuilds the witness for inclusion proofs.
@@ -32,7 +38,9 @@ pub const PRIVATE_SNAPSHOT: &str = "snapshot";
 /// A shard's proof and the public instances it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShardProof {
+    /// The SNARK (SHPLONK, Keccak EVM transcript).
     pub proof: Vec<u8>,
+    /// Its public instances.
     pub instances: Vec<Fr>,
 }
 
@@ -42,14 +50,24 @@ pub fn shard_dir(shard: usize) -> String {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a bundle cannot be read or written.
 pub enum BundleError {
     #[error("{path}: {source}")]
+    /// Reading or writing a file failed.
     Io {
+        /// The file.
         path: PathBuf,
+        /// The error.
         source: std::io::Error,
     },
     #[error("{path}: malformed: {reason}")]
-    Malformed { path: PathBuf, reason: String },
+    /// A file of the bundle is not in its format.
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
@@ -62,12 +80,15 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
 /// A bundle held in memory.
 #[derive(Debug, Clone)]
 pub struct Bundle {
+    /// `manifest.json`.
     pub manifest: Manifest,
     /// One per manifest shard, in order.
     pub shards: Vec<ShardProof>,
     /// The statement's instances (the shards' combined).
     pub instances: Vec<Fr>,
+    /// `config.toml`, as proven.
     pub config_toml: String,
+    /// `quotes.csv`, as proven (with signatures).
     pub quotes_csv: Vec<u8>,
 }
 

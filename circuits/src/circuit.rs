@@ -179,21 +179,30 @@ pub fn build_oracle(
 /// Everything that fixes the constraint system: halo2-base's column layout and the table plan.
 #[derive(Debug, Clone, Default)]
 pub struct MarginParams {
+    /// halo2-base's column counts and lookup bits.
     pub base: BaseCircuitParams,
+    /// The account table's layout (`None`: a shape with no table).
     pub plan: Option<TableLayout>,
 }
 
 #[derive(Debug, Clone)]
+/// The configured columns: halo2-base's and the account table's.
 pub struct MarginConfig {
+    /// halo2-base's gate and range columns (the oracle side).
     pub base: BaseConfig<Fr>,
+    /// The account table's columns, selectors and gates.
     pub table: TableConfig,
 }
 
 /// The margin circuit: a synthesized oracle side plus the account table's witness.
 pub struct MarginCircuit {
+    /// The oracle side, as halo2-base builds it.
     pub builder: BaseCircuitBuilder<Fr>,
+    /// The account table's layout.
     pub plan: TableLayout,
+    /// The account table's cells.
     pub table: TableWitness,
+    /// The cells of the oracle side the table is copy-constrained to.
     pub links: TableLinks,
 }
 

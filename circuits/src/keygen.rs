@@ -58,7 +58,9 @@ pub fn zero_witness(shape: &MarginShape) -> MarginWitness {
 /// The column layout and break points a shape needs.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct KeygenParams {
+    /// halo2-base's column counts and lookup bits, as keygen fixed them.
     pub params: BaseCircuitParams,
+    /// halo2-base's break points, as keygen fixed them.
     pub break_points: MultiPhaseThreadBreakPoints,
 }
 

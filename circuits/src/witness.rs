@@ -21,6 +21,7 @@ use zkmargin_layout::Fr;
 /// One table row: an account, or a zero account for padding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowWitness {
+    /// `H(identifier ‖ salt)` as a field element (0 for padding rows, which sort last).
     pub id: Fr,
     /// Per asset, base units.
     pub balances: Vec<Fr>,
@@ -39,6 +40,7 @@ pub struct RowWitness {
 /// Everything the margin circuit is synthesized from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarginWitness {
+    /// The circuit shape the witness is for.
     pub shape: MarginShape,
     /// Public inputs (the circuit exposes them unchanged).
     pub inputs: PublicInputs<Fr>,
@@ -52,12 +54,21 @@ pub struct MarginWitness {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WitnessError {
     #[error(transparent)]
+    /// The statement cannot be encoded under the shape.
     Encoding(#[from] EncodingError),
     #[error("{accounts} accounts do not fit a table of {rows} rows")]
-    TooManyAccounts { accounts: usize, rows: usize },
+    /// More accounts than the table has rows.
+    TooManyAccounts {
+        /// Accounts given.
+        accounts: usize,
+        /// Rows of the table.
+        rows: usize,
+    },
     #[error("account ids must be strictly increasing (row {0})")]
+    /// Row `n`'s id is not above the previous row's.
     Unsorted(usize),
     #[error("statement has no median for asset {0}: the epoch halted")]
+    /// The named asset has no median: the oracle halted.
     Halted(String),
 }
 

@@ -230,3 +230,28 @@ fn unusable_sources_and_a_second_writer_are_refused() {
     assert_eq!(indexed(&archive), [1]);
     assert_valid(&archive);
 }
+
+#[test]
+fn a_failed_step_reports_its_own_cause() {
+    // The runner's error names the epoch and the failed step's own error (file, line, field),
+    // not just "epoch N was not proved"; the archive is left as it was.
+    let dir = scratch("archive-cause");
+    let archive = dir.join("archive");
+    let src = source(&dir, &[1]);
+    let accounts = src.join("snap-1/accounts.csv");
+    let text = fs::read_to_string(&accounts).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut fields: Vec<String> = lines[1].split(',').map(str::to_string).collect();
+    fields[1] = "-1".into();
+    lines[1] = fields.join(",");
+    fs::write(&accounts, lines.join("\n") + "\n").unwrap();
+    let out = epoch(&src, &archive);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(
+        text.contains("error: epoch 1: ") && text.contains("accounts.csv:2: "),
+        "{text}"
+    );
+    assert_eq!(text.matches("error:").count(), 1, "reported once: {text}");
+    assert!(indexed(&archive).is_empty());
+}

@@ -20,12 +20,14 @@ use crate::config::Config;
 use crate::csv_input;
 use crate::error::InputError;
 
+/// The accounts file's name in a snapshot.
 pub const ACCOUNTS_FILE: &str = "accounts.csv";
 const F: &str = ACCOUNTS_FILE;
 
 /// One account's balances and positions in base units, index-aligned with the config.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AccountRow {
+    /// The holder's identifier as in `accounts.csv` (never published: only `H(identifier ‖ salt)` is).
     pub identifier: String,
     /// Per asset, `< 2^64` base units.
     pub balances: Vec<u64>,
@@ -192,6 +194,7 @@ impl AccountReader {
         Ok(Self { reader, layout })
     }
 
+    /// The column layout read from the header.
     pub fn layout(&self) -> &AccountLayout {
         &self.layout
     }

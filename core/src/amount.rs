@@ -14,23 +14,37 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
     #[error("empty value")]
+    /// The field is empty.
     Empty,
     #[error("`{0}` is not a decimal number (digits with an optional `.` fraction; no exponent, sign `+`, or spaces)")]
+    /// Not a plain decimal number.
     Syntax(String),
     #[error("`{0}` is negative; this field must be zero or positive")]
+    /// A negative value where only non-negative ones are allowed.
     Negative(String),
     #[error(
         "`{0}` is not canonical: no leading zeros (write `1.5`, not `01.5`) and no `-` on zero"
     )]
+    /// A second spelling of a number (leading zeros, `-0`).
     NotCanonical(String),
     #[error("`{value}` has {digits} fraction digits; at most {scale} allowed")]
+    /// More fraction digits than the field's scale.
     TooManyDecimals {
+        /// The value as written.
         value: String,
+        /// Its fraction digits.
         digits: usize,
+        /// The most allowed.
         scale: u32,
     },
     #[error("`{value}` is out of range: the scaled value must be below {bound}")]
-    OutOfRange { value: String, bound: String },
+    /// The scaled value is not below the field's bound.
+    OutOfRange {
+        /// The value as written.
+        value: String,
+        /// The bound, as a decimal.
+        bound: String,
+    },
 }
 
 /// Shortens an offending input for error messages (CSV cells can be arbitrarily long).

@@ -19,11 +19,13 @@ use crate::bounds;
 const BPS: i64 = bounds::BPS as i64;
 use crate::error::InputError;
 
+/// The config file's name in a snapshot.
 pub const CONFIG_FILE: &str = "config.toml";
 
 /// The currency all prices, costs, equity and the insurance fund are expressed in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuoteCurrency {
+    /// Its symbol, e.g. `USD`.
     pub symbol: String,
     /// Fraction digits of cost basis and insurance fund amounts (≤ [`bounds::MAX_DECIMALS`]).
     pub decimals: u32,
@@ -32,6 +34,7 @@ pub struct QuoteCurrency {
 /// One oracle feed for an asset; quotes from a source with a key must carry a valid signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OracleSource {
+    /// The source's name, as in `quotes.csv`.
     pub name: String,
     /// Ed25519 verifying key (32 bytes).
     pub public_key: Option<[u8; 32]>,
@@ -40,6 +43,7 @@ pub struct OracleSource {
 /// A collateral asset and the oracle policy that prices it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Asset {
+    /// Its symbol, as in `accounts.csv` and `quotes.csv`.
     pub symbol: String,
     /// Fraction digits of balances: one base unit is `10^-decimals` of the asset.
     pub decimals: u32,
@@ -53,12 +57,14 @@ pub struct Asset {
     pub max_deviation_bps: u32,
     /// Quotes older than `timestamp - max_age_secs` are stale.
     pub max_age_secs: u64,
+    /// Its oracle sources, in config order.
     pub sources: Vec<OracleSource>,
 }
 
 /// A perpetual or future marked at the median of its underlying asset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Market {
+    /// Its symbol; `accounts.csv` has `SYMBOL.size` and `SYMBOL.cost` columns.
     pub symbol: String,
     /// Index into [`Config::assets`].
     pub underlying: usize,
@@ -71,6 +77,7 @@ pub struct Market {
 /// A stress scenario: every asset's price is multiplied by `1 + shock/10000`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
+    /// The scenario's name.
     pub name: String,
     /// One shock per asset (index-aligned with [`Config::assets`]); unspecified assets are 0.
     /// Each lies in `MIN_SHOCK_BPS..=MAX_SHOCK_BPS`.
@@ -80,12 +87,17 @@ pub struct Scenario {
 /// A validated snapshot configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// The epoch number (consecutive epochs chain).
     pub epoch: u64,
     /// Unix seconds; quotes are judged fresh relative to it.
     pub timestamp: u64,
+    /// The quote currency.
     pub quote: QuoteCurrency,
+    /// Collateral assets, in config order (every index into assets refers to this order).
     pub assets: Vec<Asset>,
+    /// Markets, in config order.
     pub markets: Vec<Market>,
+    /// Stress scenarios, in config order.
     pub scenarios: Vec<Scenario>,
     /// In quote base units (`10^-quote.decimals`), `< 2^127`.
     pub insurance_fund: u128,

@@ -32,29 +32,35 @@ impl WordHasher {
         h
     }
 
+    /// Appends one 32-byte word.
     pub fn bytes32(&mut self, word: &Digest) -> &mut Self {
         self.hasher.update(word);
         self
     }
 
+    /// Appends `v` as a big-endian 256-bit word.
     pub fn uint(&mut self, v: u128) -> &mut Self {
         let mut w = [0u8; 32];
         w[16..].copy_from_slice(&v.to_be_bytes());
         self.bytes32(&w)
     }
 
+    /// Appends `v` as a two's-complement 256-bit word.
     pub fn int(&mut self, v: I256) -> &mut Self {
         self.bytes32(&v.to_be_bytes())
     }
 
+    /// Appends the Keccak-256 of `s`.
     pub fn string(&mut self, s: &str) -> &mut Self {
         self.bytes32(&keccak256(s.as_bytes()))
     }
 
+    /// Appends a presence word (0 or 1), then `v` or 0.
     pub fn optional(&mut self, v: Option<u128>) -> &mut Self {
         self.uint(u128::from(v.is_some())).uint(v.unwrap_or(0))
     }
 
+    /// The Keccak-256 of every word appended.
     pub fn finish(self) -> Digest {
         self.hasher.finalize().into()
     }

@@ -30,8 +30,11 @@ const BATCH: usize = 32 * 1024;
 /// A snapshot directory with its config and quotes loaded; accounts stay on disk.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
+    /// The snapshot directory.
     pub dir: PathBuf,
+    /// `config.toml`, parsed.
     pub config: Config,
+    /// `quotes.csv`, parsed and resolved against the config.
     pub quotes: Vec<Quote>,
     /// `config.toml` as read (bundles carry it verbatim).
     pub config_text: String,
@@ -66,6 +69,7 @@ impl Snapshot {
         })
     }
 
+    /// `accounts.csv` in the snapshot (streamed, never loaded whole).
     pub fn accounts_path(&self) -> PathBuf {
         self.dir.join(ACCOUNTS_FILE)
     }
@@ -83,9 +87,11 @@ pub enum Outcome {
 /// A complete evaluation.
 #[derive(Debug, Clone)]
 pub struct Evaluation {
+    /// The public statement.
     pub statement: Statement,
     /// Private: the exact number of accounts (not part of the statement).
     pub accounts: u64,
+    /// The fine unit and weights the statement is in.
     pub scale: FineScale,
     /// Median price per asset, price units.
     pub prices: Vec<u64>,

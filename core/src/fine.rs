@@ -27,7 +27,9 @@ use crate::bounds;
 pub struct FineScaleError {
     /// The asset whose decimals make the weight too large, if one is to blame.
     pub asset: Option<usize>,
+    /// The config field to blame.
     pub field: String,
+    /// Why no fine unit fits.
     pub reason: String,
 }
 

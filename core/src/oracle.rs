@@ -41,20 +41,26 @@ impl QuoteStatus {
 /// One source's quote as judged by the oracle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceQuote {
+    /// The source's name.
     pub source: String,
     /// Price units; `None` when the source sent nothing.
     pub price: Option<u64>,
+    /// Unix seconds; `None` when the source sent nothing.
     pub timestamp: Option<u64>,
+    /// The oracle's verdict on the quote.
     pub status: QuoteStatus,
 }
 
 /// The oracle's verdict for one asset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssetOracle {
+    /// The asset's symbol.
     pub symbol: String,
+    /// Its price decimals.
     pub price_decimals: u32,
     /// Lower median of the valid quotes; `None` when no quote is valid.
     pub median: Option<u64>,
+    /// The quotes needed (`Counted`) for the epoch to proceed.
     pub quorum: u32,
     /// Number of quotes with status [`QuoteStatus::Counted`].
     pub counted: u32,
@@ -72,7 +78,9 @@ impl AssetOracle {
 /// The epoch cannot be proved: these assets missed their quorum.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HaltReport {
+    /// The halted epoch.
     pub epoch: u64,
+    /// Its timestamp (unix seconds).
     pub timestamp: u64,
     /// The halted assets only, each with all its quotes and their statuses.
     pub halted: Vec<AssetOracle>,

@@ -9,6 +9,7 @@ use crate::statement::Statement;
 /// One check and its outcome: passed, passed with a warning, or failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyCheck {
+    /// What was checked, as a sentence (reports and tests name checks by it).
     pub name: String,
     /// False: the check failed (the verdict is invalid).
     pub passed: bool,
@@ -16,6 +17,7 @@ pub struct PolicyCheck {
     /// development SRS: the proof proves nothing). Never set on a failed check.
     #[serde(default)]
     pub warning: bool,
+    /// What was found (numbers, the failing values).
     pub detail: String,
 }
 
@@ -46,6 +48,7 @@ impl Verdict {
 }
 
 impl PolicyCheck {
+    /// A check named `name` that `passed`, with `detail`.
     pub fn new(name: impl Into<String>, passed: bool, detail: impl Into<String>) -> PolicyCheck {
         PolicyCheck {
             name: name.into(),

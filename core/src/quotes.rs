@@ -13,17 +13,21 @@ use crate::config::Config;
 use crate::csv_input;
 use crate::error::InputError;
 
+/// The quotes file's name in a snapshot.
 pub const QUOTES_FILE: &str = "quotes.csv";
 
 /// One oracle quote, resolved against the config.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quote {
+    /// Index into the config's assets.
     pub asset: usize,
+    /// Index into that asset's sources.
     pub source: usize,
     /// Price units: `10^-price_decimals` quote per whole asset; `0 < price < 2^64`.
     pub price: u64,
     /// Unix seconds, `< 2^63`.
     pub timestamp: u64,
+    /// Ed25519 signature, if the row carries one (checked when the source has a key).
     pub signature: Option<[u8; 64]>,
     /// Line in `quotes.csv`, for reports.
     pub line: u64,

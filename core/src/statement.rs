@@ -16,13 +16,16 @@ use crate::fine::FineScale;
 use crate::oracle::AssetOracle;
 use crate::totals::Totals;
 
+/// Version of the statement's format (in the statement and its digest).
 pub const STATEMENT_VERSION: u32 = 1;
 
 /// Per-asset public totals.
 #[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssetTotals {
+    /// The asset's symbol.
     pub symbol: String,
+    /// Its balance decimals.
     pub decimals: u32,
     /// Σ balances over all accounts, base units.
     #[serde_as(as = "DisplayFromStr")]
@@ -36,11 +39,15 @@ pub struct AssetTotals {
 #[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarketTotals {
+    /// The market's symbol.
     pub symbol: String,
+    /// Its size decimals.
     pub size_decimals: u32,
     #[serde_as(as = "DisplayFromStr")]
+    /// Σ size over long positions, size base units.
     pub long_open_interest: u128,
     #[serde_as(as = "DisplayFromStr")]
+    /// Σ |size| over short positions, size base units.
     pub short_open_interest: u128,
 }
 
@@ -48,10 +55,12 @@ pub struct MarketTotals {
 #[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScenarioTotals {
+    /// The scenario's name.
     pub name: String,
     /// Shock per asset in bps, index-aligned with `assets`.
     pub shocks_bps: Vec<i32>,
     #[serde_as(as = "DisplayFromStr")]
+    /// Σ max(0, −E_j) over all accounts, fine units.
     pub bad_debt: I256,
 }
 
@@ -59,31 +68,45 @@ pub struct ScenarioTotals {
 #[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Statement {
+    /// [`STATEMENT_VERSION`].
     pub version: u32,
+    /// The epoch number.
     pub epoch: u64,
+    /// The snapshot's timestamp (unix seconds).
     pub timestamp: u64,
     /// Digest of the previous epoch's statement (all zero for the first epoch).
     #[serde_as(as = "Hex")]
     pub prev_digest: Digest,
     #[serde_as(as = "Hex")]
+    /// Digest of the config's market structure ([`crate::config::Config::digest`]).
     pub config_digest: Digest,
+    /// The quote currency's symbol.
     pub quote_symbol: String,
+    /// The quote currency's decimals.
     pub quote_decimals: u32,
     /// One fine unit is `10^-fine_exponent` quote.
     pub fine_exponent: u32,
     /// Every quote with its status, and the medians.
     pub oracle: Vec<AssetOracle>,
+    /// Per asset: liabilities and declared reserves.
     pub assets: Vec<AssetTotals>,
+    /// Per market: open interest.
     pub markets: Vec<MarketTotals>,
     #[serde_as(as = "DisplayFromStr")]
+    /// Σ equity over all accounts, fine units.
     pub total_equity: I256,
     #[serde_as(as = "DisplayFromStr")]
+    /// Σ maintenance requirement, fine units.
     pub total_maintenance: I256,
+    /// Accounts with equity below their requirement.
     pub under_margined_accounts: u64,
     #[serde_as(as = "DisplayFromStr")]
+    /// Σ max(0, MM − E) over all accounts, fine units.
     pub total_shortfall: I256,
     #[serde_as(as = "DisplayFromStr")]
+    /// Σ max(0, −E) over all accounts, fine units.
     pub total_bad_debt: I256,
+    /// Per stress scenario: its shocks and bad debt.
     pub scenarios: Vec<ScenarioTotals>,
     /// Insurance fund in fine units.
     #[serde_as(as = "DisplayFromStr")]

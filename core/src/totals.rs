@@ -10,6 +10,7 @@ use crate::margin::AccountMargin;
 /// Sums over a set of accounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Totals {
+    /// Accounts summed.
     pub accounts: u64,
     /// Per asset: Σ balance, base units.
     pub liabilities: Vec<u128>,
@@ -17,16 +18,22 @@ pub struct Totals {
     pub long_open_interest: Vec<u128>,
     /// Per market: Σ |size| over short positions.
     pub short_open_interest: Vec<u128>,
+    /// Σ equity, fine units.
     pub equity: I256,
+    /// Σ maintenance requirement, fine units.
     pub maintenance: I256,
+    /// Accounts with equity below their requirement.
     pub under_margined: u64,
+    /// Σ shortfall, fine units.
     pub shortfall: I256,
+    /// Σ bad debt, fine units.
     pub bad_debt: I256,
     /// Per stress scenario: Σ bad debt.
     pub stressed_bad_debt: Vec<I256>,
 }
 
 impl Totals {
+    /// Zero totals for `assets`, `markets` and `stress_scenarios`.
     pub fn new(assets: usize, markets: usize, stress_scenarios: usize) -> Self {
         Self {
             accounts: 0,

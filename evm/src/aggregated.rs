@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use zkmargin_layout::encoding::instance_words;
 use zkmargin_layout::Fr;
 
+/// The `format` of an aggregated proof file.
 pub const AGGREGATED_FORMAT: &str = "zkmargin-aggregated/1";
 /// The KZG accumulator's limbs that open an aggregated proof's instances (then `r` and `c`).
 pub const ACCUMULATOR_WORDS: usize = 12;
@@ -43,7 +44,9 @@ pub fn verifier_calldata(
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `aggregated.json`: an aggregated proof of one epoch, as `zkmargin aggregate` writes it.
 pub struct AggregatedFile {
+    /// [`AGGREGATED_FORMAT`].
     pub format: String,
     /// Hex: the statement digest of the epoch it aggregates.
     pub statement_digest: String,
@@ -54,12 +57,15 @@ pub struct AggregatedFile {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why an aggregated proof file cannot be read.
 pub enum AggregatedError {
     #[error("not a {AGGREGATED_FORMAT} file: {0}")]
+    /// Not JSON of the format, or of another format.
     Malformed(String),
 }
 
 impl AggregatedFile {
+    /// The file for the aggregated proof of the epoch whose statement digest is `statement_digest`.
     pub fn new(statement_digest: &[u8; 32], accumulator: &[Fr], proof: &[u8]) -> Self {
         AggregatedFile {
             format: AGGREGATED_FORMAT.into(),
@@ -72,6 +78,7 @@ impl AggregatedFile {
         }
     }
 
+    /// Parses and checks the format; the contents are checked where they are used.
     pub fn parse(bytes: &[u8]) -> Result<Self, AggregatedError> {
         let f: AggregatedFile =
             serde_json::from_slice(bytes).map_err(|e| AggregatedError::Malformed(e.to_string()))?;

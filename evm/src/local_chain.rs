@@ -12,18 +12,33 @@ use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
 pub const TX_GAS_LIMIT: u64 = 30_000_000;
 
 #[derive(Debug, thiserror::Error)]
+/// Why a transaction did not succeed.
 pub enum ChainError {
     #[error("reverted after {gas} gas: 0x{}", hex::encode(output))]
-    Reverted { gas: u64, output: Vec<u8> },
+    /// The call reverted.
+    Reverted {
+        /// Gas used.
+        gas: u64,
+        /// The revert data (an ABI-encoded error).
+        output: Vec<u8>,
+    },
     #[error("halted after {gas} gas: {reason}")]
-    Halted { gas: u64, reason: String },
+    /// The EVM halted (out of gas, invalid opcode, code too large).
+    Halted {
+        /// Gas used.
+        gas: u64,
+        /// revm's reason.
+        reason: String,
+    },
     #[error("the EVM refused the transaction: {0}")]
+    /// The transaction was not valid (nonce, balance, gas limit).
     Invalid(String),
 }
 
 /// A deployed contract.
 #[derive(Debug, Clone, Copy)]
 pub struct Deployed {
+    /// Where it lives.
     pub address: Address,
     /// Gas of the deployment transaction.
     pub gas: u64,
@@ -36,9 +51,11 @@ pub struct Deployed {
 pub struct CallResult {
     /// Gas of the whole transaction (21,000 base and calldata included).
     pub gas: u64,
+    /// The returned data.
     pub output: Vec<u8>,
 }
 
+/// An in-memory EVM with mainnet rules (EIP-170 on, unless lifted) and one funded sender.
 pub struct LocalChain {
     evm: MainnetEvm<MainnetContext<InMemoryDB>>,
     nonce: u64,

@@ -13,6 +13,7 @@ use zkmargin_layout::Fr;
 
 /// The registry's Solidity source (pragma 0.8.19).
 pub const REGISTRY_SOURCE: &str = include_str!("../contracts/EpochRegistry.sol");
+/// The registry contract's name in its source.
 pub const REGISTRY_CONTRACT: &str = "EpochRegistry";
 
 sol! {
@@ -72,14 +73,17 @@ pub struct RegistryParams {
     /// Words the submitter puts before the SNARK bytes in `proof`: the accumulator's 12 limbs
     /// (aggregated) or the table's id range (direct).
     pub proof_prefix_words: usize,
+    /// Whether `proof` carries an aggregated proof (else a direct one).
     pub aggregated: bool,
     /// Leading commitments of a direct proof hashed into the stored table commitment.
     pub table_columns: usize,
+    /// Words of the statement (the epoch circuit's public instances).
     pub statement_words: usize,
     /// Two per asset (presence, reserves).
     pub declared_words: usize,
     /// Position of the insurance fund (the last public input).
     pub insurance_index: usize,
+    /// Stress scenarios (each has a bad-debt word the registry compares with the insurance fund).
     pub scenarios: usize,
     /// Hex.
     pub config_digest: String,
@@ -88,6 +92,7 @@ pub struct RegistryParams {
     pub config_positions: Vec<usize>,
     /// Hex Keccak-256 of those words, in order: the venue's rules as the circuit takes them.
     pub config_words: String,
+    /// The epoch the registry starts at.
     pub first_epoch: u64,
     /// Hex: the `prev_digest` the first epoch must carry.
     pub genesis_digest: String,
@@ -97,11 +102,13 @@ pub struct RegistryParams {
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error(transparent)]
+    /// The bundle's statement cannot be encoded.
     Encoding(#[from] EncodingError),
     #[error(
         "an epoch of {0} shards has no single proof for the direct verifier: aggregate it \
          (zkmargin aggregate)"
     )]
+    /// A sharded epoch has no single proof for the direct verifier.
     Sharded(usize),
 }
 

@@ -6,20 +6,42 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 #[derive(Debug, thiserror::Error)]
+/// Why a contract could not be compiled.
 pub enum SolcError {
     #[error(
         "cannot run {command}: {source} (run `npm ci --prefix scripts/node`, or set ZKMARGIN_SOLC)"
     )]
+    /// The compiler could not be started.
     Spawn {
+        /// The command line.
         command: String,
+        /// The error.
         source: std::io::Error,
     },
     #[error("{command} failed:\n{stderr}")]
-    Failed { command: String, stderr: String },
+    /// The compiler failed.
+    Failed {
+        /// The command line.
+        command: String,
+        /// Its standard error.
+        stderr: String,
+    },
     #[error("{command}: no bytecode for contract {contract} in its output")]
-    Missing { command: String, contract: String },
+    /// The compiler's output has no bytecode for the contract.
+    Missing {
+        /// The command line.
+        command: String,
+        /// The contract's name.
+        contract: String,
+    },
     #[error("{command}: bytecode of {contract} is not hex")]
-    NotHex { command: String, contract: String },
+    /// The compiler's bytecode is not hex.
+    NotHex {
+        /// The command line.
+        command: String,
+        /// The contract's name.
+        contract: String,
+    },
 }
 
 /// The compiler command used by [`compile`].
@@ -38,7 +60,9 @@ pub fn command() -> PathBuf {
 /// solc 0.8.19 cannot optimize ("Stack too deep", or out of memory in solcjs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Optimizer {
+    /// Optimize (the registry).
     On,
+    /// Do not optimize (generated verifiers).
     Off,
 }
 

@@ -42,6 +42,7 @@ pub const INCLUSION_FORMAT: u32 = 2;
 /// One level of an opening: a KZG quotient for the data rows of the blocks `[start, end)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpeningLevel {
+    /// The block range `[start, end)` whose data rows the quotient opens.
     pub blocks: [usize; 2],
     /// Compressed G1 hex.
     pub point: String,
@@ -50,7 +51,9 @@ pub struct OpeningLevel {
 /// An inclusion file (JSON, about 1 KB).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InclusionFile {
+    /// [`INCLUSION_FORMAT`].
     pub format_version: u32,
+    /// The epoch the file is for.
     pub epoch: u64,
     /// Hex Keccak-256 of the epoch's statement.
     pub statement_digest: String,
@@ -326,6 +329,7 @@ pub fn g1_to_hex(p: &G1Affine) -> String {
     hex::encode(p.to_bytes())
 }
 
+/// A compressed G1 point from hex; `None` if not a canonical point on the curve.
 pub fn g1_from_hex(s: &str) -> Option<G1Affine> {
     let bytes = hex::decode(s).ok()?;
     let mut repr = <G1Affine as GroupEncoding>::Repr::default();

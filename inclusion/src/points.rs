@@ -32,10 +32,12 @@ fn decode<P: SerdeObject>(bytes: &[u8], size: usize, what: &str) -> Result<Vec<P
         .collect()
 }
 
+/// Decodes a G1 power file: every point canonical and on the curve.
 pub fn decode_g1(bytes: &[u8]) -> Result<Vec<G1Affine>, String> {
     decode(bytes, G1_BYTES, "G1")
 }
 
+/// Decodes a G2 power file: every point canonical and on the curve.
 pub fn decode_g2(bytes: &[u8]) -> Result<Vec<G2Affine>, String> {
     decode(bytes, G2_BYTES, "G2")
 }

@@ -73,17 +73,24 @@ pub const MAX_OPENING_LEVELS: usize = 32;
 
 /// SRS powers: `τ^i·G1` (at least as many as the largest opening set) and `τ^i·G2`.
 pub struct Powers<'a> {
+    /// `τ^i·G1`.
     pub g1: &'a [G1Affine],
+    /// `τ^i·G2`.
     pub g2: &'a [G2Affine],
 }
 
 /// The account at the epoch's prices (fine values shown in the quote currency).
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountStatus {
+    /// Equity, in the quote currency.
     pub equity: String,
+    /// Maintenance requirement, in the quote currency.
     pub maintenance_requirement: String,
+    /// Whether equity is below the requirement.
     pub under_margined: bool,
+    /// `max(0, MM − E)`, in the quote currency.
     pub shortfall: String,
+    /// `max(0, −E)`, in the quote currency.
     pub bad_debt: String,
 }
 

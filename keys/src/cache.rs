@@ -22,8 +22,11 @@ use zkmargin_layout::shape::MarginShape;
 
 /// A key of circuit `C` that can be cached.
 pub trait CachedKey<C: Circuit<Fr>>: Sized {
+    /// The key file's extension (`pk`, `vk`).
     const EXTENSION: &'static str;
+    /// Reads a key of circuit `C` with the circuit parameters `params`.
     fn read_from(r: &mut impl Read, params: C::Params) -> io::Result<Self>;
+    /// Writes the key.
     fn write_to(&self, w: &mut impl Write) -> io::Result<()>;
 }
 
@@ -89,8 +92,11 @@ fn mark_used(key_path: &Path) {
 /// One cache entry: every file named `<name>.…` (key, layout, a write's leftover temporary).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheEntry {
+    /// The entry's name (`<name>.pk`, `<name>.layout.json`, …).
     pub name: String,
+    /// Its files.
     pub files: Vec<PathBuf>,
+    /// Their total size.
     pub bytes: u64,
     /// The newest modification time of its files: when it was last written or read.
     pub last_used: SystemTime,

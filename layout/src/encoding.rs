@@ -46,59 +46,86 @@ use crate::Fr;
 /// One oracle quote as public input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuoteInput<T> {
+    /// 1 if the source sent a quote, else 0.
     pub present: T,
+    /// 1 if the quote's signature verified (or the source has no key), else 0.
     pub signature_ok: T,
+    /// The quote's price, price units (0 when absent).
     pub price: T,
+    /// Its timestamp, unix seconds (0 when absent).
     pub timestamp: T,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// One asset's public inputs: its oracle policy, fine weights and quotes.
 pub struct AssetInput<T> {
+    /// Counted quotes needed.
     pub quorum: T,
+    /// The deviation band, bps.
     pub max_deviation_bps: T,
+    /// The largest quote age, seconds.
     pub max_age_secs: T,
     /// `W[j][a]` for `j = 0..=S`.
     pub collateral_weights: Vec<T>,
+    /// One per configured source, in config order.
     pub quotes: Vec<QuoteInput<T>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// One market's public fine weights.
 pub struct MarketInput<T> {
     /// `V[j][m]` for `j = 0..=S`.
     pub mark_weights: Vec<T>,
+    /// `R[m]`.
     pub maintenance_weight: T,
 }
 
 /// Public inputs: what the statement asserts about its inputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicInputs<T> {
+    /// The epoch number.
     pub epoch: T,
+    /// The epoch timestamp.
     pub timestamp: T,
+    /// The previous statement's digest, as two 128-bit halves.
     pub prev_digest: [T; 2],
+    /// The config digest, as two 128-bit halves.
     pub config_digest: [T; 2],
+    /// Per asset.
     pub assets: Vec<AssetInput<T>>,
+    /// Per market.
     pub markets: Vec<MarketInput<T>>,
+    /// `C = 10^(D − Q)`.
     pub quote_weight: T,
+    /// The insurance fund, fine units.
     pub insurance_fund: T,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// One asset's public outputs: the oracle's verdicts, the median and the liabilities.
 pub struct AssetOutput<T> {
     /// `(valid, counted)` per source.
     pub verdicts: Vec<(T, T)>,
+    /// The lower median, price units.
     pub median: T,
+    /// Σ balances, base units.
     pub liabilities: T,
 }
 
 /// Public outputs: what the circuit computes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicOutputs<T> {
+    /// Per asset.
     pub assets: Vec<AssetOutput<T>>,
     /// `(long, short)` open interest per market.
     pub open_interest: Vec<(T, T)>,
+    /// Σ equity (field element of the signed integer).
     pub total_equity: T,
+    /// Σ maintenance requirement.
     pub total_maintenance: T,
+    /// Number of under-margined accounts.
     pub under_margined: T,
+    /// Σ shortfall.
     pub total_shortfall: T,
     /// Base case, then each stress scenario.
     pub bad_debt: Vec<T>,
@@ -142,6 +169,7 @@ impl<T: Clone> PublicInputs<T> {
         }
     }
 
+    /// The inputs as instance words, in circuit order.
     pub fn flatten(&self) -> Vec<T> {
         let mut v = vec![self.epoch.clone(), self.timestamp.clone()];
         v.extend(self.prev_digest.iter().cloned());
@@ -172,6 +200,7 @@ impl<T: Clone> PublicInputs<T> {
 }
 
 impl<T: Clone> PublicOutputs<T> {
+    /// The outputs as instance words, in circuit order.
     pub fn flatten(&self) -> Vec<T> {
         let mut v = Vec::new();
         for a in &self.assets {
@@ -221,19 +250,40 @@ pub const MAX_TABLE_ROWS: u64 = (1 << 32) - 1;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CombineError {
     #[error("no shards")]
+    /// No shard instances were given.
     Empty,
     #[error("{shards} shards of {rows} rows exceed {MAX_TABLE_ROWS} table rows")]
-    TooManyRows { shards: usize, rows: usize },
+    /// More table rows than the statement's bound allows.
+    TooManyRows {
+        /// Shards.
+        shards: usize,
+        /// Rows per shard.
+        rows: usize,
+    },
     #[error("shard {shard} has {got} public instances, the shape needs {expected}")]
+    /// A shard's instance column has the wrong length.
     Length {
+        /// The shard.
         shard: usize,
+        /// Its instances.
         got: usize,
+        /// What the shape needs.
         expected: usize,
     },
     #[error("shard {shard} disagrees with shard 0 on public word {word} (an input, quote verdict or median)")]
-    Shared { shard: usize, word: usize },
+    /// A shard disagrees with shard 0 on a word every shard repeats.
+    Shared {
+        /// The shard.
+        shard: usize,
+        /// The statement word.
+        word: usize,
+    },
     #[error("shard {shard}'s first id is not above shard {}'s last id (shards dropped, duplicated or reordered)", shard - 1)]
-    Order { shard: usize },
+    /// A shard's first id is not above the previous shard's last.
+    Order {
+        /// The shard.
+        shard: usize,
+    },
 }
 
 /// Which statement words add up across shards (totals) rather than repeat in every shard.
@@ -319,12 +369,16 @@ pub fn combine_shards<S: AsRef<[Fr]>>(
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodingError {
     #[error("statement does not fit the circuit shape: {0}")]
+    /// The statement does not fit the shape (counts of assets, markets, scenarios, sources).
     ShapeMismatch(String),
     #[error("config admits no fine scale: {0}")]
+    /// The config has no fine unit.
     Scale(String),
     #[error("statement value `{0}` is outside the field")]
+    /// A statement value is outside the field (a hostile statement).
     OutOfField(String),
     #[error(transparent)]
+    /// The shape is not one the config admits.
     Shape(#[from] crate::shape::ShapeError),
 }
 

@@ -23,6 +23,7 @@ pub fn fr_from_i256(x: I256) -> Fr {
     try_fr_from_i256(x).expect("|x| < p by the data model's bounds")
 }
 
+/// `x` as a field element (negative values as `p − |x|`).
 pub fn fr_from_i128(x: i128) -> Fr {
     fr_from_i256(I256::from(x))
 }

@@ -21,14 +21,18 @@ pub const CONFIG: &str = "config.toml";
 pub struct SrsLabel {
     /// `dev-insecure` or `ptau:<file name>`.
     pub source: String,
+    /// The SRS size: 2^k points (the shape's k).
     pub k: u32,
 }
 
 /// `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The manifest format's version.
     pub format_version: u32,
+    /// The circuit shape every shard is proved with.
     pub shape: MarginShape,
+    /// The SRS every shard is proved under.
     pub srs: SrsLabel,
     /// Hex Keccak-256 of the statement (the next epoch's `prev_digest`).
     pub statement_digest: String,
@@ -38,6 +42,7 @@ pub struct Manifest {
     /// (what inclusion proofs open), in data-column order. Fixed by the circuit layout;
     /// `zkmargin-verify` re-derives it and refuses a manifest that differs.
     pub account_data_columns: Vec<usize>,
+    /// The statement the bundle proves.
     pub statement: Statement,
 }
 

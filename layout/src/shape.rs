@@ -21,32 +21,52 @@ pub const WIDEST_VALUE_BITS: usize = 208;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShapeError {
     #[error("config admits no fine scale: {0}")]
+    /// The config has no fine unit.
     Scale(String),
     #[error(
         "value_bits: the config's weights (decimals, haircuts, mmr_bps, shocks) need a \
          {bits}-bit sign check; the circuit supports at most {WIDEST_VALUE_BITS}"
     )]
-    TooWide { bits: usize },
+    /// The config's weights need a wider sign check than the circuit has.
+    TooWide {
+        /// The bits needed.
+        bits: usize,
+    },
     #[error("rows = {0}: must be a power of two from 2^{MIN_ROWS_LOG2} to 2^{MAX_K}")]
+    /// `rows` is not a supported table size.
     Rows(u64),
     #[error("rows = {rows}: no circuit up to 2^{MAX_K} rows holds the table")]
-    NoCircuit { rows: usize },
-    #[error("k = {k}: a table of {rows} rows is proved with k from {min} to {max} (the cheapest circuit)")]
-    K {
-        k: u32,
+    /// No supported circuit holds the table.
+    NoCircuit {
+        /// Rows of the table.
         rows: usize,
+    },
+    #[error("k = {k}: a table of {rows} rows is proved with k from {min} to {max} (the cheapest circuit)")]
+    /// `k` is outside the sizes a table of `rows` is proved with.
+    K {
+        /// The declared k.
+        k: u32,
+        /// The table's rows.
+        rows: usize,
+        /// The smallest circuit the table fits.
         min: u32,
+        /// The circuit `prove` chooses.
         max: u32,
     },
     #[error("{field} = {declared}: the config gives {expected}")]
+    /// A declared field is not what the config gives.
     Field {
+        /// The field.
         field: &'static str,
+        /// What was declared.
         declared: String,
+        /// What the config gives.
         expected: String,
     },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The circuit shape: everything that fixes the constraint system (and so the verifying key).
 pub struct MarginShape {
     /// The circuit has 2^k rows.
     pub k: u32,

@@ -40,6 +40,7 @@ pub const GAP_BITS: usize = zkmargin_core::account_id::ID_BITS as usize;
 pub enum Checked {
     /// `id − previous id − 1` (block 0: `id`; tail: `sentinel − last id − 1`).
     Gap,
+    /// A balance of an asset.
     Balance(usize),
     /// `|size| − short` of a market: the short flag needs a non-zero size, so every position
     /// has one encoding (a zero size is long).
@@ -55,12 +56,16 @@ pub enum Checked {
 /// Where a checked value lives: lane, first row within the block, number of limbs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LanePlacement {
+    /// The lane (value column).
     pub lane: usize,
+    /// Its first row within the block.
     pub row: usize,
+    /// Limbs of the value.
     pub limbs: usize,
 }
 
 impl LanePlacement {
+    /// Rows of the lane the value spans (`LANE_LIMBS` limbs per row).
     pub fn lane_rows(&self) -> usize {
         self.limbs.div_ceil(LANE_LIMBS)
     }
@@ -69,13 +74,16 @@ impl LanePlacement {
 /// What a lane-row does: how many limbs it recomposes and whether it carries into the next row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LaneRowRole {
+    /// Limbs recomposed on this row.
     pub limbs: usize,
+    /// Whether the value continues on the next row.
     pub carries: bool,
 }
 
 /// Per-account cells outside the lanes: the account data and the sign flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Aux {
+    /// The account id (`H(identifier ‖ salt)`).
     Id,
     /// Balance of an asset (equal to its lane).
     Balance(usize),
@@ -107,9 +115,19 @@ impl Aux {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Coef {
     /// `P_a · W[j][a]`.
-    Collateral { case: usize, asset: usize },
+    Collateral {
+        /// The case (0 = base).
+        case: usize,
+        /// The asset.
+        asset: usize,
+    },
     /// `P_u · V[j][m]`.
-    Mark { case: usize, market: usize },
+    Mark {
+        /// The case (0 = base).
+        case: usize,
+        /// The market.
+        market: usize,
+    },
     /// `P_u · R[m]`.
     Maintenance(usize),
     /// `C`.
@@ -119,47 +137,69 @@ pub enum Coef {
 /// Table totals, in the order of the public outputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Total {
+    /// Σ balance of an asset.
     Liability(usize),
+    /// Σ long size of a market.
     Long(usize),
+    /// Σ short size of a market.
     Short(usize),
+    /// Σ equity.
     Equity,
+    /// Σ maintenance requirement.
     Maintenance,
+    /// Under-margined accounts.
     Under,
+    /// Σ shortfall.
     Shortfall,
+    /// Σ bad debt in case `j`.
     BadDebt(usize),
 }
 
 /// A cell of a block: column index (within its column group) and row within the block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slot {
+    /// Column within its group.
     pub column: usize,
+    /// Row within the block.
     pub row: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// Where every cell of an account block lives, for one shape (shared by the circuit, the witness and inclusion proofs).
 pub struct TableLayout {
     /// Bits per limb (the lookup table is `0..2^limb_bits`).
     pub limb_bits: usize,
     /// `B`: per-account equities satisfy `|E| < 2^B`; a multiple of 16.
     pub value_bits: usize,
+    /// Value columns.
     pub lanes: usize,
+    /// Rows per block.
     pub block_rows: usize,
     /// Account blocks (the shape's table rows); the tail block follows them.
     pub blocks: usize,
+    /// Assets.
     pub assets: usize,
+    /// Markets.
     pub markets: usize,
     /// Base case plus scenarios.
     pub cases: usize,
+    /// Where each checked value lives.
     pub checked: BTreeMap<Checked, LanePlacement>,
     /// Account data cells ([`Aux::is_account_data`]) in the data columns.
     pub data: BTreeMap<Aux, Slot>,
+    /// Account data columns.
     pub data_columns: usize,
     /// Sign flags in the flag columns.
     pub flags: BTreeMap<Aux, Slot>,
+    /// Flag columns.
     pub flag_columns: usize,
+    /// Where each coefficient lives (the same in every block).
     pub coefs: BTreeMap<Coef, Slot>,
+    /// Coefficient columns.
     pub coef_columns: usize,
+    /// The totals and where each running total lives, in public-output order.
     pub totals: Vec<(Total, Slot)>,
+    /// Running-total columns.
     pub acc_columns: usize,
     /// Rows `0..lookup_rows` of every limb column are range-checked; `lookup_rows` itself holds
     /// the end of the lookup running sum.
@@ -341,6 +381,7 @@ impl TableLayout {
         self.markets > 0
     }
 
+    /// Limb columns: `LANE_LIMBS` per lane.
     pub fn limb_columns(&self) -> usize {
         self.lanes * LANE_LIMBS
     }

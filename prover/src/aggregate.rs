@@ -56,24 +56,30 @@ use zkmargin_keys::cache::Origin;
 
 /// The aggregation circuit has 2^21 rows; its range checks use a 2^20-row lookup table.
 pub const AGGREGATION_K: u32 = 21;
+/// Bits of the aggregation circuit's range-check lookup table.
 pub const AGGREGATION_LOOKUP_BITS: usize = 20;
 pub use zkmargin_evm::aggregated::{compress, compression_point, ACCUMULATOR_WORDS};
 
 /// Column counts and break points of the aggregation circuit for one epoch shape.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AggregationLayout {
+    /// halo2-base's aggregation configuration.
     pub params: AggregationConfigParams,
+    /// Its break points, fixed at keygen.
     pub break_points: MultiPhaseThreadBreakPoints,
 }
 
 /// An aggregated proof: `instances` = accumulator limbs ‖ `r` ‖ `c`.
 #[derive(Debug, Clone)]
 pub struct AggregatedProof {
+    /// Accumulator limbs ‖ `r` ‖ `c`.
     pub instances: Vec<Fr>,
+    /// The proof (Keccak transcript, for the EVM verifier).
     pub proof: Vec<u8>,
 }
 
 impl AggregatedProof {
+    /// The accumulator's limbs (the pairing check the verifier finishes).
     pub fn accumulator(&self) -> &[Fr] {
         &self.instances[..ACCUMULATOR_WORDS]
     }
@@ -156,7 +162,9 @@ pub fn shard_snarks(
 /// with its accumulator's limbs, which the parent folds in).
 #[derive(Clone)]
 pub struct Child {
+    /// The proof.
     pub snark: Snark,
+    /// Whether it is a node proof (its instances start with an accumulator).
     pub node: bool,
 }
 

@@ -18,27 +18,38 @@ use zkmargin_core::InputError;
 use zkmargin_layout::shape::MarginShape;
 
 #[derive(Debug, thiserror::Error)]
+/// Why a snapshot cannot be prepared for proving.
 pub enum PrepareError {
     #[error(transparent)]
+    /// The snapshot is unusable (`file:line: field: reason`).
     Input(#[from] InputError),
     #[error("oracle halt")]
+    /// The oracle circuit breaker halted the epoch.
     Halted(Box<HaltReport>),
     #[error(transparent)]
+    /// No honest witness exists for the shape.
     Witness(#[from] WitnessError),
     #[error("circuit shape: {0}")]
+    /// The requested circuit size is not one the table is proved with.
     Shape(#[from] zkmargin_layout::shape::ShapeError),
     #[error("a table of {0} rows does not fit any supported circuit size")]
+    /// No supported circuit holds a table of this many rows.
     TooLarge(usize),
 }
 
 /// An epoch ready to prove.
 pub struct PreparedEpoch {
+    /// The snapshot's config.
     pub config: Config,
+    /// `config.toml` as read (the bundle carries it verbatim).
     pub config_toml: String,
+    /// `quotes.csv` as read.
     pub quotes_csv: Vec<u8>,
+    /// The engine's statement (the proof must reproduce it).
     pub statement: Statement,
     /// The shape of every shard (`shape.rows` table rows each).
     pub shape: MarginShape,
+    /// The secret salts and the proving randomness derive from.
     pub master_secret: [u8; 32],
     /// Private: the number of real accounts.
     pub accounts: usize,
@@ -59,6 +70,7 @@ pub fn shard_slice<T>(sorted: &[T], rows: usize, shard: usize) -> &[T] {
 }
 
 impl PreparedEpoch {
+    /// Shards of `shape.rows` rows the accounts fill.
     pub fn shards(&self) -> usize {
         shard_count(self.accounts, self.shape.rows)
     }
@@ -158,10 +170,13 @@ pub fn prepare(
 #[derive(Debug, thiserror::Error)]
 pub enum ReprepareError {
     #[error("private data: {0}")]
+    /// `private/` is missing or unreadable.
     Private(String),
     #[error(transparent)]
+    /// The private snapshot cannot be prepared.
     Prepare(#[from] PrepareError),
     #[error("the private snapshot does not reproduce the bundle: {0} differs")]
+    /// The private snapshot does not reproduce the bundle (the named part differs).
     Mismatch(&'static str),
 }
 

@@ -49,24 +49,35 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const CHUNK_BLOCKS: [usize; 2] = [1024, 32];
 
 #[derive(Debug, thiserror::Error)]
+/// Why inclusion proofs cannot be made.
 pub enum InclusionError {
     #[error(transparent)]
+    /// The bundle is unusable.
     Bundle(#[from] zkmargin_bundle::BundleError),
     #[error("{0}")]
+    /// `private/` is missing or unreadable.
     Private(String),
     #[error(transparent)]
+    /// The SRS is missing.
     Srs(#[from] srs::SrsError),
     #[error("rebuilding the witness: {0}")]
+    /// The private snapshot cannot be prepared again.
     Prepare(String),
     #[error("the rebuilt epoch does not match the bundle: {0}")]
+    /// A self-check failed: what was rebuilt or cached is not what the proof committed to.
     Mismatch(&'static str),
     #[error("halo2: {0:?}")]
+    /// halo2 failed (key generation or witness synthesis).
     Halo2(halo2_proofs::plonk::Error),
     #[error("no account {0:?} in this epoch")]
+    /// No account of this identifier is in the epoch.
     UnknownAccount(String),
     #[error("{path}: {source}")]
+    /// A file could not be written.
     Io {
+        /// The file.
         path: std::path::PathBuf,
+        /// The error.
         source: std::io::Error,
     },
 }
@@ -74,6 +85,7 @@ pub enum InclusionError {
 /// A bundle's accounts in table order, from its private snapshot and master secret: what every
 /// shard's inclusion prover reads.
 pub struct EpochAccounts {
+    /// The bundle, with its private data read.
     pub bundle: Bundle,
     bundle_dir: std::path::PathBuf,
     config: Config,
@@ -85,6 +97,7 @@ pub struct EpochAccounts {
 }
 
 impl EpochAccounts {
+    /// Reads `bundle_dir` and its `private/`, re-deriving every account's salt and id.
     pub fn load(bundle_dir: &Path) -> Result<Self, InclusionError> {
         let bundle = Bundle::read(bundle_dir)?;
         bundle.admitted_shape()?;
@@ -122,6 +135,7 @@ impl EpochAccounts {
             .map(|(id, row)| (row.identifier.as_str(), id.to_hex()))
     }
 
+    /// The bundle's shards.
     pub fn shards(&self) -> usize {
         self.bundle.manifest.shards.len()
     }
@@ -162,6 +176,7 @@ impl EpochAccounts {
 pub struct InclusionProver<'a> {
     epoch: &'a EpochAccounts,
     shard: usize,
+    /// The shard's table layout.
     pub plan: TableLayout,
     /// The shard's accounts in table order (block `b` holds `sorted[b]`).
     sorted: &'a [(AccountId, AccountRow)],

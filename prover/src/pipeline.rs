@@ -325,7 +325,7 @@ pub fn prove_plan(
 #[derive(Debug)]
 pub enum Proved {
     /// The bundle at the requested path.
-    Bundle(Bundle),
+    Bundle(Box<Bundle>),
     /// The oracle circuit breaker halted the epoch: no bundle was written.
     Halted(Box<HaltReport>),
 }
@@ -350,5 +350,5 @@ pub fn prove_snapshot(
     if let Err(e) = std::fs::remove_dir_all(&plan_dir) {
         reporter.warn(&format!("cannot remove {}: {e}", plan_dir.display()));
     }
-    proved.map(Proved::Bundle)
+    proved.map(|bundle| Proved::Bundle(Box::new(bundle)))
 }

@@ -36,7 +36,9 @@ use crate::epoch::{salted_and_sorted, PreparedEpoch};
 use crate::prove::{assemble, EpochPublic, Proof, ProveError};
 use crate::ErrorClass;
 
+/// `plan.json`'s format.
 pub const PLAN_FORMAT: &str = "zkmargin-plan/1";
+/// The plan's manifest file name.
 pub const PLAN_FILE: &str = "plan.json";
 const ACCOUNTS: &str = "accounts.json";
 const RESULT: &str = "proof.json";
@@ -45,28 +47,56 @@ const QUOTES: &str = "quotes.csv";
 const SNAPSHOT_FILES: [&str; 3] = ["config.toml", "quotes.csv", "accounts.csv"];
 
 #[derive(Debug, thiserror::Error)]
+/// Why a plan step failed.
 pub enum PlanError {
     #[error("{path}: {source}")]
+    /// Reading or writing a file failed.
     Io {
+        /// The file.
         path: PathBuf,
+        /// The error.
         source: std::io::Error,
     },
     #[error("{path}: malformed: {reason}")]
-    Malformed { path: PathBuf, reason: String },
+    /// A file of the plan is not in its format.
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error("shard {shard} is not in this plan of {shards} shards")]
-    NoSuchShard { shard: usize, shards: usize },
+    /// The shard index is not in the plan.
+    NoSuchShard {
+        /// The index asked for.
+        shard: usize,
+        /// The plan's shards.
+        shards: usize,
+    },
     #[error("shards not proved yet: {0:?}")]
+    /// These shards have no proof yet.
     Missing(Vec<usize>),
     #[error("shard {shard}: its proof does not verify ({reason})")]
-    BadProof { shard: usize, reason: String },
-    #[error("shard {shard}: {source}")]
-    Shard {
+    /// A shard's recorded proof does not verify.
+    BadProof {
+        /// The shard.
         shard: usize,
+        /// Why.
+        reason: String,
+    },
+    #[error("shard {shard}: {source}")]
+    /// Proving a shard failed.
+    Shard {
+        /// The shard.
+        shard: usize,
+        /// The prover's error.
         source: Box<ProveError>,
     },
     #[error(transparent)]
+    /// Assembling the bundle failed.
     Prove(#[from] ProveError),
     #[error(transparent)]
+    /// Writing the bundle failed.
     Bundle(#[from] BundleError),
 }
 
@@ -107,23 +137,28 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlanError> {
 /// `plan.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanManifest {
+    /// [`PLAN_FORMAT`].
     pub format: String,
     /// Every shard's shape.
     pub shape: MarginShape,
+    /// Shards to prove.
     pub shards: usize,
     /// The SRS every shard job must prove under.
     pub srs: SrsLabel,
+    /// The engine's statement the shards must combine into.
     pub statement: Statement,
 }
 
 /// `shards/NNNN/proof.json`: a proved shard.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShardResult {
+    /// The shard's index.
     pub shard: usize,
     /// Hex field elements, as in a bundle's `instances.json`.
     pub instances: Vec<String>,
     /// Hex.
     pub proof: String,
+    /// The shard's account-table commitment (its first-phase advice commitments, hex).
     pub account_table_commitment: Vec<String>,
 }
 
@@ -193,8 +228,11 @@ pub fn write_plan(
 
 /// An opened plan directory.
 pub struct Plan {
+    /// The plan directory.
     pub dir: PathBuf,
+    /// `plan.json`.
     pub manifest: PlanManifest,
+    /// The snapshot's config.
     pub config: Config,
     config_toml: String,
     quotes_csv: Vec<u8>,
@@ -202,6 +240,7 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Opens the plan in `dir`: its manifest read, its shape admitted against its config and its shard count bounded.
     pub fn open(dir: &Path) -> Result<Plan, PlanError> {
         let read = |file: &str| {
             let path = dir.join(file);
@@ -243,6 +282,7 @@ impl Plan {
         })
     }
 
+    /// The master secret (salts and proving randomness derive from it).
     pub fn master_secret(&self) -> &[u8; 32] {
         &self.master_secret
     }

@@ -28,26 +28,36 @@ use crate::report::{phase, Reporter};
 use zkmargin_keys::cache::Origin;
 
 #[derive(Debug, thiserror::Error)]
+/// Why proving failed.
 pub enum ProveError {
     #[error("key generation failed: {0:?}")]
+    /// Key generation failed.
     Keygen(halo2_proofs::plonk::Error),
     #[error("proving failed: {0:?}")]
+    /// halo2's prover failed.
     Prove(halo2_proofs::plonk::Error),
     #[error("internal: the circuit's public outputs differ from the reference engine's statement")]
+    /// The circuit's public outputs differ from the engine's statement (a bug, never a bundle).
     StatementMismatch,
     #[error("encoding: {0}")]
+    /// The statement cannot be encoded.
     Encoding(#[from] zkmargin_layout::encoding::EncodingError),
     #[error("shards: {0}")]
+    /// The shards do not combine into the statement.
     Shards(#[from] zkmargin_layout::encoding::CombineError),
     #[error("witness: {0}")]
+    /// No honest witness exists.
     Witness(#[from] zkmargin_circuits::witness::WitnessError),
     #[error("internal: the shape has no account table")]
+    /// The shape has no account table (a bug).
     NoTable,
 }
 
 /// A shard's proof and the public instances it is about.
 pub struct Proof {
+    /// The proof (SHPLONK, Keccak EVM transcript).
     pub bytes: Vec<u8>,
+    /// Its public instances.
     pub instances: Vec<Fr>,
     /// The advice-column commitments (the shard's account-table commitment), manifest hex.
     pub advice_commitments: Vec<String>,
@@ -65,7 +75,9 @@ pub fn proving_rng(master_secret: &[u8; 32], shard: usize) -> ChaCha20Rng {
 
 /// A shard shape's proving key and the halo2-base layout it was made with.
 pub struct ShardKey {
+    /// The proving key.
     pub pk: ProvingKey<G1Affine>,
+    /// The keygen parameters it was made with.
     pub layout: KeygenParams,
 }
 
@@ -146,13 +158,19 @@ pub fn prove_shard(
 
 /// What a bundle says besides its proofs.
 pub struct EpochPublic<'a> {
+    /// Every shard's shape.
     pub shape: &'a MarginShape,
     /// The keygen layout the shards were proved with (it places the account data columns).
     pub layout: &'a KeygenParams,
+    /// The SRS's label.
     pub srs_label: &'a str,
+    /// The config.
     pub config: &'a Config,
+    /// `config.toml` as read.
     pub config_toml: &'a str,
+    /// `quotes.csv` as read.
     pub quotes_csv: &'a [u8],
+    /// The engine's statement.
     pub statement: &'a Statement,
 }
 

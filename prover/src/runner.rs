@@ -86,7 +86,7 @@ pub enum RunnerError {
         /// The epoch being proved.
         epoch: u64,
         /// The step's own error (which shard, which file, which check).
-        source: PipelineError,
+        source: Box<PipelineError>,
     },
     /// The oracle circuit breaker halted the epoch.
     #[error("epoch {epoch}: oracle halt: halt report written to {}; nothing proved", report.display())]
@@ -240,7 +240,10 @@ pub fn step(
         },
         srs: options.srs,
     };
-    let proving = |source| RunnerError::Prove { epoch, source };
+    let proving = |source| RunnerError::Prove {
+        epoch,
+        source: Box::new(source),
+    };
     if let Planned::Halted(report) =
         pipeline::make_plan(&request, setup, &plan, reporter).map_err(proving)?
     {

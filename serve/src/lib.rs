@@ -41,9 +41,11 @@ pub const NOT_FOUND: &str = "no inclusion proof for this token";
 /// What the server needs to start.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
+    /// The archive directory.
     pub archive: PathBuf,
     /// Directory of the static web verifier (`index.html` and its files), if any.
     pub web: Option<PathBuf>,
+    /// Per-address rate limit.
     pub rate: RateLimit,
 }
 

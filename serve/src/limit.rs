@@ -21,7 +21,9 @@ use serde_json::json;
 /// Requests per second and burst size allowed to one client address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
+    /// Requests per second.
     pub per_second: NonZeroU32,
+    /// Burst size.
     pub burst: NonZeroU32,
 }
 
@@ -45,6 +47,7 @@ pub struct Limiter {
 const PRUNE_EVERY: u64 = 4096;
 
 impl RateLimit {
+    /// A limiter enforcing this limit per client address.
     pub fn limiter(&self) -> Arc<Limiter> {
         let quota = Quota::per_second(self.per_second).allow_burst(self.burst);
         Arc::new(Limiter {

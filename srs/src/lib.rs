@@ -30,12 +30,16 @@ use zkmargin_inclusion::points::{decode_g2, encode_points};
 const DEV_SEED: [u8; 32] = *b"zkmargin-dev-srs-INSECURE-v1\0\0\0\0";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where an SRS comes from.
 pub enum SrsKind {
+    /// The deterministic development SRS (public seed: INSECURE).
     Dev,
+    /// An imported powers-of-tau ceremony.
     Ptau,
 }
 
 impl SrsKind {
+    /// The label bundles carry (`dev-insecure`, `ptau`).
     pub fn label(self) -> &'static str {
         match self {
             SrsKind::Dev => DEV_SRS_LABEL,
@@ -43,6 +47,7 @@ impl SrsKind {
         }
     }
 
+    /// The kind a bundle's label names; `None` for an unknown label.
     pub fn from_label(label: &str) -> Option<Self> {
         match label {
             DEV_SRS_LABEL => Some(SrsKind::Dev),
@@ -60,17 +65,26 @@ impl SrsKind {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why an SRS cannot be loaded or stored.
 pub enum SrsError {
     #[error("{path}: {source}")]
+    /// Reading or writing a file failed.
     Io {
+        /// The file.
         path: PathBuf,
+        /// The error.
         source: std::io::Error,
     },
     #[error("no {kind} SRS for k = {k} in {dir} (run `zkmargin setup --k {k}`{hint})")]
+    /// The SRS is not in the directory (and is not generated here).
     Missing {
+        /// Its kind's label.
         kind: &'static str,
+        /// Its size.
         k: u32,
+        /// The directory searched.
         dir: PathBuf,
+        /// How to make it (appended to `zkmargin setup --k K`).
         hint: String,
     },
 }

@@ -30,16 +30,32 @@ const BN254_Q_LE: [u8; 32] = [
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// Why a `.ptau` file cannot be imported.
 pub enum PtauError {
     #[error("not a .ptau file: {0}")]
+    /// Not a `.ptau` file of BN254 (the reason says which part).
     Format(String),
     #[error("the ceremony has 2^{power} powers; k = {k} needs 2^{k}")]
-    TooSmall { power: u32, k: u32 },
+    /// The ceremony has fewer powers than k needs.
+    TooSmall {
+        /// The ceremony's power.
+        power: u32,
+        /// The k asked for.
+        k: u32,
+    },
     #[error("point {index} of section {section} is not a valid curve point")]
-    BadPoint { section: u32, index: usize },
+    /// A point is not a valid curve point.
+    BadPoint {
+        /// The file's section.
+        section: u32,
+        /// The point's index.
+        index: usize,
+    },
     #[error("the ceremony's first points are not the BN254 generators")]
+    /// The first points are not the BN254 generators.
     NotGenerators,
     #[error("the powers of tau are inconsistent (pairing check failed)")]
+    /// The powers fail the pairing consistency check.
     Inconsistent,
 }
 

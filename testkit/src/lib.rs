@@ -122,7 +122,7 @@ pub fn prove_bundle(
         srs: SrsKind::Dev,
     };
     match pipeline::prove_snapshot(&request, &setup(), out, &Silent) {
-        Ok(Proved::Bundle(bundle)) => bundle,
+        Ok(Proved::Bundle(bundle)) => *bundle,
         Ok(Proved::Halted(report)) => panic!("the oracle halted: {report:?}"),
         Err(e) => panic!("proving {} failed: {e}", snapshot.display()),
     }

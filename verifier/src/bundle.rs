@@ -29,14 +29,19 @@ pub use crate::statement::Report;
 #[derive(Debug, thiserror::Error)]
 pub enum UnusableBundle {
     #[error(transparent)]
+    /// The bundle's files cannot be read.
     Bundle(#[from] BundleError),
     #[error("bundled config.toml: {0}")]
+    /// Its `config.toml` does not parse.
     Config(zkmargin_core::InputError),
     #[error("bundled quotes.csv: {0}")]
+    /// Its `quotes.csv` does not parse.
     Quotes(zkmargin_core::InputError),
     #[error("SRS: {0}")]
+    /// The verifier's own SRS for the bundle's label and size is unavailable.
     Srs(String),
     #[error(transparent)]
+    /// `--prev` cannot be used.
     Previous(Box<crate::chain::UnusablePrevious>),
 }
 
@@ -98,7 +103,9 @@ pub type SrsLoader<'a> = &'a dyn Fn(&str, u32) -> Result<ParamsKZG<Bn256>, Strin
 
 /// A bundle checked for integrity (everything but policy), with what the checks loaded.
 pub struct CheckedBundle {
+    /// The bundle read.
     pub bundle: Bundle,
+    /// Its config, parsed.
     pub config: Config,
     /// Every integrity check; [`verify_bundle`] appends the policy checks.
     pub report: Report,
@@ -113,7 +120,9 @@ pub struct CheckedBundle {
 
 /// What the SNARK check loaded and admitted, for the inclusion check to reuse.
 pub struct Keys {
+    /// The verifier's own SRS for the bundle's shape.
     pub srs: ParamsKZG<Bn256>,
+    /// The keygen parameters of the rebuilt verifying key.
     pub layout: KeygenParams,
     /// The shape admitted against the config.
     pub shape: MarginShape,

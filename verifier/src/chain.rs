@@ -21,7 +21,9 @@ use crate::bundle::{check_bundle, SrsLoader, UnusableBundle};
 /// integrity checks it failed (none for a valid predecessor).
 #[derive(Debug, Clone)]
 pub struct PreviousEpoch {
+    /// The previous bundle's directory.
     pub path: PathBuf,
+    /// Its epoch, from its statement.
     pub epoch: u64,
     /// Its statement's config digest (the venue's rules).
     pub config_digest: Digest,
@@ -35,8 +37,10 @@ pub struct PreviousEpoch {
 #[derive(Debug, thiserror::Error)]
 #[error("--prev {}: {source}", path.display())]
 pub struct UnusablePrevious {
+    /// The previous bundle's directory.
     pub path: PathBuf,
     #[source]
+    /// Why it cannot be read.
     pub source: UnusableBundle,
 }
 

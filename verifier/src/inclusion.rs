@@ -22,28 +22,46 @@ use crate::bundle::{check_bundle, SrsLoader, UnusableBundle};
 pub type G2Loader<'a> = &'a dyn Fn(&str, &ParamsKZG<Bn256>) -> Result<Vec<G2Affine>, String>;
 
 #[derive(Debug, thiserror::Error)]
+/// Why an inclusion file cannot be checked at all (exit 2).
 pub enum UnusableInclusion {
     #[error(transparent)]
+    /// The bundle cannot be checked.
     Bundle(#[from] UnusableBundle),
     #[error("{path}: {reason}")]
-    File { path: String, reason: String },
+    /// The inclusion file is unreadable or not of the format.
+    File {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error("SRS: {0}")]
+    /// The verifier's SRS or its G2 powers are unavailable.
     Srs(String),
     #[error("the bundle cannot be checked far enough to open its commitments: {0}")]
+    /// The bundle's SNARK check did not get far enough to open its commitments.
     Unopenable(String),
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// The verdict on one inclusion file: every check, and the account's status.
 pub struct InclusionReport {
+    /// The epoch of the bundle checked against.
     pub epoch: u64,
+    /// The shard the file names.
     pub shard: usize,
+    /// The row within the shard.
     pub row: usize,
+    /// The row's account id (hex).
     pub id: String,
+    /// Every check, passed or not.
     pub checks: Vec<PolicyCheck>,
+    /// The account at the epoch's prices.
     pub account: AccountStatus,
 }
 
 impl InclusionReport {
+    /// Whether every check passed (warnings included).
     pub fn passed(&self) -> bool {
         self.checks.iter().all(|c| c.passed)
     }

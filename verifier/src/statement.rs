@@ -24,37 +24,53 @@ enum Published {
 #[derive(Debug, thiserror::Error)]
 pub enum StatementFileError {
     #[error("{path}: cannot read: {source}")]
+    /// The file cannot be read.
     Read {
+        /// The file.
         path: String,
+        /// The error.
         source: std::io::Error,
     },
     #[error("{path}: not a zkmargin statement: {source}")]
+    /// The file is not a statement, bare or with its config.
     Parse {
+        /// The file.
         path: String,
+        /// The parser's error.
         source: serde_json::Error,
     },
     #[error("{path}: config_toml: {source}")]
+    /// The bundled config does not parse.
     Config {
+        /// The file.
         path: String,
+        /// The config's error.
         source: zkmargin_core::InputError,
     },
     #[error(
         "{path}: a claimed statement_digest can only be checked with the config \
          (`zkmargin check --json` includes it as config_toml)"
     )]
-    DigestWithoutConfig { path: String },
+    /// A digest is claimed without the config that computing it needs.
+    DigestWithoutConfig {
+        /// The file.
+        path: String,
+    },
 }
 
 /// The verdict on a statement or bundle: every check, passed or not.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Report {
+    /// The statement checked.
     pub statement: Statement,
     /// Hex; `None` when no config came with the statement.
     pub statement_digest: Option<String>,
+    /// Every check, passed or not.
     pub checks: Vec<PolicyCheck>,
 }
 
 impl Report {
+    /// Whether every check passed (warnings included).
     pub fn passed(&self) -> bool {
         self.checks.iter().all(|c| c.passed)
     }

@@ -50,10 +50,13 @@ pub const TRUSTED: &str = "The page checks your account against the epoch's publ
 
 /// An epoch's public files, as the page fetched them.
 pub struct EpochFiles<'a> {
+    /// `manifest.json`.
     pub manifest: &'a [u8],
+    /// `config.toml`.
     pub config_toml: &'a str,
     /// `g1.bin` and `g2.bin` of the manifest's SRS label.
     pub g1: &'a [u8],
+    /// `g2.bin` of that label.
     pub g2: &'a [u8],
 }
 
@@ -65,23 +68,33 @@ pub struct PageReport {
     /// `valid`, `warning` (every check passed, one with a warning: the development SRS) or
     /// `invalid`.
     pub status: Verdict,
+    /// The epoch of the manifest.
     pub epoch: u64,
+    /// The shard the file names.
     pub shard: usize,
+    /// The row within the shard.
     pub row: usize,
+    /// The row's account id (hex).
     pub id: String,
     /// An identifier was given, so `H(identifier ‖ salt) = id` was checked (without one, the
     /// row is shown as committed but not bound to the holder).
     pub identifier_checked: bool,
+    /// Every check, passed or not.
     pub checks: Vec<PolicyCheck>,
     /// The account at the epoch's prices (computed from the file's values).
     pub account: AccountStatus,
     /// The file's balances per asset and position sizes per market (signed, short < 0), as
     /// the holder should recognize them.
     pub balances: Vec<Amount>,
+    /// The file's position sizes per market (signed, short < 0).
     pub positions: Vec<Amount>,
+    /// The epoch's statement, for display.
     pub headline: Headline,
+    /// The statement digest (hex), to compare with the on-chain registry.
     pub statement_digest: String,
+    /// The SRS label the epoch was proved under.
     pub srs: String,
+    /// What the page trusts rather than checks ([`TRUSTED`]).
     pub trusted: &'static str,
 }
 
@@ -89,58 +102,88 @@ pub struct PageReport {
 /// units, as decimal strings).
 #[derive(Debug, Clone, Serialize)]
 pub struct Headline {
+    /// The epoch number.
     pub epoch: u64,
+    /// Its timestamp (unix seconds).
     pub timestamp: u64,
+    /// The quote currency's symbol.
     pub quote: String,
+    /// Per asset: the median and its quorum.
     pub prices: Vec<PriceLine>,
+    /// Σ equity.
     pub total_equity: String,
+    /// Σ maintenance requirement.
     pub total_maintenance: String,
+    /// Accounts below their requirement.
     pub under_margined_accounts: u64,
+    /// Σ shortfall.
     pub total_shortfall: String,
+    /// Σ bad debt.
     pub total_bad_debt: String,
+    /// The insurance fund.
     pub insurance_fund: String,
+    /// Bad debt per stress scenario.
     pub scenarios: Vec<ScenarioLine>,
+    /// Liabilities per asset.
     pub liabilities: Vec<Amount>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// One asset's price line.
 pub struct PriceLine {
+    /// The asset's symbol.
     pub symbol: String,
     /// `None`: no valid quote (the asset halted; the epoch could not have been proved).
     pub median: Option<String>,
+    /// Quotes counted toward the quorum.
     pub counted: u32,
+    /// Configured sources.
     pub sources: usize,
+    /// Quotes the quorum needs.
     pub quorum: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// One stress scenario's line.
 pub struct ScenarioLine {
+    /// The scenario's name.
     pub name: String,
+    /// Its bad debt, in the quote currency.
     pub bad_debt: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// An amount with its symbol.
 pub struct Amount {
+    /// The asset's, market's or currency's symbol.
     pub symbol: String,
+    /// The amount, as a decimal string.
     pub amount: String,
 }
 
 /// Where an inclusion file's epoch files are, relative to the archive root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EpochPaths {
+    /// The epoch number.
     pub epoch: u64,
+    /// `public/NNNNNNNNNN/manifest.json`.
     pub manifest: String,
+    /// `public/NNNNNNNNNN/config.toml`.
     pub config: String,
 }
 
 /// Where a manifest's SRS powers are, relative to the archive root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SrsPaths {
+    /// The SRS label.
     pub label: String,
+    /// `public/srs/<label>/g1.bin`.
     pub g1: String,
+    /// `public/srs/<label>/g2.bin`.
     pub g2: String,
 }
 
+/// Where the epoch files of an inclusion file are (it names its epoch).
 pub fn epoch_paths_of(inclusion: &[u8]) -> Result<EpochPaths, String> {
     let file = parse_file(inclusion)?;
     let dir = format!("public/{}", epoch_dir(file.epoch));
@@ -155,6 +198,7 @@ fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
     Manifest::parse(bytes).map_err(|e| format!("not an epoch manifest: {e}"))
 }
 
+/// Where a manifest's SRS powers are (it names its SRS label).
 pub fn srs_paths_of(manifest: &[u8]) -> Result<SrsPaths, String> {
     let m = parse_manifest(manifest)?;
     let dir = format!("public/{SRS_DIR}/{}", srs_dir_name(&m.srs.source));

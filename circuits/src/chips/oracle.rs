@@ -22,11 +22,13 @@ const DEVIATION_BITS: usize = PRICE_BITS + BPS_BITS;
 
 /// The oracle's constrained verdict for one asset.
 pub struct AssetVerdict {
+    /// The constrained lower median (the hint, checked).
     pub median: AssignedValue<Fr>,
     /// `(valid, counted)` per source.
     pub verdicts: Vec<(AssignedValue<Fr>, AssignedValue<Fr>)>,
 }
 
+/// The oracle's constraints for one asset (the chip implements them on halo2-base).
 pub trait OracleInstructions {
     /// Constrains, for quotes `q_s` with timestamps `t_s` and epoch timestamp `T`:
     /// - `valid_s = present_s · signature_ok_s · [t_s ≤ T] · [T − t_s ≤ max_age]`;
@@ -43,7 +45,9 @@ pub trait OracleInstructions {
     ) -> AssetVerdict;
 }
 
+/// The oracle chip: [`OracleInstructions`] on halo2-base's range chip.
 pub struct OracleChip<'a> {
+    /// The range chip every comparison and range check uses.
     pub range: &'a RangeChip<Fr>,
 }
 

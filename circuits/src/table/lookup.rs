@@ -34,12 +34,19 @@ use zkmargin_layout::Fr;
 use zkmargin_layout::table::LIMBS_PER_HELPER;
 
 #[derive(Debug, Clone)]
+/// The logUp range check of every limb column against one fixed table of `0..2^b`.
 pub struct LimbLookup {
+    /// The limb columns checked.
     pub limbs: Vec<Column<Advice>>,
+    /// How often each table value occurs among the limbs.
     pub multiplicity: Column<Advice>,
+    /// Second-phase helpers: `h = Σ 1/(β − l)` over a group of limb columns.
     pub helpers: Vec<Column<Advice>>,
+    /// The running sum `z` of `Σ h − m/(β − t)`, 0 at both ends.
     pub running: Column<Advice>,
+    /// The table `0..2^b`.
     pub table: Column<Fixed>,
+    /// The challenge `β`, drawn after the limbs and multiplicities are committed.
     pub beta: Challenge,
     /// On rows `0..N`.
     q_active: Selector,

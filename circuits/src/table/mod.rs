@@ -36,14 +36,21 @@ use zkmargin_layout::widths::COST_BITS;
 use zkmargin_layout::Fr;
 
 #[derive(Debug, Clone)]
+/// The account table's columns, selectors and gates.
 pub struct TableConfig {
+    /// Where every cell of a block lives.
     pub plan: TableLayout,
+    /// Lane columns: range-checked values, recomposed from their limbs.
     pub values: Vec<Column<Advice>>,
+    /// The logUp range check of the limbs.
     pub lookup: LimbLookup,
     /// Account data columns: what an inclusion proof opens.
     pub data: Vec<Column<Advice>>,
+    /// Sign-flag columns.
     pub flags: Vec<Column<Advice>>,
+    /// Price-coefficient columns (block 0's tied to the oracle side).
     pub coef: Vec<Column<Advice>>,
+    /// Running-total columns.
     pub acc: Vec<Column<Advice>>,
     /// One per lane and lane-row role: on the block rows (tail block included) where the lane
     /// has that role.
@@ -240,6 +247,7 @@ impl AccountTerms for GateTerms<'_, '_, '_> {
 }
 
 impl TableConfig {
+    /// Allocates the table's columns and creates its gates.
     pub fn configure(meta: &mut ConstraintSystem<Fr>, plan: TableLayout) -> Self {
         let advice = |meta: &mut ConstraintSystem<Fr>, n: usize| -> Vec<Column<Advice>> {
             (0..n).map(|_| meta.advice_column_in(FirstPhase)).collect()

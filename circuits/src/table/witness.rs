@@ -69,11 +69,17 @@ struct BlockCells {
 /// All table cells, column by column (rows `0..table_rows`; limbs up to `lookup_rows`).
 #[derive(Debug, Clone, Default)]
 pub struct TableWitness {
+    /// `values[lane][row]`: lane values.
     pub values: Vec<Vec<Fr>>,
+    /// `limbs[lane·4 + i][row]`: their limbs.
     pub limbs: Vec<Vec<u32>>,
+    /// `data[column][row]`: account data cells.
     pub data: Vec<Vec<Fr>>,
+    /// `flags[column][row]`: sign flags.
     pub flags: Vec<Vec<Fr>>,
+    /// `coef[column][row]`: price coefficients, repeated in every block.
     pub coef: Vec<Vec<Fr>>,
+    /// `acc[column][row]`: running totals.
     pub acc: Vec<Vec<Fr>>,
     /// Final totals, in [`TableLayout::totals`] order.
     pub totals: Vec<Fr>,
@@ -150,6 +156,7 @@ fn row_terms(coef: &BTreeMap<Coef, Fr>, row: &RowWitness) -> RowTerms {
 }
 
 impl TableWitness {
+    /// Every cell of the table of `witness`, laid out by `plan`.
     pub fn new(plan: &TableLayout, witness: &MarginWitness) -> Self {
         let coefficients = coefficient_values(witness);
         let rows = &witness.rows;
