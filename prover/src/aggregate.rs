@@ -58,11 +58,11 @@ use zkmargin_keys::cache::Origin;
 pub const AGGREGATION_K: u32 = 21;
 /// Bits of the aggregation circuit's range-check lookup table.
 pub const AGGREGATION_LOOKUP_BITS: usize = 20;
-pub use zkmargin_evm::aggregated::{compress, compression_point, ACCUMULATOR_WORDS};
+use zkmargin_evm::aggregated::{compression_point, ACCUMULATOR_WORDS};
 
 /// Column counts and break points of the aggregation circuit for one epoch shape.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AggregationLayout {
+pub struct AggregationParams {
     /// halo2-base's aggregation configuration.
     pub params: AggregationConfigParams,
     /// Its break points, fixed at keygen.
@@ -260,7 +260,7 @@ pub fn aggregation_key(
     shape: &MarginShape,
     children: Vec<Child>,
     root: bool,
-) -> Result<(ProvingKey<G1Affine>, AggregationLayout), halo2_proofs::plonk::Error> {
+) -> Result<(ProvingKey<G1Affine>, AggregationParams), halo2_proofs::plonk::Error> {
     let output = if root {
         Output::Root(Fr::zero())
     } else {
@@ -277,7 +277,7 @@ pub fn aggregation_key(
     let params = c.calculate_params(Some(20));
     let vk = keygen_vk(agg_srs, &c)?;
     let pk = keygen_pk(agg_srs, vk, &c)?;
-    let layout = AggregationLayout {
+    let layout = AggregationParams {
         params,
         break_points: c.break_points(),
     };
@@ -287,7 +287,7 @@ pub fn aggregation_key(
 /// The prover's circuit over `children` with the key's layout, and its instances.
 fn prover_instance(
     agg_srs: &ParamsKZG<Bn256>,
-    layout: &AggregationLayout,
+    layout: &AggregationParams,
     shape: &MarginShape,
     children: Vec<Child>,
     output: Output,
@@ -310,7 +310,7 @@ fn prover_instance(
 pub fn prove_node(
     agg_srs: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
-    layout: &AggregationLayout,
+    layout: &AggregationParams,
     shape: &MarginShape,
     children: Vec<Child>,
     rng: impl rand::RngCore,
@@ -330,7 +330,7 @@ pub fn prove_node(
 pub fn prove_root(
     agg_srs: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
-    layout: &AggregationLayout,
+    layout: &AggregationParams,
     shape: &MarginShape,
     child: Child,
     digest: &[u8; 32],
@@ -344,7 +344,7 @@ pub fn prove_root(
 }
 
 /// An aggregation circuit's proving key and layout.
-pub type AggregationKey = (ProvingKey<G1Affine>, AggregationLayout);
+pub type AggregationKey = (ProvingKey<G1Affine>, AggregationParams);
 
 /// Supplies the aggregation key for children shaped like the given ones (`true`: the root).
 pub type KeySource<'a> = dyn FnMut(Vec<Child>, bool) -> Result<AggregationKey, ProveError> + 'a;
@@ -402,7 +402,7 @@ pub fn load_or_generate_aggregation(
     shape: &MarginShape,
     children: Vec<Child>,
     root: bool,
-) -> Result<(ProvingKey<G1Affine>, AggregationLayout, Origin), ProveError> {
+) -> Result<(ProvingKey<G1Affine>, AggregationParams, Origin), ProveError> {
     use halo2_proofs::halo2curves::ff::PrimeField;
     use halo2_proofs::halo2curves::group::GroupEncoding;
     let mut id = b"zkmargin/aggregation-key/v3".to_vec();
@@ -425,7 +425,7 @@ pub fn load_or_generate_aggregation(
     zkmargin_keys::cache::load_or_make_for::<AggregationCircuit, _, _>(
         Some(dir),
         &name,
-        |layout: &AggregationLayout| Some(layout.params),
+        |layout: &AggregationParams| Some(layout.params),
         || aggregation_key(agg_srs, shape, children, root),
     )
     .map_err(ProveError::Keygen)
@@ -504,7 +504,7 @@ mod tests {
 
         let mut c = mock(snarks.clone());
         let instances = c.instances();
-        let honest = compress(&statement, r);
+        let honest = zkmargin_evm::aggregated::compress(&statement, r);
         assert_eq!(instances[0][ACCUMULATOR_WORDS..], [r, honest]);
         MockProver::run(AGGREGATION_K, &c, instances.clone())
             .unwrap()

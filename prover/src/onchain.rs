@@ -12,7 +12,8 @@ use zkmargin_bundle::Bundle;
 use zkmargin_circuits::keygen::KeygenParams;
 use zkmargin_core::config::Config;
 use zkmargin_evm::aggregated::{
-    verifier_calldata as aggregated_calldata, AggregatedFile, ACCUMULATOR_WORDS,
+    compress, compression_point, verifier_calldata as aggregated_calldata, AggregatedFile,
+    ACCUMULATOR_WORDS,
 };
 use zkmargin_evm::registry::{
     direct_proof, submit_calldata, RegistryError, RegistryParams, REGISTRY_CONTRACT,
@@ -294,8 +295,8 @@ pub fn aggregate(
         reporter,
     )
     .map_err(failed)?;
-    let r = aggregate::compression_point(&digest);
-    if proof.instances[ACCUMULATOR_WORDS..] != [r, aggregate::compress(&bundle.instances, r)] {
+    let r = compression_point(&digest);
+    if proof.instances[ACCUMULATOR_WORDS..] != [r, compress(&bundle.instances, r)] {
         return Err(failed(
             "internal: the aggregated proof compresses another statement",
         ));
