@@ -99,28 +99,38 @@ pub trait AccountTerms {
     fn quote_coefficient(&mut self) -> Self::Value;
 }
 
-/// `Σ terms` (`zero` for none; no `0 +` in a gate expression otherwise).
-fn sum<T: Add<Output = T>>(zero: T, terms: impl IntoIterator<Item = T>) -> T {
-    terms.into_iter().reduce(|acc, t| acc + t).unwrap_or(zero)
+/// `Σ_i term(s, i)` for `i < n`, without allocating (this runs per account on the engine's
+/// hot path); `zero` only for an empty sum, so a gate expression has no `0 +`.
+fn sum<S: AccountTerms>(
+    s: &mut S,
+    n: usize,
+    mut term: impl FnMut(&mut S, usize) -> S::Value,
+) -> S::Value {
+    let mut total: Option<S::Value> = None;
+    for i in 0..n {
+        let t = term(s, i);
+        total = Some(match total {
+            None => t,
+            Some(acc) => acc + t,
+        });
+    }
+    total.unwrap_or_else(|| s.zero())
 }
 
 /// `CV_j = Σ_a bal_a · P_a · W[j][a]`.
 pub fn collateral_value<S: AccountTerms>(s: &mut S, case: usize) -> S::Value {
-    let terms: Vec<_> = (0..s.assets())
-        .map(|a| s.balance(a) * s.collateral_coefficient(case, a))
-        .collect();
-    let zero = s.zero();
-    sum(zero, terms)
+    let assets = s.assets();
+    sum(s, assets, |s, a| {
+        s.balance(a) * s.collateral_coefficient(case, a)
+    })
 }
 
 /// `UPNL_j = Σ_m size_m · P_u · V[j][m] − C · Σ_m cost_m`.
 pub fn unrealized_pnl<S: AccountTerms>(s: &mut S, case: usize) -> S::Value {
-    let marked: Vec<_> = (0..s.markets())
-        .map(|m| s.size(m) * s.mark_coefficient(case, m))
-        .collect();
-    let costs: Vec<_> = (0..s.markets()).map(|m| s.cost(m)).collect();
-    let (zero, quote) = (s.zero(), s.quote_coefficient());
-    sum(zero.clone(), marked) - quote * sum(zero, costs)
+    let markets = s.markets();
+    let marked = sum(s, markets, |s, m| s.size(m) * s.mark_coefficient(case, m));
+    let costs = sum(s, markets, |s, m| s.cost(m));
+    marked - s.quote_coefficient() * costs
 }
 
 /// `E_j = CV_j + UPNL_j`.
@@ -130,11 +140,10 @@ pub fn equity<S: AccountTerms>(s: &mut S, case: usize) -> S::Value {
 
 /// `MM = Σ_m |size_m| · P_u · R[m]`.
 pub fn maintenance<S: AccountTerms>(s: &mut S) -> S::Value {
-    let terms: Vec<_> = (0..s.markets())
-        .map(|m| s.size_abs(m) * s.maintenance_coefficient(m))
-        .collect();
-    let zero = s.zero();
-    sum(zero, terms)
+    let markets = s.markets();
+    sum(s, markets, |s, m| {
+        s.size_abs(m) * s.maintenance_coefficient(m)
+    })
 }
 
 /// The price coefficients of one epoch: the median prices folded into the fine weights, in

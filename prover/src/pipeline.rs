@@ -222,18 +222,14 @@ pub enum ShardOutcome {
     Proved(usize),
 }
 
-/// Proves `shard` unless the plan already holds its proof.
-fn prove_if_missing(
+/// Proves `shard` and records its proof in the plan.
+fn prove_and_store(
     plan: &Plan,
     params: &ParamsKZG<Bn256>,
     key: &ShardKey,
     shard: usize,
     reporter: &dyn Reporter,
 ) -> Result<ShardOutcome, PipelineError> {
-    if plan.is_proved(shard)? {
-        reporter.info(&format!("shard {shard}: already proved"));
-        return Ok(ShardOutcome::AlreadyProved);
-    }
     let witness = plan.shard_witness(shard)?;
     let proof = prove::prove_shard(params, key, &witness, plan.master_secret(), shard, reporter)
         .map_err(|e| PlanError::Shard {
@@ -248,6 +244,19 @@ fn prove_if_missing(
     Ok(ShardOutcome::Proved(proof.bytes.len()))
 }
 
+/// Whether the plan already holds `shard`'s proof (reported as skipped).
+fn already_proved(
+    plan: &Plan,
+    shard: usize,
+    reporter: &dyn Reporter,
+) -> Result<bool, PipelineError> {
+    let proved = plan.is_proved(shard)?;
+    if proved {
+        reporter.info(&format!("shard {shard}: already proved"));
+    }
+    Ok(proved)
+}
+
 /// One shard job: proves `shard` of the plan in `plan_dir` and records its proof there.
 /// Stateless and idempotent: a bad index is refused and a proved shard skipped before the SRS
 /// and the key are loaded.
@@ -258,13 +267,12 @@ pub fn prove_shard(
     reporter: &dyn Reporter,
 ) -> Result<ShardOutcome, PipelineError> {
     let plan = Plan::open(plan_dir)?;
-    if plan.is_proved(shard)? {
-        reporter.info(&format!("shard {shard}: already proved"));
+    if already_proved(&plan, shard, reporter)? {
         return Ok(ShardOutcome::AlreadyProved);
     }
     let params = plan_srs(&plan, setup.srs_dir)?;
     let key = plan_key(&plan, &params, setup, reporter)?;
-    prove_if_missing(&plan, &params, &key, shard, reporter)
+    prove_and_store(&plan, &params, &key, shard, reporter)
 }
 
 /// Verifies a shard's proof natively.
@@ -314,7 +322,9 @@ pub fn prove_plan(
     let key = plan_key(&plan, &params, setup, reporter)?;
     let shards = plan.manifest.shards;
     for s in 0..shards {
-        prove_if_missing(&plan, &params, &key, s, reporter)?;
+        if !already_proved(&plan, s, reporter)? {
+            prove_and_store(&plan, &params, &key, s, reporter)?;
+        }
         reporter.progress("shards", s as u64 + 1, shards as u64);
     }
     let bundle = plan.assemble(&key.layout, verifier(&params, key.pk.get_vk()))?;
