@@ -221,6 +221,37 @@ pub struct GenerateArgs {
     /// Give oracle sources Ed25519 keys and sign every quote.
     #[arg(long)]
     pub signed: bool,
+    /// `wide`: the catalogue venue in accounts.csv (up to 8 assets, 9 markets). `long`: a
+    /// venue-scale snapshot in holdings.csv: up to 1,024 markets each on its own price-only
+    /// index, `--assets` collateral assets, `--tiers` risk-limit tiers, real-venue holdings.
+    #[arg(long, value_enum, default_value_t = Format::Wide)]
+    pub format: Format,
+    /// Risk-limit tiers per market (long format; 1 = a flat rate).
+    #[arg(long, default_value_t = 1)]
+    pub tiers: usize,
+    /// Most positions of one whale account (long format, 64..=248).
+    #[arg(long, default_value_t = 120)]
+    pub max_positions: usize,
+    /// A named venue (long format), overriding the shape flags: `v1` = 200 markets with 5
+    /// tiers, 12 collateral assets, 5 sources, 3 stress scenarios (4 cases).
+    #[arg(long)]
+    pub preset: Option<Preset>,
+}
+
+/// The accounts file format a generated snapshot has.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `accounts.csv`, a column per asset and two per market.
+    Wide,
+    /// `holdings.csv`, a row per entry.
+    Long,
+}
+
+/// A named venue shape.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    /// Venue V1 of scripts/bench.sh.
+    V1,
 }
 
 #[derive(Args)]

@@ -65,7 +65,13 @@ impl AccountLayout {
     /// The canonical header for a config: `account`, assets, then `size`/`cost` per market.
     pub fn canonical_header(config: &Config) -> Vec<String> {
         let mut h = vec!["account".to_string()];
-        h.extend(config.assets.iter().map(|a| a.symbol.clone()));
+        h.extend(
+            config
+                .assets
+                .iter()
+                .filter(|a| a.collateral)
+                .map(|a| a.symbol.clone()),
+        );
         for m in &config.markets {
             h.push(format!("{}.size", m.symbol));
             h.push(format!("{}.cost", m.symbol));
@@ -79,6 +85,14 @@ impl AccountLayout {
             let column = if name == "account" {
                 Column::Identifier
             } else if let Some(a) = config.asset_index(name) {
+                if !config.assets[a].collateral {
+                    return Err(InputError::at(
+                        F,
+                        1,
+                        name.as_str(),
+                        format!("`{name}` is a price-only index: no account holds it"),
+                    ));
+                }
                 Column::Balance(a)
             } else if let Some((market, kind)) = name.rsplit_once('.') {
                 let m = config
@@ -157,7 +171,7 @@ impl AccountLayout {
     }
 }
 
-fn parse_identifier(raw: &[u8]) -> Result<String, String> {
+pub(crate) fn parse_identifier(raw: &[u8]) -> Result<String, String> {
     let s = std::str::from_utf8(raw).map_err(|_| "not valid UTF-8".to_string())?;
     if s.is_empty() {
         return Err("empty account identifier".into());
@@ -228,8 +242,8 @@ pub fn duplicate_account(line: u64, identifier: &str, first: u64) -> InputError 
     )
 }
 
-/// Reads a whole accounts file into memory, rejecting duplicates, for callers that need every
-/// row (the prover, tests); pair with `engine::evaluate_rows`. `engine::evaluate` streams.
+/// Reads a whole wide accounts file into memory, rejecting duplicates, for callers that need
+/// every row (tests); `engine::Snapshot::read_rows` reads either format.
 pub fn read_all(path: &Path, config: &Config) -> Result<Vec<AccountRow>, InputError> {
     let mut reader = AccountReader::open(path, config)?;
     let mut seen = std::collections::HashMap::new();

@@ -5,9 +5,12 @@
 //! Derived magnitudes, all in fine units (see [`crate::fine`]):
 //! - one collateral or mark term `qty · price · weight` < 2^64 · 2^64 · 2^64 = 2^192;
 //! - one cost term `cost · 10^(D−Q)` < 2^127 · 2^64 = 2^191;
-//! - per account, with ≤ 32 assets and ≤ 32 markets: |CV|, |UPNL|, |equity|, MM,
-//!   shortfall and bad debt are all < 2^192 · (32 + 2·32) < 2^199 = [`ACCOUNT_VALUE_LIMIT_BITS`];
-//! - summed over < 2^32 accounts: < 2^231 = [`TOTAL_VALUE_LIMIT_BITS`].
+//! - one tier's maintenance amount `A_t` < 2^192 ([`TIER_AMOUNT_LIMIT_BITS`], checked per config);
+//! - per account, with ≤ [`MAX_ENTRIES`] entries (each a balance, or a position with a size,
+//!   a cost and a requirement term): |CV|, |UPNL|, |equity|, MM, shortfall and bad debt are all
+//!   < 2^192 · 3 · 256 < 2^202 = [`ACCOUNT_VALUE_LIMIT_BITS`] (a wide row of
+//!   ≤ [`MAX_WIDE_ASSETS`] assets and ≤ [`MAX_WIDE_MARKETS`] markets: < 2^192 · 96 < 2^199);
+//! - summed over < 2^32 accounts: < 2^234 = [`TOTAL_VALUE_LIMIT_BITS`].
 
 /// Largest number of fraction digits of any configured quantity.
 pub const MAX_DECIMALS: u32 = 18;
@@ -15,10 +18,20 @@ pub const MAX_DECIMALS: u32 = 18;
 pub const MAX_SYMBOL_LEN: usize = 16;
 /// Longest account identifier, in bytes of UTF-8.
 pub const MAX_IDENTIFIER_LEN: usize = 128;
-/// Most collateral assets in one config.
-pub const MAX_ASSETS: usize = 32;
+/// Most assets (collateral and price-only index assets) in one config.
+pub const MAX_ASSETS: usize = 256;
 /// Most markets in one config.
-pub const MAX_MARKETS: usize = 32;
+pub const MAX_MARKETS: usize = 1024;
+/// Most assets a wide `accounts.csv` (one column per asset) and the dense account table carry.
+pub const MAX_WIDE_ASSETS: usize = 32;
+/// Most markets a wide `accounts.csv` and the dense account table carry.
+pub const MAX_WIDE_MARKETS: usize = 32;
+/// Most entries (balances plus positions) of one account.
+pub const MAX_ENTRIES: usize = 256;
+/// Most risk-limit tiers of one market.
+pub const MAX_TIERS: usize = 16;
+/// A tier's maintenance amount is `< 2^TIER_AMOUNT_LIMIT_BITS` fine units.
+pub const TIER_AMOUNT_LIMIT_BITS: u32 = 192;
 /// Most stress scenarios in one config.
 pub const MAX_SCENARIOS: usize = 16;
 /// Most oracle sources of one asset.
@@ -65,7 +78,17 @@ pub const AMOUNT_LIMIT: u128 = 1 << 127;
 pub const WEIGHT_LIMIT: u128 = 1 << 64;
 /// Number of accounts in one snapshot is `< 2^32`.
 pub const MAX_ACCOUNTS: u64 = 1 << 32;
-/// Per-account fine values have magnitude `< 2^199`.
-pub const ACCOUNT_VALUE_LIMIT_BITS: u32 = 199;
-/// Table totals of fine values have magnitude `< 2^231`.
-pub const TOTAL_VALUE_LIMIT_BITS: u32 = 231;
+/// Per-account fine values have magnitude `< 2^202`.
+pub const ACCOUNT_VALUE_LIMIT_BITS: u32 = 202;
+/// Per-account fine values of a wide row have magnitude `< 2^199`.
+pub const WIDE_ACCOUNT_VALUE_LIMIT_BITS: u32 = 199;
+/// Table totals of fine values have magnitude `< 2^234`.
+pub const TOTAL_VALUE_LIMIT_BITS: u32 = 234;
+
+const _: () = assert!(MAX_WIDE_ASSETS <= MAX_ASSETS && MAX_WIDE_MARKETS <= MAX_MARKETS);
+// 3 terms of < 2^192 per entry.
+const _: () = assert!(3 * MAX_ENTRIES <= 1 << (ACCOUNT_VALUE_LIMIT_BITS - 192));
+const _: () =
+    assert!(MAX_WIDE_ASSETS + 2 * MAX_WIDE_MARKETS <= 1 << (WIDE_ACCOUNT_VALUE_LIMIT_BITS - 192));
+const _: () = assert!(ACCOUNT_VALUE_LIMIT_BITS + 32 <= TOTAL_VALUE_LIMIT_BITS);
+const _: () = assert!(TOTAL_VALUE_LIMIT_BITS < 253);

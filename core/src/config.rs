@@ -40,11 +40,14 @@ pub struct OracleSource {
     pub public_key: Option<[u8; 32]>,
 }
 
-/// A collateral asset and the oracle policy that prices it.
+/// An asset and the oracle policy that prices it: a collateral asset (accounts hold balances
+/// of it), or a price-only index (`index = true`: it only prices markets; no account holds it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Asset {
     /// Its symbol, as in `accounts.csv` and `quotes.csv`.
     pub symbol: String,
+    /// Accounts may hold balances of it (`false` for a price-only index, whose haircut is 0).
+    pub collateral: bool,
     /// Fraction digits of balances: one base unit is `10^-decimals` of the asset.
     pub decimals: u32,
     /// Fraction digits of prices: one price unit is `10^-price_decimals` quote per whole asset.
@@ -70,8 +73,32 @@ pub struct Market {
     pub underlying: usize,
     /// Fraction digits of position sizes, in units of the underlying.
     pub size_decimals: u32,
+    /// Risk-limit tiers, ordered by notional (a flat `mmr_bps` is one tier): at least one,
+    /// at most [`bounds::MAX_TIERS`]; every tier but the last has an upper bound, strictly
+    /// increasing; rates never decrease.
+    pub tiers: Vec<Tier>,
+}
+
+/// One risk-limit tier: positions whose notional `n = |size| · price` (quote base units) is at
+/// most `up_to` (and above the previous tier's `up_to`) require `n · mmr_bps / 10^4 − amount`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tier {
+    /// Inclusive upper bound of the tier's notional, quote base units (`< 2^127`); `None` on
+    /// the last tier (no bound).
+    pub up_to: Option<u128>,
     /// Maintenance margin rate in bps of notional, `0..=10000`.
     pub mmr_bps: u32,
+    /// The maintenance amount in quote base units times bps, fixed by continuity:
+    /// `amount_0 = 0`, `amount_t = amount_(t−1) + up_to_(t−1) · (mmr_t − mmr_(t−1))`, so the
+    /// requirements of tiers `t − 1` and `t` agree at `n = up_to_(t−1)`.
+    pub amount: u128,
+}
+
+impl Market {
+    /// The base rate: the first tier's (a flat-rate market's only) rate.
+    pub fn base_mmr_bps(&self) -> u32 {
+        self.tiers[0].mmr_bps
+    }
 }
 
 /// A stress scenario: every asset's price is multiplied by `1 + shock/10000`.
@@ -123,9 +150,11 @@ struct RawSource {
 #[serde(deny_unknown_fields)]
 struct RawAsset {
     symbol: Spanned<String>,
+    #[serde(default)]
+    index: Option<Spanned<bool>>,
     decimals: Spanned<i64>,
     price_decimals: Spanned<i64>,
-    haircut_bps: Spanned<i64>,
+    haircut_bps: Option<Spanned<i64>>,
     quorum: Spanned<i64>,
     max_deviation_bps: Spanned<i64>,
     max_age_secs: Spanned<i64>,
@@ -138,6 +167,14 @@ struct RawMarket {
     symbol: Spanned<String>,
     underlying: Spanned<String>,
     size_decimals: Spanned<i64>,
+    mmr_bps: Option<Spanned<i64>>,
+    tiers: Option<Spanned<Vec<RawTier>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTier {
+    up_to: Option<Spanned<toml::Value>>,
     mmr_bps: Spanned<i64>,
 }
 
@@ -241,6 +278,104 @@ impl Source<'_> {
         };
         amount::parse_unsigned(s.as_bytes(), scale, limit)
             .map_err(|e: AmountError| self.error(&v.span(), field, e.to_string()))
+    }
+}
+
+impl Source<'_> {
+    /// A market's tiers: `mmr_bps = r` (one tier) or `tiers = [{ up_to = "…", mmr_bps = r },
+    /// …, { mmr_bps = r }]`, exactly one of the two; amounts derived by continuity.
+    fn tiers(&self, m: &RawMarket, i: usize, quote_decimals: u32) -> Result<Vec<Tier>, InputError> {
+        let path = |k: &str| format!("markets[{i}].{k}");
+        let raw = match (&m.mmr_bps, &m.tiers) {
+            (Some(r), None) => {
+                let mmr_bps = self.int(r, &path("mmr_bps"), 0, BPS)? as u32;
+                return Ok(vec![Tier {
+                    up_to: None,
+                    mmr_bps,
+                    amount: 0,
+                }]);
+            }
+            (None, Some(t)) => t,
+            (Some(r), Some(_)) => {
+                return Err(self.error(
+                    &r.span(),
+                    path("mmr_bps"),
+                    "give either `mmr_bps` (one flat tier) or `tiers`, not both",
+                ))
+            }
+            (None, None) => {
+                return Err(self.error(
+                    &m.symbol.span(),
+                    path("mmr_bps"),
+                    "missing: give `mmr_bps` (one flat tier) or `tiers`",
+                ))
+            }
+        };
+        let n = raw.get_ref().len();
+        if n == 0 || n > bounds::MAX_TIERS {
+            return Err(self.error(
+                &raw.span(),
+                path("tiers"),
+                format!("{n} tiers; between 1 and {} required", bounds::MAX_TIERS),
+            ));
+        }
+        let mut tiers: Vec<Tier> = Vec::with_capacity(n);
+        for (t, tier) in raw.get_ref().iter().enumerate() {
+            let field = |k: &str| format!("markets[{i}].tiers[{t}].{k}");
+            let mmr_bps = self.int(&tier.mmr_bps, &field("mmr_bps"), 0, BPS)? as u32;
+            let last = t + 1 == n;
+            let up_to = match (&tier.up_to, last) {
+                (Some(u), false) => {
+                    Some(self.amount(u, &field("up_to"), quote_decimals, bounds::AMOUNT_LIMIT)?)
+                }
+                (None, false) => {
+                    return Err(self.error(
+                        &tier.mmr_bps.span(),
+                        field("up_to"),
+                        "missing: every tier but the last has an upper notional bound",
+                    ))
+                }
+                (Some(u), true) => {
+                    return Err(self.error(
+                        &u.span(),
+                        field("up_to"),
+                        "the last tier has no upper bound (it takes every larger notional)",
+                    ))
+                }
+                (None, true) => None,
+            };
+            let amount = match tiers.last() {
+                None => 0,
+                Some(prev) => {
+                    let bound = prev.up_to.expect("only the last tier is unbounded");
+                    if up_to.is_some_and(|u| u <= bound) {
+                        return Err(self.error(
+                            &tier.mmr_bps.span(),
+                            field("up_to"),
+                            "tier bounds must strictly increase",
+                        ));
+                    }
+                    if mmr_bps < prev.mmr_bps {
+                        return Err(self.error(
+                            &tier.mmr_bps.span(),
+                            field("mmr_bps"),
+                            format!(
+                                "{mmr_bps} is below the previous tier's {}: rates never decrease with notional",
+                                prev.mmr_bps
+                            ),
+                        ));
+                    }
+                    // < 2^127 · 2^14 · 16 < 2^145: no overflow.
+                    prev.amount + bound * u128::from(mmr_bps - prev.mmr_bps)
+                }
+            };
+            tiers.push(Tier {
+                up_to,
+                mmr_bps,
+                amount,
+            });
+        }
+        Ok(tiers)
     }
 }
 
@@ -350,12 +485,31 @@ impl Config {
                 };
                 sources.push(OracleSource { name, public_key });
             }
+            let collateral = !a.index.as_ref().is_some_and(|i| *i.get_ref());
+            let haircut_bps =
+                match (&a.haircut_bps, collateral) {
+                    (Some(h), true) => src.int(h, &path("haircut_bps"), 0, BPS)? as u32,
+                    (None, true) => {
+                        return Err(src.error(
+                            &a.symbol.span(),
+                            path("haircut_bps"),
+                            "missing: a collateral asset needs a haircut (or `index = true`)",
+                        ))
+                    }
+                    (Some(h), false) => return Err(src.error(
+                        &h.span(),
+                        path("haircut_bps"),
+                        "a price-only index (`index = true`) is not collateral and has no haircut",
+                    )),
+                    (None, false) => 0,
+                };
             assets.push(Asset {
                 symbol,
+                collateral,
                 decimals: src.int(&a.decimals, &path("decimals"), 0, max_dec)? as u32,
                 price_decimals: src.int(&a.price_decimals, &path("price_decimals"), 0, max_dec)?
                     as u32,
-                haircut_bps: src.int(&a.haircut_bps, &path("haircut_bps"), 0, BPS)? as u32,
+                haircut_bps,
                 quorum: src.int(&a.quorum, &path("quorum"), 1, n_sources as i64)? as u32,
                 max_deviation_bps: src.int(
                     &a.max_deviation_bps,
@@ -404,12 +558,13 @@ impl Config {
                     format!("unknown asset `{}`", m.underlying.get_ref()),
                 )
             })?;
+            let tiers = src.tiers(m, i, quote.decimals)?;
             markets.push(Market {
                 symbol,
                 underlying,
                 size_decimals: src.int(&m.size_decimals, &path("size_decimals"), 0, max_dec)?
                     as u32,
-                mmr_bps: src.int(&m.mmr_bps, &path("mmr_bps"), 0, BPS)? as u32,
+                tiers,
             });
         }
 
@@ -468,6 +623,13 @@ impl Config {
             let field = format!("reserves.{symbol}");
             let a = asset_index(symbol)
                 .ok_or_else(|| src.error(&v.span(), &field, format!("unknown asset `{symbol}`")))?;
+            if !assets[a].collateral {
+                return Err(src.error(
+                    &v.span(),
+                    &field,
+                    format!("`{symbol}` is a price-only index: no account holds it, so it has no reserves"),
+                ));
+            }
             reserves[a] = Some(src.amount(v, &field, assets[a].decimals, bounds::AMOUNT_LIMIT)?);
         }
 
@@ -537,7 +699,16 @@ impl Config {
             markets: self
                 .markets
                 .iter()
-                .map(|m| (m.symbol.clone(), m.underlying, m.size_decimals, m.mmr_bps))
+                .map(|m| crate::fine::MarketScaleInputs {
+                    symbol: m.symbol.clone(),
+                    underlying: m.underlying,
+                    size_decimals: m.size_decimals,
+                    tiers: m
+                        .tiers
+                        .iter()
+                        .map(|t| (t.up_to, t.mmr_bps, t.amount))
+                        .collect(),
+                })
                 .collect(),
             shocks_bps: self
                 .scenarios
@@ -556,10 +727,18 @@ impl Config {
     /// Stable digest of the market structure: quote currency, assets with their oracle policy
     /// and keys, markets and scenarios. Per-epoch values (epoch, timestamp, insurance fund,
     /// reserves) are excluded, so the digest stays fixed while the venue's rules do.
-    /// Encoding: [`crate::digest::WordHasher`] under `zkmargin/config/v1`, fields in
-    /// declaration order.
+    /// Encoding: [`crate::digest::WordHasher`], fields in declaration order, under
+    /// `zkmargin/config/v1` when every asset is collateral and every market has one tier (the
+    /// first release's configs keep their digest), else under `zkmargin/config/v2`, which adds
+    /// each asset's collateral flag and each market's tier list after its base rate.
     pub fn digest(&self) -> crate::digest::Digest {
-        let mut h = crate::digest::WordHasher::new("zkmargin/config/v1");
+        let v2 = self.assets.iter().any(|a| !a.collateral)
+            || self.markets.iter().any(|m| m.tiers.len() > 1);
+        let mut h = crate::digest::WordHasher::new(if v2 {
+            "zkmargin/config/v2"
+        } else {
+            "zkmargin/config/v1"
+        });
         h.string(&self.quote.symbol)
             .uint(self.quote.decimals.into());
         h.uint(self.assets.len() as u128);
@@ -570,8 +749,11 @@ impl Config {
                 .uint(a.haircut_bps.into())
                 .uint(a.quorum.into())
                 .uint(a.max_deviation_bps.into())
-                .uint(a.max_age_secs.into())
-                .uint(a.sources.len() as u128);
+                .uint(a.max_age_secs.into());
+            if v2 {
+                h.uint(u128::from(a.collateral));
+            }
+            h.uint(a.sources.len() as u128);
             for s in &a.sources {
                 h.string(&s.name)
                     .uint(u128::from(s.public_key.is_some()))
@@ -583,7 +765,15 @@ impl Config {
             h.string(&m.symbol)
                 .uint(m.underlying as u128)
                 .uint(m.size_decimals.into())
-                .uint(m.mmr_bps.into());
+                .uint(m.base_mmr_bps().into());
+            if v2 {
+                h.uint(m.tiers.len() as u128);
+                for t in &m.tiers {
+                    h.uint(u128::from(t.up_to.is_some()))
+                        .uint(t.up_to.unwrap_or(0))
+                        .uint(t.mmr_bps.into());
+                }
+            }
         }
         h.uint(self.scenarios.len() as u128);
         for s in &self.scenarios {

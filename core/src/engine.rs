@@ -1,6 +1,7 @@
 //! The reference engine: a snapshot directory in, the epoch's statement (or a halt report) out.
 //!
-//! `accounts.csv` is streamed: a reader thread hands batches of raw records to the caller's
+//! The accounts file — wide `accounts.csv` or long `holdings.csv`, exactly one of them — is
+//! streamed: a reader thread hands batches of raw records (of whole accounts) to the caller's
 //! thread, which parses and evaluates them with rayon. Memory is bounded by two batches plus
 //! 32 bytes per account for duplicate detection.
 
@@ -18,6 +19,7 @@ use crate::config::{Config, CONFIG_FILE};
 use crate::digest::Digest;
 use crate::error::InputError;
 use crate::fine::FineScale;
+use crate::holdings::{regrouped_account, Holdings, HoldingsReader, RawGroup, HOLDINGS_FILE};
 use crate::margin::MarkTable;
 use crate::oracle::{self, HaltReport};
 use crate::quotes::{parse_quotes, Quote, QUOTES_FILE};
@@ -69,10 +71,43 @@ impl Snapshot {
         })
     }
 
-    /// `accounts.csv` in the snapshot (streamed, never loaded whole).
-    pub fn accounts_path(&self) -> PathBuf {
-        self.dir.join(ACCOUNTS_FILE)
+    /// The snapshot's accounts file and its format: `accounts.csv` (wide) or `holdings.csv`
+    /// (long), exactly one of them.
+    pub fn accounts_file(&self) -> Result<(AccountsFormat, PathBuf), InputError> {
+        let wide = self.dir.join(ACCOUNTS_FILE);
+        let long = self.dir.join(HOLDINGS_FILE);
+        match (wide.exists(), long.exists()) {
+            (true, false) => Ok((AccountsFormat::Wide, wide)),
+            (false, true) => Ok((AccountsFormat::Long, long)),
+            (true, true) => Err(InputError::file(
+                HOLDINGS_FILE,
+                format!("the snapshot has both {ACCOUNTS_FILE} and {HOLDINGS_FILE}; keep one"),
+            )),
+            // Reported as the wide file, which is the one the first release required.
+            (false, false) => Ok((AccountsFormat::Wide, wide)),
+        }
     }
+
+    /// Every account of either format as a wide row (the dense account table's input),
+    /// rejecting duplicates.
+    pub fn read_rows(&self) -> Result<Vec<AccountRow>, InputError> {
+        let (assets, markets) = (self.config.assets.len(), self.config.markets.len());
+        let mut rows = Vec::new();
+        for_each_batch(self, |batch| {
+            rows.extend(batch.into_iter().map(|h| h.to_row(assets, markets)));
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+}
+
+/// The layout of a snapshot's accounts file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountsFormat {
+    /// `accounts.csv`: one row per account, a column per asset and two per market.
+    Wide,
+    /// `holdings.csv`: one row per entry, an account's rows contiguous.
+    Long,
 }
 
 /// The engine's result for a well-formed snapshot.
@@ -113,7 +148,8 @@ pub fn evaluate_rows(
     prev_digest: Digest,
 ) -> Result<Outcome, InputError> {
     evaluate_with(snapshot, prev_digest, |table| {
-        Ok(sum_rows(&snapshot.config, rows, table))
+        let holdings: Vec<Holdings> = rows.par_iter().map(Holdings::of_row).collect();
+        Ok(sum_holdings(&snapshot.config, &holdings, table))
     })
 }
 
@@ -158,17 +194,18 @@ fn empty_totals(config: &Config) -> Totals {
     )
 }
 
-/// Totals of `rows` in parallel; without prices (a halt) only the count.
-fn sum_rows(config: &Config, rows: &[AccountRow], table: Option<&MarkTable>) -> Totals {
+/// Totals of `holdings` in parallel; without prices (a halt) only the count.
+fn sum_holdings(config: &Config, holdings: &[Holdings], table: Option<&MarkTable>) -> Totals {
     let Some(table) = table else {
         let mut totals = empty_totals(config);
-        totals.accounts = rows.len() as u64;
+        totals.accounts = holdings.len() as u64;
         return totals;
     };
     let empty = || empty_totals(config);
-    rows.par_iter()
-        .fold(empty, |mut t, row| {
-            t.add(row, &table.evaluate(row));
+    holdings
+        .par_iter()
+        .fold(empty, |mut t, h| {
+            t.add(h, &table.evaluate_holdings(h));
             t
         })
         .reduce(empty, Totals::merge)
@@ -177,13 +214,62 @@ fn sum_rows(config: &Config, rows: &[AccountRow], table: Option<&MarkTable>) -> 
 /// Streams, validates and (when prices exist) evaluates every account.
 fn stream_accounts(snapshot: &Snapshot, table: Option<&MarkTable>) -> Result<Totals, InputError> {
     let config = &snapshot.config;
-    let mut reader = AccountReader::open(&snapshot.accounts_path(), config)?;
-    let layout = reader.layout().clone();
-    let (tx, rx) = mpsc::sync_channel::<Result<Vec<RawRecord>, InputError>>(2);
+    let mut totals = empty_totals(config);
+    for_each_batch(snapshot, |batch| {
+        totals = std::mem::replace(&mut totals, empty_totals(config))
+            .merge(sum_holdings(config, &batch, table));
+        Ok(())
+    })?;
+    Ok(totals)
+}
+
+/// A batch of raw input: whole accounts of either format.
+enum RawBatch {
+    Wide(Vec<RawRecord>),
+    Long(Vec<RawGroup>),
+}
+
+impl RawBatch {
+    fn is_empty(&self) -> bool {
+        match self {
+            RawBatch::Wide(b) => b.is_empty(),
+            RawBatch::Long(b) => b.is_empty(),
+        }
+    }
+}
+
+/// Streams the snapshot's accounts file (either format) and hands `each` every batch of
+/// parsed accounts, in file order, after rejecting duplicates (a long file's regrouped
+/// account included) and more than [`bounds::MAX_ACCOUNTS`] accounts.
+fn for_each_batch(
+    snapshot: &Snapshot,
+    mut each: impl FnMut(Vec<Holdings>) -> Result<(), InputError>,
+) -> Result<(), InputError> {
+    let config = &snapshot.config;
+    let (format, path) = snapshot.accounts_file()?;
+    let (tx, rx) = mpsc::sync_channel::<Result<RawBatch, InputError>>(2);
+    let mut wide = None;
+    let mut long = None;
+    let file = match format {
+        AccountsFormat::Wide => {
+            wide = Some(AccountReader::open(&path, config)?);
+            ACCOUNTS_FILE
+        }
+        AccountsFormat::Long => {
+            long = Some(HoldingsReader::open(&path, config)?);
+            HOLDINGS_FILE
+        }
+    };
+    let wide_layout = wide.as_ref().map(|r| r.layout().clone());
+    let long_layout = long.as_ref().map(|r| r.layout().clone());
 
     std::thread::scope(|scope| {
         scope.spawn(move || loop {
-            let batch = reader.next_batch(BATCH);
+            let batch = match (&mut wide, &mut long) {
+                (Some(r), _) => r.next_batch(BATCH).map(RawBatch::Wide),
+                (_, Some(r)) => r.next_batch(BATCH / 4).map(RawBatch::Long),
+                _ => unreachable!("one reader is open"),
+            };
             let done = !matches!(&batch, Ok(b) if !b.is_empty());
             if tx.send(batch).is_err() || done {
                 return;
@@ -191,36 +277,56 @@ fn stream_accounts(snapshot: &Snapshot, table: Option<&MarkTable>) -> Result<Tot
         });
 
         let mut seen: HashMap<u128, u64> = HashMap::new();
-        let mut totals = empty_totals(config);
         for batch in rx {
             let batch = batch?;
             if batch.is_empty() {
                 break;
             }
-            let parsed: Vec<Result<(AccountRow, u128), InputError>> = batch
-                .par_iter()
-                .map(|(line, record)| {
-                    let row = layout.parse(*line, record)?;
-                    let fp = identifier_fingerprint(&row.identifier);
-                    Ok((row, fp))
-                })
-                .collect();
-            let mut rows = Vec::with_capacity(parsed.len());
-            for (result, (line, _)) in parsed.into_iter().zip(&batch) {
-                let (row, fp) = result?;
-                if let Some(first) = seen.insert(fp, *line) {
-                    return Err(duplicate_account(*line, &row.identifier, first));
+            let parsed: Vec<(u64, Result<Holdings, InputError>)> = match &batch {
+                RawBatch::Wide(records) => {
+                    let layout = wide_layout.as_ref().expect("wide layout");
+                    records
+                        .par_iter()
+                        .map(|(line, record)| {
+                            (
+                                *line,
+                                layout.parse(*line, record).map(|r| Holdings::of_row(&r)),
+                            )
+                        })
+                        .collect()
                 }
-                rows.push(row);
+                RawBatch::Long(groups) => {
+                    let layout = long_layout.as_ref().expect("long layout");
+                    groups
+                        .par_iter()
+                        .map(|g| (g[0].0, layout.parse(g)))
+                        .collect()
+                }
+            };
+            let mut accounts = Vec::with_capacity(parsed.len());
+            for (line, result) in parsed {
+                let holdings = result?;
+                let fp = identifier_fingerprint(&holdings.identifier);
+                if let Some(first) = seen.insert(fp, line) {
+                    return Err(match format {
+                        AccountsFormat::Wide => {
+                            duplicate_account(line, &holdings.identifier, first)
+                        }
+                        AccountsFormat::Long => {
+                            regrouped_account(line, &holdings.identifier, first)
+                        }
+                    });
+                }
+                accounts.push(holdings);
             }
             if seen.len() as u64 >= bounds::MAX_ACCOUNTS {
                 return Err(InputError::file(
-                    ACCOUNTS_FILE,
+                    file,
                     format!("at most {} accounts", bounds::MAX_ACCOUNTS - 1),
                 ));
             }
-            totals = totals.merge(sum_rows(config, &rows, table));
+            each(accounts)?;
         }
-        Ok(totals)
+        Ok(())
     })
 }

@@ -1,6 +1,6 @@
 //! zkmargin core: the data model shared by prover, verifier and circuits.
 //!
-//! - [`config`], [`quotes`], [`accounts`]: the snapshot formats (docs/statement.md), strictly parsed;
+//! - [`config`], [`quotes`], [`accounts`], [`holdings`]: the snapshot formats (docs/statement.md), strictly parsed;
 //! - [`bounds`], [`fine`]: every numeric bound and the fine integer unit;
 //! - [`oracle`], [`margin`], [`totals`], [`engine`]: the exact reference semantics (docs/semantics.md);
 //! - [`statement`], [`digest`], [`policy`]: the public statement (docs/statement.md) and checks on it.
@@ -16,6 +16,7 @@ pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod fine;
+pub mod holdings;
 pub mod margin;
 pub mod oracle;
 pub mod policy;

@@ -1,10 +1,10 @@
 //! Table-wide sums of the statement (docs/statement.md), accumulated per account and merged across threads.
 //! Integer sums are exact; by [`crate::bounds`] none can overflow: liabilities and open
-//! interest are `< 2^64 · 2^32 = 2^96`, fine totals `< 2^231`.
+//! interest are `< 2^64 · 2^32 = 2^96`, fine totals `< 2^234`.
 
 use ethnum::I256;
 
-use crate::accounts::AccountRow;
+use crate::holdings::Holdings;
 use crate::margin::AccountMargin;
 
 /// Sums over a set of accounts.
@@ -50,16 +50,16 @@ impl Totals {
     }
 
     /// Adds one account.
-    pub fn add(&mut self, row: &AccountRow, margin: &AccountMargin) {
+    pub fn add(&mut self, holdings: &Holdings, margin: &AccountMargin) {
         self.accounts += 1;
-        for (l, &b) in self.liabilities.iter_mut().zip(&row.balances) {
-            *l += u128::from(b);
+        for b in &holdings.balances {
+            self.liabilities[b.asset] += u128::from(b.amount);
         }
-        for (m, &s) in row.sizes.iter().enumerate() {
-            if s > 0 {
-                self.long_open_interest[m] += u128::from(s.unsigned_abs());
+        for p in &holdings.positions {
+            if p.size > 0 {
+                self.long_open_interest[p.market] += u128::from(p.size.unsigned_abs());
             } else {
-                self.short_open_interest[m] += u128::from(s.unsigned_abs());
+                self.short_open_interest[p.market] += u128::from(p.size.unsigned_abs());
             }
         }
         self.equity += margin.equity();

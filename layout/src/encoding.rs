@@ -436,7 +436,7 @@ pub fn encode_inputs(
             mark_weights: (0..shape.cases())
                 .map(|j| Fr::from(scale.mark[j][m]))
                 .collect(),
-            maintenance_weight: Fr::from(scale.maintenance[m]),
+            maintenance_weight: Fr::from(scale.maintenance[m][0].rate),
         })
         .collect();
     Ok(PublicInputs {

@@ -32,6 +32,14 @@ pub enum ShapeError {
         /// The bits needed.
         bits: usize,
     },
+    #[error("{field}: {reason}")]
+    /// The config uses what the dense account table does not prove.
+    Unsupported {
+        /// The config field.
+        field: String,
+        /// What the dense table lacks.
+        reason: String,
+    },
     #[error("rows = {0}: must be a power of two from 2^{MIN_ROWS_LOG2} to 2^{MAX_K}")]
     /// `rows` is not a supported table size.
     Rows(u64),
@@ -86,12 +94,57 @@ pub struct MarginShape {
     pub value_bits: usize,
 }
 
+/// `Ok` when the dense account table (a column per asset and market, in every block) proves
+/// `config`: at most `MAX_WIDE_ASSETS` assets and `MAX_WIDE_MARKETS` markets, every asset
+/// collateral, every market flat-rate (one tier). Tiered markets, price-only index assets and
+/// larger venues are refused by name, never proved with a different rule.
+pub fn dense_support(config: &Config) -> Result<(), ShapeError> {
+    use zkmargin_core::bounds::{MAX_WIDE_ASSETS, MAX_WIDE_MARKETS};
+    let unsupported = |field: String, reason: &str| {
+        Err(ShapeError::Unsupported {
+            field,
+            reason: format!("the dense account table {reason}"),
+        })
+    };
+    if config.assets.len() > MAX_WIDE_ASSETS {
+        return unsupported(
+            "assets".into(),
+            &format!("proves at most {MAX_WIDE_ASSETS} assets"),
+        );
+    }
+    if config.markets.len() > MAX_WIDE_MARKETS {
+        return unsupported(
+            "markets".into(),
+            &format!("proves at most {MAX_WIDE_MARKETS} markets"),
+        );
+    }
+    if let Some(a) = config.assets.iter().position(|a| !a.collateral) {
+        return unsupported(
+            format!("assets[{a}].index"),
+            "proves collateral assets only, not a price-only index",
+        );
+    }
+    if let Some(m) = config.markets.iter().position(|m| m.tiers.len() > 1) {
+        return unsupported(
+            format!("markets[{m}].tiers"),
+            "proves flat maintenance rates (one tier per market) only",
+        );
+    }
+    Ok(())
+}
+
 /// The sign-check width for `config`: the bit length of the largest possible
 /// `Σ_a bal·P·max_j W[j][a] + Σ_m |size|·P·(max_j V[j][m] + R[m]) + Σ_m |cost|·C` with
 /// balances, sizes and prices at their circuit bounds, rounded up to a multiple of 16. `Err`
 /// when that exceeds [`WIDEST_VALUE_BITS`] (a config the circuit cannot sign-check is refused,
 /// never clamped).
 pub fn value_bits(config: &Config) -> Result<usize, ShapeError> {
+    dense_support(config)?;
+    sign_width(config)
+}
+
+/// [`value_bits`] without the dense-support check.
+fn sign_width(config: &Config) -> Result<usize, ShapeError> {
     let scale = config
         .fine_scale()
         .map_err(|e| ShapeError::Scale(e.reason))?;
@@ -106,7 +159,7 @@ pub fn value_bits(config: &Config) -> Result<usize, ShapeError> {
     }
     for m in 0..config.markets.len() {
         let v = scale.mark.iter().map(|c| c[m]).max().unwrap_or(0);
-        sum += size * price * (U256::from(v) + U256::from(scale.maintenance[m]));
+        sum += size * price * (U256::from(v) + U256::from(scale.maintenance[m][0].rate));
         sum += cost * U256::from(scale.quote);
     }
     let bits = ((256 - sum.leading_zeros()) as usize).div_ceil(16).max(1) * 16;
@@ -255,9 +308,14 @@ mod tests {
         let mut c = config("demo");
         let mut market = c.markets[0].clone();
         market.size_decimals = 0;
-        market.mmr_bps = 10_000;
+        market.tiers[0].mmr_bps = 10_000;
         c.markets = vec![market; 1 << 20];
-        let e = value_bits(&c).unwrap_err();
+        // Past the dense table's 32 markets: refused by name before any width is computed.
+        assert!(matches!(
+            value_bits(&c),
+            Err(ShapeError::Unsupported { .. })
+        ));
+        let e = sign_width(&c).unwrap_err();
         assert!(
             matches!(e, ShapeError::TooWide { bits } if bits > WIDEST_VALUE_BITS),
             "{e}"

@@ -31,10 +31,10 @@ macro_rules! terms {
     ($t:ident, $v:ty, $u:expr, $i:expr, $zero:expr) => {
         impl AccountTerms for $t<'_> {
             type Value = $v;
-            fn assets(&self) -> usize {
+            fn balances(&self) -> usize {
                 self.0.balances.len()
             }
-            fn markets(&self) -> usize {
+            fn positions(&self) -> usize {
                 self.0.sizes.len()
             }
             fn zero(&mut self) -> $v {
@@ -60,6 +60,9 @@ macro_rules! terms {
             }
             fn maintenance_coefficient(&mut self, m: usize) -> $v {
                 $u(self.0.maintenance[m])
+            }
+            fn maintenance_amount(&mut self, _: usize) -> Option<$v> {
+                None
             }
             fn quote_coefficient(&mut self) -> $v {
                 $u(self.0.quote)

@@ -8,7 +8,7 @@ use rand::RngCore;
 use rayon::prelude::*;
 use zkmargin_circuits::witness::{MarginWitness, WitnessError};
 use zkmargin_core::account_id::{account_id, derive_salt, AccountId};
-use zkmargin_core::accounts::{read_all, AccountRow};
+use zkmargin_core::accounts::AccountRow;
 use zkmargin_core::config::Config;
 use zkmargin_core::digest::Digest;
 use zkmargin_core::engine::{evaluate_rows, Outcome, Snapshot};
@@ -127,8 +127,11 @@ pub fn prepare(
     master_secret: Option<[u8; 32]>,
 ) -> Result<PreparedEpoch, PrepareError> {
     let snapshot = Snapshot::load(dir)?;
-    // Parse the accounts once: the witness needs every row, and the engine evaluates them.
-    let rows = read_all(&snapshot.accounts_path(), &snapshot.config)?;
+    // Refuse what the dense table does not prove before reading any account.
+    zkmargin_layout::shape::dense_support(&snapshot.config)?;
+    // Parse the accounts once (either format): the witness needs every row, and the engine
+    // evaluates them.
+    let rows = snapshot.read_rows()?;
     let eval = match evaluate_rows(&snapshot, &rows, prev_digest)? {
         Outcome::Halted(h) => return Err(PrepareError::Halted(Box::new(h))),
         Outcome::Evaluated(e) => e,

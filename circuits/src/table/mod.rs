@@ -209,10 +209,10 @@ struct GateTerms<'q, 'c, 'm> {
 
 impl AccountTerms for GateTerms<'_, '_, '_> {
     type Value = Expression<Fr>;
-    fn assets(&self) -> usize {
+    fn balances(&self) -> usize {
         self.block.config.plan.assets
     }
-    fn markets(&self) -> usize {
+    fn positions(&self) -> usize {
         self.block.config.plan.markets
     }
     fn zero(&mut self) -> Expression<Fr> {
@@ -240,6 +240,10 @@ impl AccountTerms for GateTerms<'_, '_, '_> {
     }
     fn maintenance_coefficient(&mut self, market: usize) -> Expression<Fr> {
         self.block.coef(self.meta, Coef::Maintenance(market))
+    }
+    /// Flat markets only (`zkmargin_layout::shape::dense_support`): `A_0 = 0`, no term.
+    fn maintenance_amount(&mut self, _market: usize) -> Option<Expression<Fr>> {
+        None
     }
     fn quote_coefficient(&mut self) -> Expression<Fr> {
         self.block.coef(self.meta, Coef::Quote)

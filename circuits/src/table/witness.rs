@@ -37,7 +37,7 @@ pub fn coefficient_values(witness: &MarginWitness) -> BTreeMap<Coef, Fr> {
         &by_case(&|j| markets.iter().map(|m| m.mark_weights[j]).collect()),
         &markets
             .iter()
-            .map(|m| m.maintenance_weight)
+            .map(|m| vec![m.maintenance_weight])
             .collect::<Vec<_>>(),
     );
     let mut out = BTreeMap::new();
@@ -49,8 +49,8 @@ pub fn coefficient_values(witness: &MarginWitness) -> BTreeMap<Coef, Fr> {
             out.insert(Coef::Mark { case, market }, c);
         }
     }
-    for (market, &c) in folded.maintenance.iter().enumerate() {
-        out.insert(Coef::Maintenance(market), c);
+    for (market, tiers) in folded.maintenance.iter().enumerate() {
+        out.insert(Coef::Maintenance(market), tiers[0]);
     }
     out.insert(Coef::Quote, witness.inputs.quote_weight);
     out
@@ -104,10 +104,10 @@ struct FieldTerms<'a> {
 
 impl AccountTerms for FieldTerms<'_> {
     type Value = Fr;
-    fn assets(&self) -> usize {
+    fn balances(&self) -> usize {
         self.row.balances.len()
     }
-    fn markets(&self) -> usize {
+    fn positions(&self) -> usize {
         self.row.size_abs.len()
     }
     fn zero(&mut self) -> Fr {
@@ -133,6 +133,10 @@ impl AccountTerms for FieldTerms<'_> {
     }
     fn maintenance_coefficient(&mut self, market: usize) -> Fr {
         self.coef[&Coef::Maintenance(market)]
+    }
+    /// Flat markets only (`zkmargin_layout::shape::dense_support`): `A_0 = 0`.
+    fn maintenance_amount(&mut self, _market: usize) -> Option<Fr> {
+        None
     }
     fn quote_coefficient(&mut self) -> Fr {
         self.coef[&Coef::Quote]

@@ -9,7 +9,7 @@ use halo2_base::halo2_proofs::dev::{MockProver, VerifyFailure};
 use zkmargin_circuits::keygen::mock_circuit;
 use zkmargin_circuits::witness::MarginWitness;
 use zkmargin_core::account_id::{account_id, derive_salt, AccountId};
-use zkmargin_core::accounts::{read_all, AccountRow};
+use zkmargin_core::accounts::AccountRow;
 use zkmargin_core::config::Config;
 use zkmargin_core::engine::{evaluate, Outcome, Snapshot};
 use zkmargin_core::statement::Statement;
@@ -33,7 +33,7 @@ impl Case {
         let Outcome::Evaluated(eval) = evaluate(&snapshot, [3; 32]).expect("evaluates") else {
             panic!("halted")
         };
-        let rows_data = read_all(&snapshot.accounts_path(), &snapshot.config).unwrap();
+        let rows_data = snapshot.read_rows().unwrap();
         let mut accounts: Vec<(AccountId, AccountRow)> = rows_data
             .into_iter()
             .map(|r| {

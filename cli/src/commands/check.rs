@@ -49,13 +49,22 @@ pub fn run(args: &CheckArgs) -> CommandOutcome {
         Outcome::Evaluated(eval) => eval,
     };
     let checks = policy::evaluate(&eval.statement, args.strict);
-    let digest = statement_digest_under(&snapshot.config, &eval.statement)
-        .map_err(|e| unusable(args.json, e.to_string()))?;
+    // A config the dense table does not prove has no proof encoding, so no statement digest
+    // yet; the engine's statement and policy are still exact.
+    let unproved = zkmargin_layout::shape::dense_support(&snapshot.config).err();
+    let digest = match &unproved {
+        Some(_) => None,
+        None => Some(
+            statement_digest_under(&snapshot.config, &eval.statement)
+                .map_err(|e| unusable(args.json, e.to_string()))?,
+        ),
+    };
     if args.json {
         let out = json!({
             "status": "ok",
             "accounts": eval.accounts,
-            "statement_digest": hex::encode(digest),
+            "statement_digest": digest.map(hex::encode),
+            "not_provable": unproved.as_ref().map(|e| e.to_string()),
             "statement": eval.statement,
             "config_toml": snapshot.config_text,
             "policy": checks,
@@ -69,10 +78,12 @@ pub fn run(args: &CheckArgs) -> CommandOutcome {
             "{} accounts (private: not part of the statement)\n",
             eval.accounts
         );
-        print!(
-            "{}",
-            render::statement(&eval.statement, &hex::encode(digest))
-        );
+        let digest = match (&digest, &unproved) {
+            (Some(d), _) => hex::encode(d),
+            (None, Some(e)) => format!("none: not provable yet ({e})"),
+            (None, None) => unreachable!("a digest unless unprovable"),
+        };
+        print!("{}", render::statement(&eval.statement, &digest));
         print!("{}", render::policy(&checks));
     }
     ok()

@@ -2,9 +2,11 @@
 
 use anyhow::anyhow;
 use zkmargin_core::amount;
-use zkmargin_fixtures::{generate as generate_snapshot, GeneratorError, GeneratorOptions};
+use zkmargin_fixtures::{
+    generate as generate_snapshot, generate_venue, GeneratorError, GeneratorOptions, VenueOptions,
+};
 
-use crate::args::GenerateArgs;
+use crate::args::{Format, GenerateArgs, Preset};
 use crate::failure::{ok, Failure, Outcome};
 
 /// A percentage with up to two decimals, as basis points.
@@ -19,6 +21,39 @@ fn percent_bps(flag: &str, raw: &str) -> Result<u32, Failure> {
 }
 
 pub fn generate(args: &GenerateArgs) -> Outcome {
+    let classify = |e: GeneratorError| match e {
+        GeneratorError::Options(_) => Failure::input(e),
+        _ => Failure::runtime(e),
+    };
+    if args.format == Format::Long || args.preset.is_some() {
+        if args.stale > 0 || args.outliers > 0 || args.signed {
+            return Err(Failure::input(anyhow!(
+                "--stale, --outliers and --signed apply to the wide format only"
+            )));
+        }
+        let mut options = match args.preset {
+            Some(Preset::V1) => VenueOptions::v1(args.accounts, args.seed),
+            None => VenueOptions {
+                accounts: args.accounts,
+                seed: args.seed,
+                epoch: args.epoch,
+                markets: args.markets,
+                collateral: args.assets,
+                tiers: args.tiers,
+                scenarios: args.scenarios,
+                sources: args.sources,
+                max_positions: args.max_positions,
+                under_margined_bps: 0,
+                bad_debt_bps: 0,
+            },
+        };
+        options.epoch = args.epoch;
+        options.under_margined_bps = percent_bps("under-margined", &args.under_margined)?;
+        options.bad_debt_bps = percent_bps("bad-debt", &args.bad_debt)?;
+        generate_venue(&options, &args.out).map_err(classify)?;
+        eprintln!("wrote {} accounts to {}", args.accounts, args.out.display());
+        return ok();
+    }
     let options = GeneratorOptions {
         accounts: args.accounts,
         seed: args.seed,
@@ -33,10 +68,7 @@ pub fn generate(args: &GenerateArgs) -> Outcome {
         outlier_quotes: args.outliers,
         signed: args.signed,
     };
-    generate_snapshot(&options, &args.out).map_err(|e| match e {
-        GeneratorError::Options(_) => Failure::input(e),
-        _ => Failure::runtime(e),
-    })?;
+    generate_snapshot(&options, &args.out).map_err(classify)?;
     eprintln!("wrote {} accounts to {}", args.accounts, args.out.display());
     ok()
 }
