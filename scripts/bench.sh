@@ -5,8 +5,12 @@
 # process, one shard after another, both cores per shard), verifies the bundle, and prints:
 #   accounts, shards, k, prove_s (end to end: evaluate, salt, sort, plan, prove every shard,
 #   assemble), accounts/s, peak RSS, proof bytes (all shards), verify ms (every shard's SNARK).
-# Then the equal-work row (docs/semantics.md, "Per account"): liabilities only (no markets, no scenarios), 2^16
-# accounts x 4 assets, one shard.
+# Each dense size is proved twice: with the default bounds and with declared [bounds]
+# (DECLARED, default 64-bit balances, 48-bit sizes, 64-bit costs, 32-bit prices), printing the
+# limbs range-checked per account. Then the equal-work row (docs/semantics.md, "Per account"):
+# liabilities only (no markets, no scenarios), 2^16 accounts x 4 assets, one shard. Then venue
+# V1 (200 markets x 5 tiers, 12 collateral assets, 5 sources, 4 cases; V1_ACCOUNTS, default
+# 10^6, generation not timed): `zkmargin check`, and what `zkmargin prove` says of it.
 #   scripts/bench.sh [ACCOUNTS...]        env: SHARD_K, RUNS (median of n runs), BENCH_DIR
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,25 +37,46 @@ row() {
     read -r wall kib < "$WORK/time.txt"
     walls+=("$wall"); rss+=("$(( kib / 1024 ))")
   done
-  local k shards bytes verify wall
+  local k shards bytes verify wall limbs
   k=$(sed -n 's/^layout: k = \([0-9]*\),.*/\1/p' "$WORK/prove-$label.log")
+  limbs=$(sed -n 's/^layout: .*, \([0-9]*\) limbs per account.*/\1/p' "$WORK/prove-$label.log")
   shards=$(ls "$b/shards" | wc -l)
   bytes=$(cat "$b"/shards/*/proof.bin | wc -c)
   verify=$("$BIN/zkmargin-verify" bundle "$b" --no-key-cache | sed -n 's/.*SNARKs checked in \([0-9.]*\) ms.*/\1/p')
   wall=$(median "${walls[@]}")
-  printf '%-16s %-9s %-7s %-3s %-9s %-11s %-13s %-12s %-10s\n' "$label" "$n" "$shards" "$k" "$wall" \
+  printf '%-22s %-9s %-7s %-3s %-6s %-9s %-11s %-13s %-12s %-10s\n' "$label" "$n" "$shards" "$k" "$limbs" "$wall" \
     "$(awk -v n="$n" -v s="$wall" 'BEGIN {printf "%.0f", n / s}')" "$(median "${rss[@]}")" "$bytes" "$verify"
 }
 
-printf '%-16s %-9s %-7s %-3s %-9s %-11s %-13s %-12s %-10s\n' config accounts shards k prove_s accounts/s peak_RSS_MiB proof_bytes verify_ms
+DECLARED=${DECLARED:-$'balance_bits = 64\nsize_bits = 48\ncost_bits = 64\nprice_bits = 32'}
+printf '%-22s %-9s %-7s %-3s %-6s %-9s %-11s %-13s %-12s %-10s\n' config accounts shards k limbs prove_s accounts/s peak_RSS_MiB proof_bytes verify_ms
 for N in "${SIZES[@]}"; do
   SNAP=$WORK/s$N
   [[ -f $SNAP/accounts.csv ]] || "$BIN/zkmargin" fixtures generate --accounts "$N" --seed 7 \
     --assets 8 --markets 8 --scenarios 4 --sources 5 --out "$SNAP" 2>/dev/null
   row "8x8x4x5-$N" "$SNAP" "$SHARD_K"
+  BOUNDED=$WORK/s$N-bounds
+  if [[ ! -f $BOUNDED/accounts.csv ]]; then
+    rm -rf "$BOUNDED"; cp -r "$SNAP" "$BOUNDED"
+    printf '\n[bounds]\n%s\n' "$DECLARED" >> "$BOUNDED/config.toml"
+  fi
+  row "8x8x4x5-bounds-$N" "$BOUNDED" "$SHARD_K"
 done
 LIAB=$WORK/liabilities-65536
 [[ -f $LIAB/accounts.csv ]] || "$BIN/zkmargin" fixtures generate --accounts 65536 --seed 7 \
   --assets 4 --markets 0 --scenarios 0 --sources 3 --out "$LIAB" 2>/dev/null
 row liabilities-only "$LIAB" 16
 echo "(SHARD_K=$SHARD_K; the liabilities-only row is one shard of 2^16 rows: Summa v2 takes 122-136 s for it on this machine)"
+
+V1_ACCOUNTS=${V1_ACCOUNTS:-1000000}
+V1=$WORK/v1-$V1_ACCOUNTS
+[[ -f $V1/holdings.csv ]] || "$BIN/zkmargin" fixtures generate --preset v1 --accounts "$V1_ACCOUNTS" --seed 7 --out "$V1" 2>/dev/null
+walls=(); rss=()
+for _ in $(seq 1 "$RUNS"); do
+  /usr/bin/time -f '%e %M' -o "$WORK/time.txt" "$BIN/zkmargin" check "$V1" > /dev/null
+  read -r wall kib < "$WORK/time.txt"; walls+=("$wall"); rss+=("$(( kib / 1024 ))")
+done
+echo
+printf '%-22s %-9s %-9s %-9s %-13s\n' venue accounts entries check_s peak_RSS_MiB
+printf '%-22s %-9s %-9s %-9s %-13s\n' V1 "$V1_ACCOUNTS" "$(( $(wc -l < "$V1/holdings.csv") - 1 ))" "$(median "${walls[@]}")" "$(median "${rss[@]}")"
+echo "V1 proving: $("$BIN/zkmargin" prove "$V1" --out "$WORK/bundle-v1" 2>&1 | tail -1)"

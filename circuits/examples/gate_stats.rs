@@ -46,6 +46,7 @@ fn main() {
         underlying: (0..8).collect(),
         scenarios: 4,
         value_bits: 192,
+        widths: Default::default(),
     };
     let circuit = keygen_circuit(&shape);
     let mut cs = ConstraintSystem::<Fr>::default();

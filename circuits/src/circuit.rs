@@ -105,7 +105,10 @@ pub fn build_oracle(
     let gate = &range.gate;
     let ctx = builder.main(0);
     let inputs = load_inputs(ctx, &witness.inputs);
-    let oracle = OracleChip { range: &range };
+    let oracle = OracleChip {
+        range: &range,
+        price_bits: shape.widths.price_bits as usize,
+    };
     let verdicts: Vec<_> = inputs
         .assets
         .iter()

@@ -46,7 +46,11 @@ fn oracle(prices: [u64; 3], ages: [u64; 3], quorum: u64, median: u64) -> bool {
                 })
                 .collect(),
         };
-        OracleChip { range: &range }.assign_asset(ctx, t, &asset, Fr::from(median));
+        OracleChip {
+            range: &range,
+            price_bits: 64,
+        }
+        .assign_asset(ctx, t, &asset, Fr::from(median));
     })
 }
 

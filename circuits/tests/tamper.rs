@@ -98,6 +98,39 @@ fn out_of_range_size_and_cost_are_rejected() {
     }
 }
 
+/// Widths a small generated book fits: 48-bit balances and sizes, 64-bit costs, 32-bit prices.
+const DECLARED: &str = "balance_bits = 48\nsize_bits = 48\ncost_bits = 64\nprice_bits = 32";
+
+#[test]
+fn declared_bounds_are_enforced_by_the_circuit_in_any_row() {
+    let case = Case::with_bounds(
+        GeneratorOptions {
+            accounts: 12,
+            seed: 77,
+            ..Default::default()
+        },
+        16,
+        DECLARED,
+    );
+    assert_eq!(case.shape.widths.balance_bits, 48);
+    mock_own(&case.witness()).expect("honest witness under declared bounds");
+    mock(&case.witness(), case.instances()).expect("statement instances");
+    for r in rows(&case) {
+        let mut w = case.witness();
+        w.rows[r].balances[1] = pow2(48);
+        rejected(mock_own(&w), "balance = 2^48", "Balance(1)");
+        let mut w = case.witness();
+        w.rows[r].size_abs[2] = pow2(48);
+        rejected(mock_own(&w), "|size| = 2^48", "Size(2)");
+        let mut w = case.witness();
+        w.rows[r].costs[3] = pow2(63);
+        rejected(mock_own(&w), "cost = 2^63", "Cost(3)");
+    }
+    let mut w = case.witness();
+    w.inputs.assets[1].quotes[0].price = pow2(32);
+    rejected(mock_own(&w), "price = 2^32", BASE_RANGE);
+}
+
 #[test]
 fn wrong_equity_sign_hints_are_rejected() {
     let case = small_case();

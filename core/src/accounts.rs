@@ -5,7 +5,7 @@
 //!
 //! Balances are non-negative with the asset's decimals (`< 2^64` base units); sizes are signed
 //! with the market's size decimals (`|size| < 2^63`); costs are signed with the quote decimals
-//! (`|cost| < 2^127`). Identifiers are 1..=128 bytes of UTF-8 without control characters or
+//! (`|cost| < 2^127`); tighter where the config declares `[bounds]`. Identifiers are 1..=128 bytes of UTF-8 without control characters or
 //! surrounding whitespace.
 
 use std::fs::File;
@@ -59,6 +59,7 @@ pub struct AccountLayout {
     balance_decimals: Vec<u32>,
     size_decimals: Vec<u32>,
     quote_decimals: u32,
+    widths: bounds::Widths,
 }
 
 impl AccountLayout {
@@ -135,6 +136,7 @@ impl AccountLayout {
             balance_decimals: config.assets.iter().map(|a| a.decimals).collect(),
             size_decimals: config.markets.iter().map(|m| m.size_decimals).collect(),
             quote_decimals: config.quote.decimals,
+            widths: config.bounds,
         })
     }
 
@@ -151,18 +153,21 @@ impl AccountLayout {
             match *column {
                 Column::Identifier => row.identifier = parse_identifier(raw).map_err(err)?,
                 Column::Balance(a) => {
-                    row.balances[a] =
-                        amount::parse_unsigned(raw, self.balance_decimals[a], bounds::BALANCE_LIMIT)
-                            .map_err(|e| err(e.to_string()))? as u64
+                    row.balances[a] = amount::parse_unsigned(
+                        raw,
+                        self.balance_decimals[a],
+                        self.widths.balance_limit(),
+                    )
+                    .map_err(|e| err(e.to_string()))? as u64
                 }
                 Column::Size(m) => {
                     row.sizes[m] =
-                        amount::parse_signed(raw, self.size_decimals[m], bounds::SIZE_LIMIT)
+                        amount::parse_signed(raw, self.size_decimals[m], self.widths.size_limit())
                             .map_err(|e| err(e.to_string()))? as i64
                 }
                 Column::Cost(m) => {
                     row.costs[m] =
-                        amount::parse_signed(raw, self.quote_decimals, bounds::COST_LIMIT)
+                        amount::parse_signed(raw, self.quote_decimals, self.widths.cost_limit())
                             .map_err(|e| err(e.to_string()))?
                 }
             }

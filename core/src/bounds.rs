@@ -69,6 +69,62 @@ pub const BPS_BITS: u32 = 14;
 /// Counts of one asset's quotes (`≤ MAX_SOURCES`) fit in `COUNT_BITS` bits.
 pub const COUNT_BITS: u32 = 8;
 
+/// The checked widths of account values and prices: the defaults are the bounds above; a config
+/// may declare tighter ones (`[bounds]`, multiples of 16), which the parsers and the circuit
+/// then enforce. Signed values are given as signed widths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Widths {
+    /// Balances are `< 2^balance_bits` base units.
+    pub balance_bits: u32,
+    /// Sizes satisfy `|size| < 2^(size_bits − 1)` (the circuit checks `|size| − short < 2^size_bits`).
+    pub size_bits: u32,
+    /// Costs satisfy `|cost| < 2^(cost_bits − 1)` (the circuit checks `cost + 2^(cost_bits − 1) < 2^cost_bits`).
+    pub cost_bits: u32,
+    /// Prices are `< 2^price_bits` price units.
+    pub price_bits: u32,
+}
+
+impl Widths {
+    /// The bounds of the data model: 64-bit balances and prices, `i64` sizes, `i128` costs.
+    pub const DEFAULT: Widths = Widths {
+        balance_bits: BALANCE_BITS,
+        size_bits: SIZE_BITS + 1,
+        cost_bits: COST_BITS + 1,
+        price_bits: PRICE_BITS,
+    };
+
+    /// Whether these are the data model's own bounds.
+    pub fn is_default(&self) -> bool {
+        *self == Self::DEFAULT
+    }
+
+    /// Exclusive bound of a balance.
+    pub fn balance_limit(&self) -> u128 {
+        1 << self.balance_bits
+    }
+
+    /// Exclusive bound of `|size|`.
+    pub fn size_limit(&self) -> u128 {
+        1 << (self.size_bits - 1)
+    }
+
+    /// Exclusive bound of `|cost|`.
+    pub fn cost_limit(&self) -> u128 {
+        1 << (self.cost_bits - 1)
+    }
+
+    /// Exclusive bound of a price.
+    pub fn price_limit(&self) -> u128 {
+        1 << self.price_bits
+    }
+}
+
+impl Default for Widths {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 const _: () = assert!(BPS < 1 << BPS_BITS);
 const _: () = assert!((MAX_SOURCES as u64) < 1 << COUNT_BITS);
 const _: () = assert!(MAX_AGE_SECS <= 1 << TIMESTAMP_BITS);

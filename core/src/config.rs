@@ -130,6 +130,8 @@ pub struct Config {
     pub insurance_fund: u128,
     /// Declared reserves per asset in the asset's base units (`< 2^127`), index-aligned.
     pub reserves: Vec<Option<u128>>,
+    /// The checked widths: the data model's bounds unless `[bounds]` declares tighter ones.
+    pub bounds: bounds::Widths,
 }
 
 #[derive(Debug, Deserialize)]
@@ -201,6 +203,16 @@ struct RawConfig {
     scenarios: Vec<RawScenario>,
     #[serde(default)]
     reserves: BTreeMap<String, Spanned<toml::Value>>,
+    bounds: Option<RawBounds>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBounds {
+    balance_bits: Option<Spanned<i64>>,
+    size_bits: Option<Spanned<i64>>,
+    cost_bits: Option<Spanned<i64>>,
+    price_bits: Option<Spanned<i64>>,
 }
 
 /// Locates byte offsets of the TOML source as 1-based lines.
@@ -633,7 +645,29 @@ impl Config {
             reserves[a] = Some(src.amount(v, &field, assets[a].decimals, bounds::AMOUNT_LIMIT)?);
         }
 
+        let mut widths = bounds::Widths::DEFAULT;
+        if let Some(b) = &raw.bounds {
+            for (raw, width, key) in [
+                (&b.balance_bits, &mut widths.balance_bits, "balance_bits"),
+                (&b.size_bits, &mut widths.size_bits, "size_bits"),
+                (&b.cost_bits, &mut widths.cost_bits, "cost_bits"),
+                (&b.price_bits, &mut widths.price_bits, "price_bits"),
+            ] {
+                let Some(v) = raw else { continue };
+                let field = format!("bounds.{key}");
+                let x = src.int(v, &field, 16, i64::from(*width))?;
+                if x % 16 != 0 {
+                    return Err(src.error(
+                        &v.span(),
+                        field,
+                        format!("{x} is not a multiple of 16 (the circuit's limb width)"),
+                    ));
+                }
+                *width = x as u32;
+            }
+        }
         let config = Config {
+            bounds: widths,
             epoch,
             timestamp,
             quote,
@@ -729,11 +763,13 @@ impl Config {
     /// reserves) are excluded, so the digest stays fixed while the venue's rules do.
     /// Encoding: [`crate::digest::WordHasher`], fields in declaration order, under
     /// `zkmargin/config/v1` when every asset is collateral and every market has one tier (the
-    /// first release's configs keep their digest), else under `zkmargin/config/v2`, which adds
-    /// each asset's collateral flag and each market's tier list after its base rate.
+    /// first release's configs keep their digest) and the bounds are the defaults, else under
+    /// `zkmargin/config/v2`, which adds each asset's collateral flag, each market's tier list
+    /// after its base rate, and the four widths of [`bounds::Widths`] at the end.
     pub fn digest(&self) -> crate::digest::Digest {
         let v2 = self.assets.iter().any(|a| !a.collateral)
-            || self.markets.iter().any(|m| m.tiers.len() > 1);
+            || self.markets.iter().any(|m| m.tiers.len() > 1)
+            || !self.bounds.is_default();
         let mut h = crate::digest::WordHasher::new(if v2 {
             "zkmargin/config/v2"
         } else {
@@ -781,6 +817,13 @@ impl Config {
             for &shock in &s.shocks_bps {
                 h.int(shock.into());
             }
+        }
+        if v2 {
+            let w = &self.bounds;
+            h.uint(w.balance_bits.into())
+                .uint(w.size_bits.into())
+                .uint(w.cost_bits.into())
+                .uint(w.price_bits.into());
         }
         h.finish()
     }

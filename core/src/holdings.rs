@@ -7,7 +7,8 @@
 //!   (`< 2^64` base units), `cost` empty;
 //! - a market symbol names a position: `amount` is the signed size with the market's size
 //!   decimals (`|size| < 2^63`), `cost` the signed cost basis with the quote decimals
-//!   (`|cost| < 2^127`), both required.
+//!   (`|cost| < 2^127`), both required;
+//! - tighter where the config declares `[bounds]`.
 //!
 //! **Grouping:** an account's rows must be contiguous (in any order within the group, and the
 //! groups in any order), so the file streams in memory bounded by one batch of accounts plus
@@ -130,6 +131,7 @@ pub struct HoldingsLayout {
     balance_decimals: Vec<u32>,
     size_decimals: Vec<u32>,
     quote_decimals: u32,
+    widths: bounds::Widths,
 }
 
 impl HoldingsLayout {
@@ -170,6 +172,7 @@ impl HoldingsLayout {
             balance_decimals: config.assets.iter().map(|a| a.decimals).collect(),
             size_decimals: config.markets.iter().map(|m| m.size_decimals).collect(),
             quote_decimals: config.quote.decimals,
+            widths: config.bounds,
         })
     }
 
@@ -231,7 +234,7 @@ impl HoldingsLayout {
                     let v = amount::parse_unsigned(
                         &record[amount],
                         self.balance_decimals[a],
-                        bounds::BALANCE_LIMIT,
+                        self.widths.balance_limit(),
                     )
                     .map_err(|e| err("amount", e.to_string()))?;
                     holdings.balances.push(Balance {
@@ -243,13 +246,13 @@ impl HoldingsLayout {
                     let size = amount::parse_signed(
                         &record[amount],
                         self.size_decimals[m],
-                        bounds::SIZE_LIMIT,
+                        self.widths.size_limit(),
                     )
                     .map_err(|e| err("amount", e.to_string()))?;
                     let c = amount::parse_signed(
                         &record[cost],
                         self.quote_decimals,
-                        bounds::COST_LIMIT,
+                        self.widths.cost_limit(),
                     )
                     .map_err(|e| err("cost", e.to_string()))?;
                     holdings.positions.push(Position {

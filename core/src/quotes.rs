@@ -146,8 +146,12 @@ pub fn parse_quotes(bytes: &[u8], config: &Config) -> Result<Vec<Quote>, InputEr
                 format!("duplicate quote for {symbol} from {source_name}"),
             ));
         }
-        let price = amount::parse_unsigned(&record[c_price], a.price_decimals, bounds::PRICE_LIMIT)
-            .map_err(|e| InputError::at(F, line, "price", e.to_string()))?;
+        let price = amount::parse_unsigned(
+            &record[c_price],
+            a.price_decimals,
+            config.bounds.price_limit(),
+        )
+        .map_err(|e| InputError::at(F, line, "price", e.to_string()))?;
         if price == 0 {
             return Err(InputError::at(F, line, "price", "price must be positive"));
         }

@@ -555,6 +555,7 @@ mod tests {
             underlying: vec![1],
             scenarios: 1,
             value_bits: 192,
+            widths: Default::default(),
         }
     }
 

@@ -5,7 +5,9 @@ use ethnum::U256;
 use serde::{Deserialize, Serialize};
 use zkmargin_core::config::Config;
 
-use crate::widths::{limb_bits, BALANCE_BITS, COST_BITS, SIZE_BITS};
+use zkmargin_core::bounds::Widths;
+
+use crate::widths::limb_bits;
 
 /// Smallest table: 2^4 rows.
 pub const MIN_ROWS_LOG2: u32 = 4;
@@ -92,6 +94,10 @@ pub struct MarginShape {
     /// requirement, has magnitude `< 2^B` fine units for *any* in-bound inputs and prices under
     /// this config's weights (see [`value_bits`]). The sign checks are `B` bits wide.
     pub value_bits: usize,
+    /// The checked widths of balances, sizes, costs and prices (the config's `[bounds]`;
+    /// absent from a shape file when they are the defaults, so first-release shapes read).
+    #[serde(default, skip_serializing_if = "Widths::is_default")]
+    pub widths: Widths,
 }
 
 /// `Ok` when the dense account table (a column per asset and market, in every block) proves
@@ -148,10 +154,13 @@ fn sign_width(config: &Config) -> Result<usize, ShapeError> {
     let scale = config
         .fine_scale()
         .map_err(|e| ShapeError::Scale(e.reason))?;
-    let price = U256::ONE << 64u32;
-    let balance = U256::ONE << BALANCE_BITS as u32;
-    let size = U256::ONE << SIZE_BITS as u32;
-    let cost = U256::ONE << (COST_BITS as u32 - 1);
+    // The circuit's bounds: prices, balances and `|size| − short` below their widths,
+    // `|cost| ≤ 2^(cost_bits − 1)`.
+    let w = &config.bounds;
+    let price = U256::ONE << w.price_bits;
+    let balance = U256::ONE << w.balance_bits;
+    let size = U256::ONE << w.size_bits;
+    let cost = U256::ONE << (w.cost_bits - 1);
     let mut sum = U256::ZERO;
     for a in 0..config.assets.len() {
         let w = scale.collateral.iter().map(|c| c[a]).max().unwrap_or(0);
@@ -181,6 +190,7 @@ impl MarginShape {
             underlying: config.markets.iter().map(|m| m.underlying).collect(),
             scenarios: config.scenarios.len(),
             value_bits: value_bits(config)?,
+            widths: config.bounds,
         })
     }
 
@@ -269,6 +279,22 @@ mod tests {
                     k: x as u32,
                     ..honest.clone()
                 });
+                let w = x as u32;
+                let d = Widths::DEFAULT;
+                for widths in [
+                    Widths {
+                        balance_bits: w,
+                        ..d
+                    },
+                    Widths { size_bits: w, ..d },
+                    Widths { cost_bits: w, ..d },
+                    Widths { price_bits: w, ..d },
+                ] {
+                    cases.push(MarginShape {
+                        widths,
+                        ..honest.clone()
+                    });
+                }
             }
             for shape in cases.into_iter().filter(|s| *s != honest) {
                 assert!(MarginShape::admit(&demo, &shape).is_err(), "{shape:?}");

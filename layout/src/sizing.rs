@@ -92,12 +92,25 @@ impl MarginShape {
                 declared.value_bits.to_string(),
                 expected.value_bits.to_string(),
             ),
+            (
+                "widths",
+                format!("{:?}", declared.widths),
+                format!("{:?}", expected.widths),
+            ),
         ];
         if let Some((field, declared, expected)) = fields.into_iter().find(|(_, d, e)| d != e) {
             return Err(ShapeError::Field {
                 field,
                 declared,
                 expected,
+            });
+        }
+        // Whatever field the list above misses is still compared.
+        if &expected != declared {
+            return Err(ShapeError::Field {
+                field: "shape",
+                declared: format!("{declared:?}"),
+                expected: format!("{expected:?}"),
             });
         }
         Ok(expected)

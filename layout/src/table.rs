@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use crate::shape::MarginShape;
-use crate::widths::{limb_bits, BALANCE_BITS, COST_BITS, SIZE_BITS};
+use crate::widths::limb_bits;
 
 /// Limbs per lane-row.
 pub const LANE_LIMBS: usize = 4;
@@ -171,6 +171,8 @@ pub struct TableLayout {
     pub limb_bits: usize,
     /// `B`: per-account equities satisfy `|E| < 2^B`; a multiple of 16.
     pub value_bits: usize,
+    /// The cost lane's width: it holds `cost + 2^(cost_bits − 1)` (the shape's widths).
+    pub cost_bits: usize,
     /// Value columns.
     pub lanes: usize,
     /// Rows per block.
@@ -206,6 +208,20 @@ pub struct TableLayout {
     pub lookup_rows: usize,
 }
 
+/// Every width a multiple of 16 from 16 up to its default (a hostile shape file's widths are
+/// refused here, before any arithmetic).
+fn widths_are_checkable(w: &zkmargin_core::bounds::Widths) -> bool {
+    let d = zkmargin_core::bounds::Widths::DEFAULT;
+    [
+        (w.balance_bits, d.balance_bits),
+        (w.size_bits, d.size_bits),
+        (w.cost_bits, d.cost_bits),
+        (w.price_bits, d.price_bits),
+    ]
+    .iter()
+    .all(|&(x, max)| (16..=max).contains(&x) && x % 16 == 0)
+}
+
 /// Block height for `blocks` account blocks in 2^k rows (`None` if even one row does not fit).
 fn block_rows(k: u32, blocks: usize) -> Option<usize> {
     let usable = (1usize << k).checked_sub(RESERVED_ROWS + 1)?;
@@ -216,9 +232,15 @@ fn block_rows(k: u32, blocks: usize) -> Option<usize> {
 /// The checked values of a shape with their widths in bits, widest first (stable).
 fn checked_values(shape: &MarginShape) -> Vec<(Checked, usize)> {
     let mut v = vec![(Checked::Gap, GAP_BITS)];
-    v.extend((0..shape.assets()).map(|a| (Checked::Balance(a), BALANCE_BITS)));
-    v.extend((0..shape.markets()).map(|m| (Checked::Size(m), SIZE_BITS)));
-    v.extend((0..shape.markets()).map(|m| (Checked::Cost(m), COST_BITS)));
+    let w = &shape.widths;
+    let (balance, size, cost) = (
+        w.balance_bits as usize,
+        w.size_bits as usize,
+        w.cost_bits as usize,
+    );
+    v.extend((0..shape.assets()).map(|a| (Checked::Balance(a), balance)));
+    v.extend((0..shape.markets()).map(|m| (Checked::Size(m), size)));
+    v.extend((0..shape.markets()).map(|m| (Checked::Cost(m), cost)));
     if shape.markets() > 0 {
         v.extend((0..shape.cases()).map(|j| (Checked::Equity(j), shape.value_bits)));
         v.push((Checked::Surplus, shape.value_bits));
@@ -282,6 +304,7 @@ impl TableLayout {
             || shape.markets() > zkmargin_core::bounds::MAX_MARKETS
             || shape.value_bits > crate::shape::WIDEST_VALUE_BITS
             || !shape.value_bits.is_multiple_of(16)
+            || !widths_are_checkable(&shape.widths)
         {
             return None;
         }
@@ -339,6 +362,7 @@ impl TableLayout {
         Some(TableLayout {
             limb_bits,
             value_bits: shape.value_bits,
+            cost_bits: shape.widths.cost_bits as usize,
             lanes,
             block_rows,
             blocks,
@@ -384,6 +408,11 @@ impl TableLayout {
     /// Limb columns: `LANE_LIMBS` per lane.
     pub fn limb_columns(&self) -> usize {
         self.lanes * LANE_LIMBS
+    }
+
+    /// Limbs range-checked per account block (every checked value's own limbs).
+    pub fn limbs_per_account(&self) -> usize {
+        self.checked.values().map(|p| p.limbs).sum()
     }
 
     /// Rows of the table: account blocks and the tail block.

@@ -1,5 +1,7 @@
-//! The bit widths the circuit range-checks, derived from `zkmargin_core::bounds` (the one
-//! definition of every bound), and the limb width of a circuit size.
+//! The default bit widths the circuit range-checks, derived from `zkmargin_core::bounds` (the
+//! one definition of every bound), and the limb width of a circuit size. A shape's own widths
+//! are `MarginShape::widths` (`zkmargin_core::bounds::Widths`, tighter where a config declares
+//! `[bounds]`); these constants are its defaults.
 
 use zkmargin_core::bounds;
 
@@ -21,3 +23,7 @@ pub fn limb_bits(k: u32) -> usize {
         8
     }
 }
+
+const _: () = assert!(bounds::Widths::DEFAULT.balance_bits as usize == BALANCE_BITS);
+const _: () = assert!(bounds::Widths::DEFAULT.size_bits as usize == SIZE_BITS);
+const _: () = assert!(bounds::Widths::DEFAULT.cost_bits as usize == COST_BITS);

@@ -38,7 +38,7 @@ proptest! {
         underlying in prop::collection::vec(wild(), 0..40),
     ) {
         let config = demo();
-        let declared = MarginShape { k, lookup_bits, rows, sources, underlying, scenarios, value_bits };
+        let declared = MarginShape { k, lookup_bits, rows, sources, underlying, scenarios, value_bits, widths: Default::default() };
         let _ = TableLayout::new(&declared);
         if let Ok(shape) = MarginShape::admit(&config, &declared) {
             prop_assert_eq!(&shape, &declared);

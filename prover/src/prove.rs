@@ -107,14 +107,15 @@ pub fn shard_key(
     if let Some(plan) = TableLayout::new(shape) {
         reporter.info(&format!(
             "layout: k = {}, account blocks of {} rows × {} lanes, {} committed columns \
-             ({} oracle-side), {}-bit limbs",
+             ({} oracle-side), {}-bit limbs, {} limbs per account",
             layout.params.k,
             plan.block_rows,
             plan.lanes,
             plan.committed_columns() + layout.first_phase_columns(shape)
                 - plan.first_phase_columns(),
             layout.first_phase_columns(shape) - plan.first_phase_columns(),
-            plan.limb_bits
+            plan.limb_bits,
+            plan.limbs_per_account()
         ));
     }
     Ok(ShardKey { pk, layout })

@@ -1,7 +1,8 @@
 //! `OracleChip`: quote validity, the lower median, the deviation band and the quorum, for one
 //! asset, all from public quotes and one untrusted hint (the claimed median).
 //!
-//! Bounds (`zkmargin_core::bounds`): prices `< 2^PRICE_BITS`, timestamps and ages
+//! Bounds (`zkmargin_core::bounds`): prices `< 2^price_bits` (the shape's width, at most
+//! `PRICE_BITS`), timestamps and ages
 //! `< 2^TIMESTAMP_BITS`, the deviation band `≤ 10_000 < 2^BPS_BITS` bps, quote counts
 //! `< 2^COUNT_BITS`.
 
@@ -13,12 +14,9 @@ use zkmargin_core::bounds;
 use zkmargin_layout::encoding::AssetInput;
 use zkmargin_layout::Fr;
 
-const PRICE_BITS: usize = bounds::PRICE_BITS as usize;
 const TIMESTAMP_BITS: usize = bounds::TIMESTAMP_BITS as usize;
 const BPS_BITS: usize = bounds::BPS_BITS as usize;
 const COUNT_BITS: usize = bounds::COUNT_BITS as usize;
-/// `|q − m| · 10000` and `max_deviation · m` are `< 2^(PRICE_BITS + BPS_BITS)`.
-const DEVIATION_BITS: usize = PRICE_BITS + BPS_BITS;
 
 /// The oracle's constrained verdict for one asset.
 pub struct AssetVerdict {
@@ -49,6 +47,9 @@ pub trait OracleInstructions {
 pub struct OracleChip<'a> {
     /// The range chip every comparison and range check uses.
     pub range: &'a RangeChip<Fr>,
+    /// Prices are checked `< 2^price_bits` (the shape's widths); `|q − m| · 10000` and
+    /// `max_deviation · m` are then `< 2^(price_bits + BPS_BITS)`.
+    pub price_bits: usize,
 }
 
 impl OracleInstructions for OracleChip<'_> {
@@ -69,7 +70,7 @@ impl OracleInstructions for OracleChip<'_> {
         for q in &asset.quotes {
             gate.assert_bit(ctx, q.present);
             gate.assert_bit(ctx, q.signature_ok);
-            range.range_check(ctx, q.price, PRICE_BITS);
+            range.range_check(ctx, q.price, self.price_bits);
             range.range_check(ctx, q.timestamp, TIMESTAMP_BITS);
             // A present quote has a positive price.
             let zero_price = gate.is_zero(ctx, q.price);
@@ -87,13 +88,13 @@ impl OracleInstructions for OracleChip<'_> {
 
         // The claimed median is the lower median of the valid quotes.
         let median = ctx.load_witness(median_hint);
-        range.range_check(ctx, median, PRICE_BITS);
+        range.range_check(ctx, median, self.price_bits);
         let mut hits = Vec::new();
         let mut below = Vec::new();
         let mut is_below = Vec::new();
         for (q, &v) in asset.quotes.iter().zip(&valid) {
             let eq = gate.is_equal(ctx, q.price, median);
-            let lt = range.is_less_than(ctx, q.price, median, PRICE_BITS);
+            let lt = range.is_less_than(ctx, q.price, median, self.price_bits);
             hits.push(gate.mul(ctx, eq, v));
             below.push(gate.mul(ctx, lt, v));
             is_below.push(lt);
@@ -124,7 +125,7 @@ impl OracleInstructions for OracleChip<'_> {
             let up = gate.sub(ctx, q.price, median);
             let distance = gate.select(ctx, down, up, lt);
             let scaled = gate.mul(ctx, distance, Constant(Fr::from(u64::from(bounds::BPS))));
-            let outlier = range.is_less_than(ctx, band, scaled, DEVIATION_BITS);
+            let outlier = range.is_less_than(ctx, band, scaled, self.price_bits + BPS_BITS);
             let c = gate.mul_not(ctx, outlier, v);
             counted.push(c);
             verdicts.push((v, c));

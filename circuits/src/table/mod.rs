@@ -32,7 +32,6 @@ use zkmargin_layout::field::pow2;
 use zkmargin_layout::table::{
     Aux, Checked, Coef, LaneRowRole, Slot, TableLayout, Total, LANE_LIMBS,
 };
-use zkmargin_layout::widths::COST_BITS;
 use zkmargin_layout::Fr;
 
 #[derive(Debug, Clone)]
@@ -230,7 +229,8 @@ impl AccountTerms for GateTerms<'_, '_, '_> {
         self.block.aux(self.meta, Aux::Size(market))
     }
     fn cost(&mut self, market: usize) -> Expression<Fr> {
-        self.block.value(self.meta, Checked::Cost(market)) - constant(pow2(COST_BITS - 1))
+        self.block.value(self.meta, Checked::Cost(market))
+            - constant(pow2(self.block.config.plan.cost_bits - 1))
     }
     fn collateral_coefficient(&mut self, case: usize, asset: usize) -> Expression<Fr> {
         self.block.coef(self.meta, Coef::Collateral { case, asset })
@@ -367,9 +367,9 @@ impl TableConfig {
                     q.clone() * (lane - size),
                 ));
                 let lane = block.value(meta, Checked::Cost(m));
-                let cost = block.aux(meta, Aux::Cost(m)) + constant(pow2(COST_BITS - 1));
+                let cost = block.aux(meta, Aux::Cost(m)) + constant(pow2(plan.cost_bits - 1));
                 out.push((
-                    format!("cost[{m}]: lane = cost + 2^(COST_BITS − 1)"),
+                    format!("cost[{m}]: lane = cost + 2^(cost_bits − 1)"),
                     q.clone() * (lane - cost),
                 ));
             }

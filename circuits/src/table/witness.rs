@@ -14,7 +14,6 @@ use crate::witness::{MarginWitness, RowWitness};
 use zkmargin_core::margin::{self, AccountTerms, Coefficients};
 use zkmargin_layout::field::pow2;
 use zkmargin_layout::table::{Aux, Checked, Coef, LanePlacement, TableLayout, Total, LANE_LIMBS};
-use zkmargin_layout::widths::COST_BITS;
 use zkmargin_layout::Fr;
 
 /// The sentinel id closing the chain: `2^ID_BITS − 1`.
@@ -318,7 +317,7 @@ fn account_block(
     }
     for (m, (a, c)) in row.size_abs.iter().zip(&row.costs).enumerate() {
         checked.insert(Checked::Size(m), *a - row.size_negative[m]);
-        checked.insert(Checked::Cost(m), *c + pow2(COST_BITS - 1));
+        checked.insert(Checked::Cost(m), *c + pow2(plan.cost_bits - 1));
     }
     let mut aux = BTreeMap::from([(Aux::Id, row.id)]);
     for (a, b) in row.balances.iter().enumerate() {

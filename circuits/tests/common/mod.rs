@@ -59,6 +59,17 @@ impl Case {
         Case::from_dir(&out, rows)
     }
 
+    /// A generated snapshot whose config declares `[bounds]` (`bounds` is the table's body).
+    pub fn with_bounds(options: GeneratorOptions, rows: usize, bounds: &str) -> Case {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("snap");
+        generate(&options, &out).unwrap();
+        let config = out.join("config.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(&config, format!("{text}\n[bounds]\n{bounds}\n")).unwrap();
+        Case::from_dir(&out, rows)
+    }
+
     pub fn fixture(name: &str, rows: usize) -> Case {
         Case::from_dir(
             &Path::new(env!("CARGO_MANIFEST_DIR"))
