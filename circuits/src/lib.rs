@@ -13,7 +13,8 @@
 //! nothing is trusted. Tests build dishonest witnesses and expect `MockProver` to fail.
 //!
 //! Modules: [`witness`] (circuit inputs and hints), [`chips`] (oracle gadget), [`table`]
-//! (account table), [`circuit`] (assembly), [`keygen`] (keys from the shape). What fixes the
+//! (account table), [`circuit`] (assembly), [`keygen`] (keys from the shape), [`slots`] (the
+//! account table v2, one row per entry held; proved on its own, not yet in the epoch circuit). What fixes the
 //! verifying key (`zkmargin_layout::shape`), the table's layout (`zkmargin_layout::table`) and
 //! the statement ↔ instances encoding (`zkmargin_layout::encoding`) live in `zkmargin_layout`,
 //! which the browser page shares.
@@ -22,6 +23,7 @@
 pub mod chips;
 pub mod circuit;
 pub mod keygen;
+pub mod slots;
 pub mod table;
 pub mod witness;
 

@@ -114,12 +114,17 @@ pub fn statement(s: &Statement, digest: &str) -> String {
                 .filter(|(_, &b)| b != 0)
                 .map(|(a, b)| format!("{} {:+}%", a.symbol, format_units(*b, 2)))
                 .collect();
+            // A venue of hundreds of assets: the first shocks, then how many more.
+            const SHOWN: usize = 8;
+            let mut listed = shocks[..shocks.len().min(SHOWN)].join(", ");
+            if shocks.len() > SHOWN {
+                listed.push_str(&format!(", … {} more", shocks.len() - SHOWN));
+            }
             let _ = writeln!(
                 t,
-                "  {:<16} bad debt {:>24}   ({})",
+                "  {:<16} bad debt {:>24}   ({listed})",
                 sc.name,
                 money(sc.bad_debt),
-                shocks.join(", ")
             );
         }
     }

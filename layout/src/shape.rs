@@ -149,33 +149,64 @@ pub fn value_bits(config: &Config) -> Result<usize, ShapeError> {
     sign_width(config)
 }
 
-/// [`value_bits`] without the dense-support check.
-fn sign_width(config: &Config) -> Result<usize, ShapeError> {
+/// Per entry, the largest `max_j |E_j term| + MM term` an in-bound entry can reach under the
+/// config's weights: a balance of asset `a` below `balance`, `bal · P · max_j W[j][a]`; a
+/// position in market `m` below `size`,
+/// `|size| · P · (max_j V[j][m] + max_t R_t[m]) + |cost| · C + max_t A_t[m]`; prices below
+/// `2^price_bits`, costs `≤ 2^(cost_bits − 1)`. One definition for the dense table (summed over
+/// every asset and market) and the slot table (its largest entry times the slots of a block).
+pub(crate) fn entry_bounds(
+    config: &Config,
+    balance: U256,
+    size: U256,
+) -> Result<(Vec<U256>, Vec<U256>), ShapeError> {
     let scale = config
         .fine_scale()
         .map_err(|e| ShapeError::Scale(e.reason))?;
-    // The circuit's bounds: prices, balances and `|size| − short` below their widths,
-    // `|cost| ≤ 2^(cost_bits − 1)`.
     let w = &config.bounds;
     let price = U256::ONE << w.price_bits;
-    let balance = U256::ONE << w.balance_bits;
-    let size = U256::ONE << w.size_bits;
     let cost = U256::ONE << (w.cost_bits - 1);
-    let mut sum = U256::ZERO;
-    for a in 0..config.assets.len() {
-        let w = scale.collateral.iter().map(|c| c[a]).max().unwrap_or(0);
-        sum += balance * price * U256::from(w);
-    }
-    for m in 0..config.markets.len() {
-        let v = scale.mark.iter().map(|c| c[m]).max().unwrap_or(0);
-        sum += size * price * (U256::from(v) + U256::from(scale.maintenance[m][0].rate));
-        sum += cost * U256::from(scale.quote);
-    }
-    let bits = ((256 - sum.leading_zeros()) as usize).div_ceil(16).max(1) * 16;
+    let assets = (0..config.assets.len())
+        .map(|a| {
+            let w = scale.collateral.iter().map(|c| c[a]).max().unwrap_or(0);
+            balance * price * U256::from(w)
+        })
+        .collect();
+    let markets = (0..config.markets.len())
+        .map(|m| {
+            let v = scale.mark.iter().map(|c| c[m]).max().unwrap_or(0);
+            let tiers = &scale.maintenance[m];
+            let r = tiers.iter().map(|t| t.rate).max().unwrap_or(0);
+            let amount = tiers.iter().map(|t| t.amount).max().unwrap_or(U256::ZERO);
+            size * price * (U256::from(v) + U256::from(r)) + cost * U256::from(scale.quote) + amount
+        })
+        .collect();
+    Ok((assets, markets))
+}
+
+/// The bit length of `x` rounded up to a multiple of 16; `Err` past [`WIDEST_VALUE_BITS`].
+pub(crate) fn sign_bits(x: U256) -> Result<usize, ShapeError> {
+    let bits = ((256 - x.leading_zeros()) as usize).div_ceil(16).max(1) * 16;
     if bits > WIDEST_VALUE_BITS {
         return Err(ShapeError::TooWide { bits });
     }
     Ok(bits)
+}
+
+/// [`value_bits`] without the dense-support check.
+fn sign_width(config: &Config) -> Result<usize, ShapeError> {
+    // The circuit's bounds: balances and `|size| − short` below their widths.
+    let w = &config.bounds;
+    let (assets, markets) = entry_bounds(
+        config,
+        U256::ONE << w.balance_bits,
+        U256::ONE << w.size_bits,
+    )?;
+    let sum = assets
+        .into_iter()
+        .chain(markets)
+        .fold(U256::ZERO, |a, b| a + b);
+    sign_bits(sum)
 }
 
 impl MarginShape {
