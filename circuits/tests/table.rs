@@ -218,7 +218,7 @@ fn account_data_must_equal_its_lanes() {
     for (a, name) in [
         (Aux::Balance(1), "balance[1]: lane = data"),
         (Aux::Size(2), "size[2]: lane = |size| − short"),
-        (Aux::Cost(0), "cost[0]: lane = cost + 2^(COST_BITS − 1)"),
+        (Aux::Cost(0), "cost[0]: lane = cost + 2^(cost_bits − 1)"),
     ] {
         rejected_by(
             &w,
