@@ -69,18 +69,6 @@ pub struct FineTier {
     pub amount: U256,
 }
 
-impl FineScale {
-    /// The tier of a position of fine notional `n` in market `m`: the first whose bound is
-    /// `≥ n` (the last has none).
-    pub fn tier_of(&self, market: usize, notional: U256) -> usize {
-        let tiers = &self.maintenance[market];
-        tiers
-            .iter()
-            .position(|t| t.bound.is_none_or(|b| notional <= b))
-            .unwrap_or(tiers.len() - 1)
-    }
-}
-
 /// One market's inputs to the fine unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarketScaleInputs {

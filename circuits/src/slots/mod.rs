@@ -44,7 +44,7 @@ use halo2_base::halo2_proofs::plonk::{
 use halo2_base::halo2_proofs::poly::Rotation;
 
 use crate::table::lookup::LimbLookup;
-use witness::{Assigned, SlotWitness};
+use witness::Assigned;
 use zkmargin_core::margin::{self, AccountTerms};
 use zkmargin_layout::field::pow2;
 use zkmargin_layout::slots::{AccountValue, SlotShape, SlotValue};
@@ -886,9 +886,4 @@ impl SlotTableConfig {
             w += h;
         }
     }
-}
-
-/// Builds the witness cells of `witness` for its shape (see [`witness::Assigned`]).
-pub fn assigned(witness: &SlotWitness) -> Assigned {
-    Assigned::new(witness)
 }

@@ -522,11 +522,6 @@ impl Assigned {
         self.limbs = limbs;
     }
 
-    /// The id of slot row `r`.
-    pub fn id_at(&self, r: usize) -> Fr {
-        self.slots[r].id
-    }
-
     /// `(sign, inst, short, qty)` of row `row` for the instrument totals' logUp.
     pub fn logup_row(&self, row: usize) -> (Fr, Fr, Fr, Fr) {
         let shape = &self.shape;
