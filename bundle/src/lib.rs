@@ -13,6 +13,8 @@
 //! Bundles are written atomically: into a sibling temporary directory renamed into place.
 #![warn(missing_docs)]
 
+pub mod slots;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -132,24 +134,6 @@ impl Bundle {
         private_files: &[(&str, Vec<u8>)],
         private_copies: &[(&str, &Path)],
     ) -> Result<(), BundleError> {
-        if out.exists() {
-            return Err(BundleError::Io {
-                path: out.to_path_buf(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
-                    "bundle already exists",
-                ),
-            });
-        }
-        let parent = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        fs::create_dir_all(parent).map_err(io(parent))?;
-        let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("bundle");
-        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&tmp);
-        fs::create_dir_all(tmp.join(PRIVATE)).map_err(io(&tmp))?;
         let manifest = serde_json::to_vec_pretty(&self.manifest).expect("manifest serializes");
         let mut files: Vec<(String, Vec<u8>)> = vec![
             (MANIFEST.into(), manifest),
@@ -165,31 +149,7 @@ impl Bundle {
                 instances_json(&shard.instances),
             ));
         }
-        for (file, bytes) in files {
-            let path = tmp.join(file);
-            if let Some(dir) = path.parent() {
-                fs::create_dir_all(dir).map_err(io(dir))?;
-            }
-            fs::write(&path, bytes).map_err(io(&path))?;
-        }
-        let readme = tmp.join(PRIVATE).join("README");
-        fs::write(
-            &readme,
-            "Operator secrets for this epoch. NEVER publish this directory.\n",
-        )
-        .map_err(io(&readme))?;
-        for (file, bytes) in private_files {
-            let path = tmp.join(PRIVATE).join(file);
-            fs::write(&path, bytes).map_err(io(&path))?;
-        }
-        for (file, source) in private_copies {
-            let path = tmp.join(PRIVATE).join(file);
-            if let Some(dir) = path.parent() {
-                fs::create_dir_all(dir).map_err(io(dir))?;
-            }
-            fs::copy(source, &path).map_err(io(source))?;
-        }
-        fs::rename(&tmp, out).map_err(io(out))
+        write_atomically(out, files, private_files, private_copies)
     }
 
     /// Reads the public part of a bundle.
@@ -248,6 +208,57 @@ impl Bundle {
             _ => None,
         }
     }
+}
+
+/// Writes `files` (public, relative paths) and `private/` (its README, `private_files`, and
+/// `private_copies` copied from their sources) into a sibling temporary directory renamed to
+/// `out`, which must not exist: a reader sees no bundle or a whole one.
+pub(crate) fn write_atomically(
+    out: &Path,
+    files: Vec<(String, Vec<u8>)>,
+    private_files: &[(&str, Vec<u8>)],
+    private_copies: &[(&str, &Path)],
+) -> Result<(), BundleError> {
+    if out.exists() {
+        return Err(BundleError::Io {
+            path: out.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "bundle already exists"),
+        });
+    }
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(io(parent))?;
+    let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("bundle");
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir_all(tmp.join(PRIVATE)).map_err(io(&tmp))?;
+    for (file, bytes) in files {
+        let path = tmp.join(file);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        fs::write(&path, bytes).map_err(io(&path))?;
+    }
+    let readme = tmp.join(PRIVATE).join("README");
+    fs::write(
+        &readme,
+        "Operator secrets for this epoch. NEVER publish this directory.\n",
+    )
+    .map_err(io(&readme))?;
+    for (file, bytes) in private_files {
+        let path = tmp.join(PRIVATE).join(file);
+        fs::write(&path, bytes).map_err(io(&path))?;
+    }
+    for (file, source) in private_copies {
+        let path = tmp.join(PRIVATE).join(file);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        fs::copy(source, &path).map_err(io(source))?;
+    }
+    fs::rename(&tmp, out).map_err(io(out))
 }
 
 /// The first `columns` commitments of a proof (its advice columns), as manifest hex strings.

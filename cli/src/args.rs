@@ -361,6 +361,22 @@ pub struct ProveArgs {
     /// Bundle directory to create (must not exist).
     #[arg(long)]
     pub out: PathBuf,
+    /// Account table: `dense` (a column per asset and market), `slots` (one row per entry
+    /// held, shard classes of 4/16/64/256 entries, each class's circuit chosen by its
+    /// accounts), or `auto`: dense where it proves the config, slots otherwise.
+    #[arg(long, value_enum, default_value_t = TableChoice::Auto)]
+    pub table: TableChoice,
+}
+
+/// `zkmargin prove --table`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableChoice {
+    /// Dense where it proves the config, slots otherwise.
+    Auto,
+    /// The dense account table.
+    Dense,
+    /// The slot table (account table v2).
+    Slots,
 }
 
 #[derive(Args)]

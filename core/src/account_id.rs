@@ -53,6 +53,30 @@ impl AccountId {
     }
 }
 
+/// Bits at the top of an id that name its shard class in a slot-table epoch
+/// (`zkmargin_layout::slots::CLASSES`): ids of class `c` lie in
+/// `[c · 2^190, (c + 1) · 2^190)`, so one strictly increasing id order runs across every class
+/// of the epoch.
+pub const CLASS_TAG_BITS: u32 = 2;
+
+impl AccountId {
+    /// This id with its top [`CLASS_TAG_BITS`] bits (of [`ID_BITS`]) replaced by `class`
+    /// (`< 2^CLASS_TAG_BITS`): `class · 2^190 + (id mod 2^190)`.
+    pub fn tagged(&self, class: usize) -> AccountId {
+        assert!(class < 1 << CLASS_TAG_BITS, "class tag out of range");
+        let mut bytes = self.0;
+        let top = 32 - ID_BITS as usize / 8;
+        let shift = 8 - CLASS_TAG_BITS;
+        bytes[top] = (bytes[top] & ((1 << shift) - 1)) | ((class as u8) << shift);
+        AccountId(bytes)
+    }
+
+    /// The class tag of an id ([`AccountId::tagged`]).
+    pub fn class_tag(&self) -> usize {
+        (self.0[32 - ID_BITS as usize / 8] >> (8 - CLASS_TAG_BITS)) as usize
+    }
+}
+
 /// The per-account salt for `identifier` under the operator's master secret.
 pub fn derive_salt(master_secret: &[u8; 32], identifier: &str) -> [u8; 32] {
     let mut mac = Hmac::<Sha256>::new_from_slice(master_secret).expect("HMAC takes any key length");
@@ -90,6 +114,20 @@ pub fn padding_id(rows: usize, row: usize) -> AccountId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_class_tag_orders_ids_by_class_and_keeps_the_low_bits() {
+        let id = account_id("alice", &[7; 32]);
+        let ids: Vec<AccountId> = (0..4).map(|c| id.tagged(c)).collect();
+        for (c, t) in ids.iter().enumerate() {
+            assert_eq!(t.class_tag(), c);
+            assert_eq!(t.tagged(id.class_tag()), id);
+            assert!(AccountId::from_be_bytes(t.to_be_bytes()).is_some());
+        }
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        // Any id of class 0 is below every id of class 1.
+        assert!(sentinel_id().tagged(0) < AccountId([0; 32]).tagged(1));
+    }
 
     #[test]
     fn ids_are_192_bit_and_depend_on_salt_and_identifier() {

@@ -88,6 +88,17 @@ impl Snapshot {
         }
     }
 
+    /// Every account of either format as its entries (the slot table's input), rejecting
+    /// duplicates: memory follows the entries held, not the instruments listed.
+    pub fn read_holdings(&self) -> Result<Vec<Holdings>, InputError> {
+        let mut all = Vec::new();
+        for_each_batch(self, |batch| {
+            all.extend(batch);
+            Ok(())
+        })?;
+        Ok(all)
+    }
+
     /// Every account of either format as a wide row (the dense account table's input),
     /// rejecting duplicates.
     pub fn read_rows(&self) -> Result<Vec<AccountRow>, InputError> {
@@ -150,6 +161,18 @@ pub fn evaluate_rows(
     evaluate_with(snapshot, prev_digest, |table| {
         let holdings: Vec<Holdings> = rows.par_iter().map(Holdings::of_row).collect();
         Ok(sum_holdings(&snapshot.config, &holdings, table))
+    })
+}
+
+/// Evaluates a snapshot whose accounts are already read as entries (by
+/// [`Snapshot::read_holdings`]): no second parse.
+pub fn evaluate_holdings(
+    snapshot: &Snapshot,
+    holdings: &[Holdings],
+    prev_digest: Digest,
+) -> Result<Outcome, InputError> {
+    evaluate_with(snapshot, prev_digest, |table| {
+        Ok(sum_holdings(&snapshot.config, holdings, table))
     })
 }
 

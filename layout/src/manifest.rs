@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use zkmargin_core::statement::Statement;
 
 use crate::shape::MarginShape;
+use crate::slots::{SlotShape, CLASSES};
 
 /// Bundle format. 4: the manifest names the account data columns. (3: one proof per shard
 /// under `shards/`; 2: the statement digest hashes the public instances; 1: the old digest.)
@@ -75,6 +76,84 @@ impl Manifest {
                 "srs.k = {} is not the shape's k = {}",
                 m.srs.k, m.shape.k
             ));
+        }
+        Ok(m)
+    }
+
+    /// The statement digest as bytes; `None` if the manifest's hex is not 32 bytes.
+    pub fn statement_digest_bytes(&self) -> Option<[u8; 32]> {
+        hex::decode(&self.statement_digest).ok()?.try_into().ok()
+    }
+}
+
+/// Format of a slot-table bundle's manifest ([`SlotManifest`]): the account table v2, shard
+/// classes by entry count.
+pub const SLOT_FORMAT_VERSION: u32 = 5;
+
+/// The `format_version` of a manifest's JSON, whichever its kind; `None` if it has none.
+pub fn format_version(json: &[u8]) -> Option<u32> {
+    #[derive(Deserialize)]
+    struct Version {
+        format_version: u32,
+    }
+    serde_json::from_slice::<Version>(json)
+        .ok()
+        .map(|v| v.format_version)
+}
+
+/// `manifest.json` of a slot-table bundle: the classes present, each with its shard shape and
+/// shard count, in epoch order (class by class, shards in ascending id order; ids of class `c`
+/// carry the tag `c`, so one id order runs through the whole epoch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotManifest {
+    /// [`SLOT_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The SRS source every shard is proved under (`dev-insecure` or `ptau:<file name>`).
+    pub srs: String,
+    /// Hex Keccak-256 of the statement (the next epoch's `prev_digest`).
+    pub statement_digest: String,
+    /// The classes holding accounts, in ascending class order.
+    pub classes: Vec<ClassEntry>,
+    /// The statement the bundle proves.
+    pub statement: Statement,
+}
+
+/// One shard class in a [`SlotManifest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassEntry {
+    /// Index into [`CLASSES`].
+    pub class: usize,
+    /// The shape of each of its shards (`shape.accounts` blocks each: the padded count).
+    pub shape: SlotShape,
+    /// Its shards.
+    pub shards: usize,
+}
+
+impl SlotManifest {
+    /// A slot manifest from its JSON, refusing other versions, no classes, classes out of
+    /// order or of no shards (`Err`: why). Each class's shape is admitted against the config by
+    /// the caller (`SlotShape::admit`).
+    pub fn parse(json: &[u8]) -> Result<SlotManifest, String> {
+        let m: SlotManifest = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+        if m.format_version != SLOT_FORMAT_VERSION {
+            return Err(format!(
+                "format version {} is not {SLOT_FORMAT_VERSION}",
+                m.format_version
+            ));
+        }
+        if m.classes.is_empty() {
+            return Err("no classes".into());
+        }
+        if !m.classes.windows(2).all(|w| w[0].class < w[1].class)
+            || m.classes.iter().any(|c| c.class >= CLASSES.len())
+        {
+            return Err(format!(
+                "classes: not strictly increasing class indices below {}",
+                CLASSES.len()
+            ));
+        }
+        if let Some(c) = m.classes.iter().find(|c| c.shards == 0) {
+            return Err(format!("class {}: no shards", c.class));
         }
         Ok(m)
     }

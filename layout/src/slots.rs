@@ -28,8 +28,24 @@ pub const ORDER_BITS: usize = 16;
 /// Width of the account id gap (`zkmargin_core::account_id::ID_BITS`).
 pub const ID_GAP_BITS: usize = zkmargin_core::account_id::ID_BITS as usize;
 
+/// The shard classes of a slot-table epoch: an account goes to the first class whose slots
+/// hold its entries, and class `c`'s ids carry the tag `c`
+/// (`zkmargin_core::account_id::AccountId::tagged`). The last class holds
+/// `zkmargin_core::bounds::MAX_ENTRIES` entries.
+pub const CLASSES: [usize; 4] = [4, 16, 64, 256];
+
+/// Largest circuit a class shard is proved in: a class with more accounts than this circuit
+/// holds is cut into several shards of it.
+pub const MAX_SLOT_K: u32 = 20;
+
+/// The class (index into [`CLASSES`]) of an account holding `entries` entries; `None` past
+/// the last class.
+pub fn class_of(entries: usize) -> Option<usize> {
+    CLASSES.iter().position(|&slots| entries <= slots)
+}
+
 /// Everything that fixes the slot table's constraint system.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SlotShape {
     /// The circuit has 2^k rows.
     pub k: u32,
@@ -105,6 +121,65 @@ impl SlotShape {
             instrument_totals: collateral + 2 * config.markets.len(),
             widths: config.bounds,
         })
+    }
+
+    /// The shard shape of class `class` for `accounts` accounts under `config`: the smallest
+    /// circuit from `MIN_K` up to [`MAX_SLOT_K`] whose capacity holds them (the largest when
+    /// none does: the class is then cut into several shards), padded to its capacity.
+    pub fn for_class(config: &Config, class: usize, accounts: usize) -> Result<Self, ShapeError> {
+        let slots = CLASSES[class];
+        let mut shape = SlotShape::new(config, slots, 0, crate::shape::MIN_K)?;
+        while shape.k < MAX_SLOT_K && shape.capacity(crate::table::RESERVED_ROWS) < accounts.max(1)
+        {
+            shape.k += 1;
+        }
+        shape.accounts = shape.capacity(crate::table::RESERVED_ROWS);
+        if shape.accounts == 0 {
+            return Err(ShapeError::Unsupported {
+                field: "markets".into(),
+                reason: format!(
+                    "the instrument table does not fit a slot circuit of 2^{MAX_SLOT_K} rows"
+                ),
+            });
+        }
+        Ok(shape)
+    }
+
+    /// Whether `declared` is the shard shape `config` gives class `class` at `declared.k`
+    /// (only the circuit size is the prover's choice, and it is bounded by [`MAX_SLOT_K`]).
+    pub fn admit(config: &Config, class: usize, declared: &SlotShape) -> Result<Self, ShapeError> {
+        let field = |field: &'static str, declared: String, expected: String| {
+            Err(ShapeError::Field {
+                field,
+                declared,
+                expected,
+            })
+        };
+        if class >= CLASSES.len() {
+            return field(
+                "class",
+                class.to_string(),
+                format!("below {}", CLASSES.len()),
+            );
+        }
+        if !(crate::shape::MIN_K..=MAX_SLOT_K).contains(&declared.k) {
+            return field(
+                "k",
+                declared.k.to_string(),
+                format!("{}..={MAX_SLOT_K}", crate::shape::MIN_K),
+            );
+        }
+        let mut expected = SlotShape::new(config, CLASSES[class], 0, declared.k)?;
+        expected.accounts = expected.capacity(crate::table::RESERVED_ROWS);
+        if &expected != declared {
+            return field("shape", format!("{declared:?}"), format!("{expected:?}"));
+        }
+        Ok(expected)
+    }
+
+    /// Public values before the instrument totals: the instrument table's.
+    pub fn instrument_words(&self) -> usize {
+        self.instruments * (self.cases + 9)
     }
 
     /// Bits per limb.
@@ -192,11 +267,11 @@ impl SlotShape {
         (self.end_row() + 1).max(1 << self.limb_bits())
     }
 
-    /// Public values of the standalone slot circuit: every instrument row (`inst`, `tier` and
+    /// Public values of a slot shard, in this order: every instrument row (`inst`, `tier` and
     /// the `cases + 7` looked-up values), every instrument total (`inst`, side, total), the
-    /// `cases + 4` totals and the id range.
+    /// `cases + 4` totals and the id range (first and last id).
     pub fn public_values(&self) -> usize {
-        self.instruments * (self.cases + 9) + self.instrument_totals * 3 + self.cases + 4 + 2
+        self.instrument_words() + self.instrument_totals * 3 + self.cases + 4 + 2
     }
 
     /// Whether the table and its public values fit 2^k rows (with `reserved` rows left for

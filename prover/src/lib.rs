@@ -1,6 +1,7 @@
 //! The zkmargin operator library: an epoch from its snapshot to a published bundle. It
 //! prepares (engine → salted, sorted, sharded table: [`epoch`]), plans and proves shards and
-//! assembles the bundle ([`pipeline`] over the [`plan`] directory and [`prove`]), writes
+//! assembles the bundle ([`pipeline`] over the [`plan`] directory and [`prove`]; the slot
+//! table's classes in [`slots`]), writes
 //! holders' inclusion proofs ([`inclusion`]), aggregates for the chain ([`aggregate`],
 //! [`onchain`]) and runs the periodic archive step ([`runner`]).
 //!
@@ -17,6 +18,7 @@ pub mod plan;
 pub mod prove;
 pub mod report;
 pub mod runner;
+pub mod slots;
 
 /// Whose fault a failed step is: the documented exit codes follow from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

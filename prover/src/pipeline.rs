@@ -120,7 +120,7 @@ pub struct PlanSummary {
 
 /// `request`'s predecessor, verified in full as `zkmargin-verify bundle --prev` verifies one
 /// ([`PreviousEpoch`]); a predecessor that fails is refused.
-fn previous_epoch(
+pub(crate) fn previous_epoch(
     request: &EpochRequest<'_>,
     setup: &Setup<'_>,
 ) -> Result<Option<PreviousEpoch>, PipelineError> {

@@ -9,6 +9,7 @@ use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use zkmargin_bundle::slots::SlotBundle;
 use zkmargin_bundle::Bundle;
 use zkmargin_core::account_id::account_id;
 use zkmargin_core::policy::PolicyCheck;
@@ -19,6 +20,7 @@ use zkmargin_prover::inclusion::{write_all, EpochAccounts};
 use zkmargin_prover::pipeline::{self, EpochRequest, Proved, Setup};
 use zkmargin_prover::report::Silent;
 use zkmargin_prover::runner::{self, RunnerOptions, Step};
+use zkmargin_prover::slots::SlotProved;
 use zkmargin_srs::{self as srs, SrsKind};
 use zkmargin_verifier::bundle::{verify_bundle, Report};
 use zkmargin_verifier::inclusion::{verify_inclusion, InclusionReport};
@@ -124,6 +126,42 @@ pub fn prove_bundle(
     match pipeline::prove_snapshot(&request, &setup(), out, &Silent) {
         Ok(Proved::Bundle(bundle)) => *bundle,
         Ok(Proved::Halted(report)) => panic!("the oracle halted: {report:?}"),
+        Err(e) => panic!("proving {} failed: {e}", snapshot.display()),
+    }
+}
+
+/// A small venue (2 collateral assets, 6 markets of 3 tiers each on price-only indexes, 1
+/// stress scenario, 3 sources) of `accounts` accounts in the long format at `out`: what only
+/// the slot table proves, with accounts of up to 8 entries (two shard classes).
+pub fn venue_snapshot(out: &Path, accounts: u64, seed: u64) {
+    let options = zkmargin_fixtures::VenueOptions {
+        accounts,
+        seed,
+        epoch: 1,
+        markets: 6,
+        collateral: 2,
+        tiers: 3,
+        scenarios: 1,
+        sources: 3,
+        max_positions: 6,
+        under_margined_bps: 800,
+        bad_debt_bps: 300,
+    };
+    zkmargin_fixtures::generate_venue(&options, out).expect("the generator writes the venue");
+}
+
+/// Proves `snapshot` with the slot table (chained to `prev`) into the bundle `out` under the
+/// development SRS, as `zkmargin prove --table slots` does.
+pub fn prove_slot_bundle(snapshot: &Path, prev: Option<&Path>, out: &Path) -> SlotBundle {
+    let request = EpochRequest {
+        snapshot,
+        prev,
+        sharding: Sharding::default(),
+        srs: SrsKind::Dev,
+    };
+    match zkmargin_prover::slots::prove_snapshot_slots(&request, &setup(), out, &Silent) {
+        Ok(SlotProved::Bundle(bundle)) => *bundle,
+        Ok(SlotProved::Halted(report)) => panic!("the oracle halted: {report:?}"),
         Err(e) => panic!("proving {} failed: {e}", snapshot.display()),
     }
 }

@@ -128,8 +128,9 @@ pub struct Keys {
     pub shape: MarginShape,
 }
 
-/// Checks a bundle and its policy. `load_srs(label, k)` supplies the verifier's own KZG
-/// parameters; `vk_cache` is this verifier's own key cache (`None`: always rebuild).
+/// Checks a bundle (dense, or slot-table: [`crate::slots`]) and its policy. `load_srs(label,
+/// k)` supplies the verifier's own KZG parameters; `vk_cache` is this verifier's own key cache
+/// (`None`: always rebuild).
 pub fn verify_bundle(
     dir: &Path,
     prev: Option<&Path>,
@@ -137,6 +138,9 @@ pub fn verify_bundle(
     vk_cache: Option<&Path>,
     load_srs: SrsLoader<'_>,
 ) -> Result<Report, UnusableBundle> {
+    if zkmargin_bundle::slots::SlotBundle::is_slot_bundle(dir) {
+        return crate::slots::verify_slot_bundle(dir, prev, strict, vk_cache, load_srs);
+    }
     let mut checked = check_bundle(dir, prev, strict, vk_cache, load_srs)?;
     let policy = policy::evaluate(&checked.report.statement, strict);
     checked.report.checks.extend(policy);

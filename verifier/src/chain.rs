@@ -55,16 +55,18 @@ impl PreviousEpoch {
             path: dir.to_path_buf(),
             source,
         };
-        let checked = check_bundle(dir, None, false, vk_cache, load_srs).map_err(unusable)?;
-        let s = &checked.report.statement;
+        let (report, digest) = if zkmargin_bundle::slots::SlotBundle::is_slot_bundle(dir) {
+            let c = crate::slots::check_slot_bundle(dir, None, false, vk_cache, load_srs)
+                .map_err(unusable)?;
+            (c.report, c.digest)
+        } else {
+            let c = check_bundle(dir, None, false, vk_cache, load_srs).map_err(unusable)?;
+            (c.report, c.digest)
+        };
+        let s = &report.statement;
         // Not computable only when "statement digest matches its contents" failed too.
-        let digest = checked.digest.unwrap_or([0; 32]);
-        let failed = checked
-            .report
-            .failed()
-            .into_iter()
-            .map(String::from)
-            .collect();
+        let digest = digest.unwrap_or([0; 32]);
+        let failed = report.failed().into_iter().map(String::from).collect();
         Ok(PreviousEpoch {
             path: dir.to_path_buf(),
             epoch: s.epoch,

@@ -1,12 +1,18 @@
-//! [`SlotCircuit`]: the slot table proved on its own, every public value (the instrument table,
-//! the instrument totals, the totals, the id range) copied from one instance column in
-//! [`Assigned::public_values`] order. In the epoch circuit the instrument table will be tied to
-//! the oracle side instead of instances.
+//! [`SlotCircuit`]: one class shard of the slot table, every public value (the instrument
+//! table, the instrument totals, the totals, the id range) copied from one instance column in
+//! [`Assigned::public_values`] order. The verifier derives the instrument table from the
+//! config and the oracle's medians ([`super::public`]); the keys depend on the shape alone
+//! ([`keygen`]).
 
 use halo2_base::halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
-use halo2_base::halo2_proofs::plonk::{Circuit, Column, ConstraintSystem, Error, Instance};
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_base::halo2_proofs::plonk::{
+    keygen_pk, keygen_vk, Circuit, Column, ConstraintSystem, Error, Instance, ProvingKey,
+    VerifyingKey,
+};
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 
-use super::witness::Assigned;
+use super::witness::{Assigned, SlotWitness};
 use super::SlotTableConfig;
 use zkmargin_layout::slots::SlotShape;
 use zkmargin_layout::Fr;
@@ -81,4 +87,30 @@ impl Circuit<Fr> for SlotCircuit {
         )?;
         Ok(())
     }
+}
+
+impl SlotCircuit {
+    /// The circuit of `witness`.
+    pub fn new(witness: &SlotWitness) -> Self {
+        SlotCircuit {
+            assigned: Assigned::new(witness),
+        }
+    }
+}
+
+/// The proving key (and with it the verifying key) of `shape` under `srs` (of size
+/// `2^shape.k`), synthesized from [`SlotWitness::blank`]: the keys depend on the shape alone.
+pub fn keygen(srs: &ParamsKZG<Bn256>, shape: &SlotShape) -> Result<ProvingKey<G1Affine>, Error> {
+    let circuit = SlotCircuit::new(&SlotWitness::blank(shape));
+    let vk = keygen_vk(srs, &circuit)?;
+    keygen_pk(srs, vk, &circuit)
+}
+
+/// The verifying key of `shape` under `srs`, as [`keygen`] makes it (what a verifier
+/// rebuilds: never read from a bundle).
+pub fn verifying_key(
+    srs: &ParamsKZG<Bn256>,
+    shape: &SlotShape,
+) -> Result<VerifyingKey<G1Affine>, Error> {
+    keygen_vk(srs, &SlotCircuit::new(&SlotWitness::blank(shape)))
 }

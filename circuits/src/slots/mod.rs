@@ -1,7 +1,8 @@
 //! The slot table (account table v2, layout in `zkmargin_layout::slots`): one row per entry an
 //! account holds, each row's coefficients looked up in the public instrument table, so an
-//! account costs what it holds. **Not wired into the prover yet**: [`circuit::SlotCircuit`]
-//! proves it on its own, with the instrument table as public instances.
+//! account costs what it holds. [`circuit::SlotCircuit`] proves one class shard with the
+//! epoch's instrument table as public instances; [`public`] derives every public value from
+//! the config and the statement (the verifier's side).
 //!
 //! Constraints (every polynomial is named with its formula; `′` is the next row, `[r]` the
 //! row `r` of the block):
@@ -34,6 +35,7 @@
 //!   long and short open interest) without a column per instrument.
 
 pub mod circuit;
+pub mod public;
 pub mod witness;
 
 use halo2_base::halo2_proofs::circuit::{Cell, Region, Value};

@@ -155,6 +155,29 @@ impl SlotWitness {
         rows
     }
 
+    /// A witness of `shape` holding nothing (zero instrument table, empty accounts): what key
+    /// generation synthesizes, since the keys depend on the shape alone.
+    pub fn blank(shape: &SlotShape) -> SlotWitness {
+        SlotWitness {
+            shape: shape.clone(),
+            instruments: vec![
+                InstrumentRow {
+                    inst: Fr::zero(),
+                    tier: Fr::zero(),
+                    tuple: Tuple::filled(shape.cases, Fr::zero()),
+                };
+                shape.instruments
+            ],
+            instrument_totals: vec![[Fr::zero(); 3]; shape.instrument_totals],
+            accounts: (1..=shape.accounts as u64)
+                .map(|id| AccountSlots {
+                    id: Fr::from(id),
+                    slots: vec![Slot::empty(); shape.slots],
+                })
+                .collect(),
+        }
+    }
+
     /// The honest witness of `accounts` (sorted by id, each with at most `shape.slots`
     /// entries), padded with empty accounts whose ids follow the last.
     pub fn honest(

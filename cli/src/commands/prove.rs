@@ -3,14 +3,18 @@
 
 use std::path::{Path, PathBuf};
 
+use zkmargin_bundle::slots::SlotBundle;
 use zkmargin_bundle::Bundle;
 use zkmargin_core::oracle::HaltReport;
 use zkmargin_core::render;
 use zkmargin_prover::epoch::Sharding;
 use zkmargin_prover::pipeline::{self, EpochRequest, Planned, Proved};
+use zkmargin_prover::slots::{self, default_table, SlotProved, Table};
 use zkmargin_srs::{self as srs, ImportError, SrsKind};
 
-use crate::args::{AssembleArgs, EpochArgs, PlanArgs, ProveArgs, ProveShardArgs, SetupArgs};
+use crate::args::{
+    AssembleArgs, EpochArgs, PlanArgs, ProveArgs, ProveShardArgs, SetupArgs, TableChoice,
+};
 use crate::commands::Machine;
 use crate::failure::{exit, ok, Failure, Outcome};
 use crate::terminal::Terminal;
@@ -70,8 +74,51 @@ fn bundle_written(bundle: &Bundle, out: &Path) -> Outcome {
     ok()
 }
 
+fn slot_bundle_written(bundle: &SlotBundle, out: &Path) -> Outcome {
+    let classes: Vec<String> = bundle
+        .manifest
+        .classes
+        .iter()
+        .map(|c| {
+            format!(
+                "{} slots: {} shard(s) at k = {}",
+                c.shape.slots, c.shards, c.shape.k
+            )
+        })
+        .collect();
+    eprintln!(
+        "slot-table bundle written to {} ({})",
+        out.display(),
+        classes.join("; ")
+    );
+    ok()
+}
+
 pub fn prove(args: &ProveArgs) -> Outcome {
     let machine = Machine::new(&args.epoch.srs_dir);
+    let table = match args.table {
+        TableChoice::Dense => Table::Dense,
+        TableChoice::Slots => Table::Slots,
+        TableChoice::Auto => default_table(&args.epoch.snapshot)
+            .map_err(|e| Failure::input(anyhow::anyhow!("{e}")))?,
+    };
+    if table == Table::Slots {
+        if args.epoch.k.is_some() || args.epoch.shard_k.is_some() {
+            return Err(Failure::input(anyhow::anyhow!(
+                "--k and --shard-k size the dense table; the slot table sizes each class's \
+                 circuit by its accounts"
+            )));
+        }
+        return match slots::prove_snapshot_slots(
+            &request(&args.epoch),
+            &machine.setup(),
+            &args.out,
+            &Terminal::default(),
+        )? {
+            SlotProved::Bundle(bundle) => slot_bundle_written(&bundle, &args.out),
+            SlotProved::Halted(report) => halted(&report, &args.out),
+        };
+    }
     match pipeline::prove_snapshot(
         &request(&args.epoch),
         &machine.setup(),
