@@ -143,7 +143,7 @@ pub fn venue_snapshot(out: &Path, accounts: u64, seed: u64) {
         tiers: 3,
         scenarios: 1,
         sources: 3,
-        max_positions: 6,
+        max_positions: 64,
         under_margined_bps: 800,
         bad_debt_bps: 300,
     };
