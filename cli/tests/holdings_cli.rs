@@ -169,9 +169,10 @@ fn a_position_is_charged_in_the_tier_its_notional_falls_in() {
             .unwrap();
         let expected = zkmargin_core::amount::parse_unsigned(mm.as_bytes(), 14, u128::MAX).unwrap();
         assert_eq!(total, 2 * expected, "size {size}");
-        assert_eq!(v["statement_digest"], serde_json::Value::Null);
+        assert_eq!(v["table"], "slots");
+        assert_eq!(v["statement_digest"].as_str().unwrap().len(), 64);
         assert!(
-            v["not_provable"]
+            v["dense_refused"]
                 .as_str()
                 .unwrap()
                 .contains("price-only index"),

@@ -2,6 +2,7 @@
 
 use anyhow::anyhow;
 use serde_json::json;
+use zkmargin_circuits::slots::public::slot_statement_digest;
 use zkmargin_core::digest::Digest;
 use zkmargin_core::engine::{self, Outcome, Snapshot};
 use zkmargin_core::{policy, render};
@@ -49,22 +50,27 @@ pub fn run(args: &CheckArgs) -> CommandOutcome {
         Outcome::Evaluated(eval) => eval,
     };
     let checks = policy::evaluate(&eval.statement, args.strict);
-    // A config the dense table does not prove has no proof encoding, so no statement digest
-    // yet; the engine's statement and policy are still exact.
-    let unproved = zkmargin_layout::shape::dense_support(&snapshot.config).err();
-    let digest = match &unproved {
-        Some(_) => None,
-        None => Some(
-            statement_digest_under(&snapshot.config, &eval.statement)
-                .map_err(|e| unusable(args.json, e.to_string()))?,
-        ),
+    // The digest of the bundle `zkmargin prove` (its default table) would write: the dense
+    // table's encoding where it proves the config, the slot table's otherwise.
+    let dense_refused = zkmargin_layout::shape::dense_support(&snapshot.config).err();
+    let digest = match &dense_refused {
+        Some(_) => slot_statement_digest(&snapshot.config, &eval.statement)
+            .map_err(|e| unusable(args.json, e.to_string()))?,
+        None => statement_digest_under(&snapshot.config, &eval.statement)
+            .map_err(|e| unusable(args.json, e.to_string()))?,
+    };
+    let table = if dense_refused.is_some() {
+        "slots"
+    } else {
+        "dense"
     };
     if args.json {
         let out = json!({
             "status": "ok",
             "accounts": eval.accounts,
-            "statement_digest": digest.map(hex::encode),
-            "not_provable": unproved.as_ref().map(|e| e.to_string()),
+            "statement_digest": hex::encode(digest),
+            "table": table,
+            "dense_refused": dense_refused.as_ref().map(|e| e.to_string()),
             "statement": eval.statement,
             "config_toml": snapshot.config_text,
             "policy": checks,
@@ -78,11 +84,7 @@ pub fn run(args: &CheckArgs) -> CommandOutcome {
             "{} accounts (private: not part of the statement)\n",
             eval.accounts
         );
-        let digest = match (&digest, &unproved) {
-            (Some(d), _) => hex::encode(d),
-            (None, Some(e)) => format!("none: not provable yet ({e})"),
-            (None, None) => unreachable!("a digest unless unprovable"),
-        };
+        let digest = format!("{} ({table} table)", hex::encode(digest));
         print!("{}", render::statement(&eval.statement, &digest));
         print!("{}", render::policy(&checks));
     }
