@@ -10,7 +10,8 @@
 # limbs range-checked per account. Then the equal-work row (docs/semantics.md, "Per account"):
 # liabilities only (no markets, no scenarios), 2^16 accounts x 4 assets, one shard. Then venue
 # V1 (200 markets x 5 tiers, 12 collateral assets, 5 sources, 4 cases; V1_ACCOUNTS, default
-# 10^6, generation not timed): `zkmargin check`, and what `zkmargin prove` says of it.
+# 10^6, generation not timed): `zkmargin check`; then V1_PROVE_ACCOUNTS (default 2^14) proved
+# by the slot table, per class (k, capacity, columns, cells and limbs per account, prove s).
 #   scripts/bench.sh [ACCOUNTS...]        env: SHARD_K, RUNS (median of n runs), BENCH_DIR
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -79,4 +80,18 @@ done
 echo
 printf '%-22s %-9s %-9s %-9s %-13s\n' venue accounts entries check_s peak_RSS_MiB
 printf '%-22s %-9s %-9s %-9s %-13s\n' V1 "$V1_ACCOUNTS" "$(( $(wc -l < "$V1/holdings.csv") - 1 ))" "$(median "${walls[@]}")" "$(median "${rss[@]}")"
-echo "V1 proving: $("$BIN/zkmargin" prove "$V1" --out "$WORK/bundle-v1" 2>&1 | tail -1)"
+
+# V1 proved end to end by the slot table (V1_PROVE_ACCOUNTS, default 2^14: 10^6 takes hours
+# here), one row per class from the prover's log, then the totals and the verifier.
+VP=${V1_PROVE_ACCOUNTS:-16384}
+VS=$WORK/v1-$VP
+[[ -f $VS/holdings.csv ]] || "$BIN/zkmargin" fixtures generate --preset v1 --accounts "$VP" --seed 7 --out "$VS" 2>/dev/null
+rm -rf "$WORK/bundle-v1"
+/usr/bin/time -f '%e %M' -o "$WORK/time.txt" "$BIN/zkmargin" prove "$VS" --out "$WORK/bundle-v1" 2> "$WORK/prove-v1.log"
+read -r vwall vrss < "$WORK/time.txt"
+printf '\n%-7s %-4s %-9s %-8s %-11s %-8s %-9s\n' class k capacity columns cells/acct limbs prove_s
+awk '/^class of/ {s=$3; k=$7; gsub(",","",k); cap=$11; col=$13; cells=$16; limbs=$19}
+     /^proving:/ && s {printf "%-7s %-4s %-9s %-8s %-11s %-8s %-9s\n", s, k, cap, col, cells, limbs, $2; s=""}' "$WORK/prove-v1.log"
+/usr/bin/time -f '%e %M' -o "$WORK/time.txt" "$BIN/zkmargin-verify" bundle "$WORK/bundle-v1" > /dev/null
+read -r twall trss < "$WORK/time.txt"
+echo "V1 $VP accounts: prove ${vwall} s end to end, peak RSS $((vrss / 1024)) MiB; bundle $(du -sb "$WORK/bundle-v1" | cut -f1) B; verify ${twall} s, $((trss / 1024)) MiB"

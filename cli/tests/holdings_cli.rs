@@ -431,7 +431,7 @@ fn the_dense_prover_refuses_a_tiered_config_by_name_before_proving() {
         &tiered_quotes(),
         "holdings.csv",
         b"account,instrument,amount,cost\nalice,USDC,1,\n",
-        &["--out", out_dir.to_str().unwrap()],
+        &["--out", out_dir.to_str().unwrap(), "--table", "dense"],
     );
     assert_eq!(code, 2, "{stderr}");
     assert!(

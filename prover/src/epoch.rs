@@ -91,6 +91,14 @@ impl PreparedEpoch {
     }
 }
 
+/// A fresh master secret from the operating system's randomness (salts then differ every
+/// epoch).
+pub fn fresh_secret() -> [u8; 32] {
+    let mut s = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut s);
+    s
+}
+
 /// The accounts with their ids under `master_secret`, in table order (ascending id).
 pub fn salted_and_sorted(
     rows: Vec<AccountRow>,
@@ -136,11 +144,7 @@ pub fn prepare(
         Outcome::Halted(h) => return Err(PrepareError::Halted(Box::new(h))),
         Outcome::Evaluated(e) => e,
     };
-    let master_secret = master_secret.unwrap_or_else(|| {
-        let mut s = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut s);
-        s
-    });
+    let master_secret = master_secret.unwrap_or_else(fresh_secret);
     let accounts = salted_and_sorted(rows, &master_secret);
     let mut table_rows = MarginShape::padded_rows(accounts.len() as u64);
     if let Some(rows) = sharding.shard_rows {

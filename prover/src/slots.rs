@@ -21,7 +21,6 @@ use halo2_proofs::plonk::{create_proof, ProvingKey};
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
 use halo2_proofs::transcript::TranscriptWriterBuffer;
-use rand::RngCore;
 use rayon::prelude::*;
 use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
@@ -107,11 +106,7 @@ pub fn prepare_slots(
         Outcome::Halted(h) => return Err(PrepareError::Halted(Box::new(h))),
         Outcome::Evaluated(e) => e,
     };
-    let master_secret = master_secret.unwrap_or_else(|| {
-        let mut s = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut s);
-        s
-    });
+    let master_secret = master_secret.unwrap_or_else(crate::epoch::fresh_secret);
     let mut members: Vec<Vec<(AccountId, Holdings)>> = vec![Vec::new(); CLASSES.len()];
     let tagged: Vec<(usize, AccountId, Holdings)> = holdings
         .into_par_iter()

@@ -98,6 +98,47 @@ fn snarks_verify(
     ))
 }
 
+/// The checks every kind of bundle runs first: the claimed statement digest against the one
+/// recomputed (`digest`, hex or why not), the config digest, the statement against the config,
+/// and the oracle re-run on the bundled quotes. Returns them and whether the oracle agrees.
+pub(crate) fn statement_checks(
+    config: &Config,
+    s: &zkmargin_core::statement::Statement,
+    claimed: &str,
+    digest: &str,
+    quotes_csv: &[u8],
+) -> Result<(Vec<PolicyCheck>, bool), UnusableBundle> {
+    let mut checks = vec![
+        PolicyCheck::new(
+            "statement digest matches its contents",
+            claimed == digest,
+            format!("claimed {claimed}, recomputed {digest}"),
+        ),
+        PolicyCheck::new(
+            "config digest matches the bundled config",
+            s.config_digest == config.digest(),
+            format!(
+                "statement {}, config {}",
+                hex::encode(s.config_digest),
+                hex::encode(config.digest())
+            ),
+        ),
+        policy::statement_agrees(s, config),
+    ];
+    let quotes = parse_quotes(quotes_csv, config).map_err(UnusableBundle::Quotes)?;
+    let oracle_ok = oracle::evaluate(config, &quotes) == s.oracle;
+    checks.push(PolicyCheck::new(
+        "oracle re-run on the bundled quotes (ages, signatures, medians, outliers, quorum) agrees",
+        oracle_ok,
+        if oracle_ok {
+            "same verdict"
+        } else {
+            "different verdict"
+        },
+    ));
+    Ok((checks, oracle_ok))
+}
+
 /// Supplies the verifier's own KZG parameters for an SRS label and size.
 pub type SrsLoader<'a> = &'a dyn Fn(&str, u32) -> Result<ParamsKZG<Bn256>, String>;
 
@@ -171,35 +212,8 @@ pub fn check_bundle(
         Ok(d) => hex::encode(d),
         Err(e) => format!("(not computable: {e})"),
     };
-    let mut checks = vec![
-        PolicyCheck::new(
-            "statement digest matches its contents",
-            m.statement_digest == digest,
-            format!("claimed {}, recomputed {digest}", m.statement_digest),
-        ),
-        PolicyCheck::new(
-            "config digest matches the bundled config",
-            s.config_digest == config.digest(),
-            format!(
-                "statement {}, config {}",
-                hex::encode(s.config_digest),
-                hex::encode(config.digest())
-            ),
-        ),
-        policy::statement_agrees(s, &config),
-    ];
-
-    let quotes = parse_quotes(&bundle.quotes_csv, &config).map_err(UnusableBundle::Quotes)?;
-    let oracle_ok = oracle::evaluate(&config, &quotes) == s.oracle;
-    checks.push(PolicyCheck::new(
-        "oracle re-run on the bundled quotes (ages, signatures, medians, outliers, quorum) agrees",
-        oracle_ok,
-        if oracle_ok {
-            "same verdict"
-        } else {
-            "different verdict"
-        },
-    ));
+    let (mut checks, _) =
+        statement_checks(&config, s, &m.statement_digest, &digest, &bundle.quotes_csv)?;
 
     let shape = MarginShape::admit(&config, &m.shape);
     checks.push(PolicyCheck::new(

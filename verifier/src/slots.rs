@@ -28,9 +28,7 @@ use zkmargin_circuits::slots::public::{
 use zkmargin_core::account_id::{CLASS_TAG_BITS, ID_BITS};
 use zkmargin_core::config::Config;
 use zkmargin_core::digest::Digest;
-use zkmargin_core::oracle;
 use zkmargin_core::policy::{self, PolicyCheck};
-use zkmargin_core::quotes::parse_quotes;
 use zkmargin_layout::slots::SlotShape;
 
 use crate::bundle::{SrsLoader, UnusableBundle};
@@ -126,34 +124,13 @@ pub fn check_slot_bundle(
         Ok(d) => hex::encode(d),
         Err(e) => format!("(not computable: {e})"),
     };
-    let mut checks = vec![
-        PolicyCheck::new(
-            "statement digest matches its contents",
-            m.statement_digest == digest,
-            format!("claimed {}, recomputed {digest}", m.statement_digest),
-        ),
-        PolicyCheck::new(
-            "config digest matches the bundled config",
-            s.config_digest == config.digest(),
-            format!(
-                "statement {}, config {}",
-                hex::encode(s.config_digest),
-                hex::encode(config.digest())
-            ),
-        ),
-        policy::statement_agrees(s, &config),
-    ];
-    let quotes = parse_quotes(&bundle.quotes_csv, &config).map_err(UnusableBundle::Quotes)?;
-    let oracle_ok = oracle::evaluate(&config, &quotes) == s.oracle;
-    checks.push(PolicyCheck::new(
-        "oracle re-run on the bundled quotes (ages, signatures, medians, outliers, quorum) agrees",
-        oracle_ok,
-        if oracle_ok {
-            "same verdict"
-        } else {
-            "different verdict"
-        },
-    ));
+    let (mut checks, oracle_ok) = crate::bundle::statement_checks(
+        &config,
+        s,
+        &m.statement_digest,
+        &digest,
+        &bundle.quotes_csv,
+    )?;
 
     let shapes: Result<Vec<SlotShape>, String> = m
         .classes
