@@ -134,7 +134,13 @@ pub fn prove_bundle(
 /// stress scenario, 3 sources) of `accounts` accounts in the long format at `out`: what only
 /// the slot table proves, with accounts of up to 8 entries (two shard classes).
 pub fn venue_snapshot(out: &Path, accounts: u64, seed: u64) {
-    let options = zkmargin_fixtures::VenueOptions {
+    zkmargin_fixtures::generate_venue(&venue_options(accounts, seed), out)
+        .expect("the generator writes the venue");
+}
+
+/// The options of [`venue_snapshot`] (epoch 1).
+pub fn venue_options(accounts: u64, seed: u64) -> zkmargin_fixtures::VenueOptions {
+    zkmargin_fixtures::VenueOptions {
         accounts,
         seed,
         epoch: 1,
@@ -146,8 +152,7 @@ pub fn venue_snapshot(out: &Path, accounts: u64, seed: u64) {
         max_positions: 64,
         under_margined_bps: 800,
         bad_debt_bps: 300,
-    };
-    zkmargin_fixtures::generate_venue(&options, out).expect("the generator writes the venue");
+    }
 }
 
 /// Proves `snapshot` with the slot table (chained to `prev`) into the bundle `out` under the

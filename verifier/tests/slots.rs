@@ -215,3 +215,36 @@ fn a_class_shape_other_than_the_config_gives_is_refused_before_any_key_is_built(
     assert!(failed.contains(&SHAPES.to_string()), "{failed:?}");
     assert!(failed.contains(&SNARK.to_string()), "{failed:?}");
 }
+
+#[test]
+fn a_slot_epoch_chains_to_the_slot_epoch_before_it() {
+    let p = proved();
+    let root = scratch("slot-chain");
+    let next = root.join("venue-2");
+    let options = zkmargin_fixtures::VenueOptions {
+        epoch: 2,
+        ..zkmargin_testkit::venue_options(120, 5)
+    };
+    zkmargin_fixtures::generate_venue(&options, &next).unwrap();
+    let bundle = root.join("bundle-2");
+    let proved = prove_slot_bundle(&next, Some(&p.bundle), &bundle);
+    let first = SlotBundle::read(&p.bundle).unwrap();
+    assert_eq!(
+        hex::encode(proved.manifest.statement.prev_digest),
+        first.manifest.statement_digest
+    );
+    let load = |label: &str, k: u32| {
+        let kind = SrsKind::from_label(label).ok_or_else(|| format!("unknown SRS {label}"))?;
+        srs::load(&dirs().srs, kind, k).map_err(|e| e.to_string())
+    };
+    let checked = check_slot_bundle(&bundle, Some(&p.bundle), false, None, &load).unwrap();
+    assert_eq!(failed(&checked.report.checks), Vec::<String>::new());
+    assert!(checked
+        .report
+        .checks
+        .iter()
+        .any(|c| c.name == "chains to the previous epoch" && c.passed));
+    // The same epoch checked against a predecessor it does not follow: the link fails.
+    let wrong = check_slot_bundle(&bundle, Some(&bundle), false, None, &load).unwrap();
+    assert!(failed(&wrong.report.checks).contains(&"chains to the previous epoch".to_string()));
+}
