@@ -248,3 +248,34 @@ fn a_slot_epoch_chains_to_the_slot_epoch_before_it() {
     let wrong = check_slot_bundle(&bundle, Some(&bundle), false, None, &load).unwrap();
     assert!(failed(&wrong.report.checks).contains(&"chains to the previous epoch".to_string()));
 }
+
+#[test]
+fn a_malformed_slot_manifest_is_unusable_naming_the_file_and_the_reason() {
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(proved().bundle.join(MANIFEST)).unwrap()).unwrap();
+    let edits: [(&str, fn(&mut serde_json::Value)); 4] = [
+        ("no classes", |m| m["classes"] = serde_json::json!([])),
+        ("not strictly increasing", |m| {
+            let first = m["classes"][0].clone();
+            m["classes"].as_array_mut().unwrap().push(first);
+        }),
+        ("no shards", |m| m["classes"][0]["shards"] = 0.into()),
+        ("missing field `shape`", |m| {
+            m["classes"][0].as_object_mut().unwrap().remove("shape");
+        }),
+    ];
+    for (reason, edit) in edits {
+        let tampered = public_copy("malformed-manifest");
+        let mut m = json.clone();
+        edit(&mut m);
+        fs::write(tampered.join(MANIFEST), serde_json::to_vec(&m).unwrap()).unwrap();
+        let message = match check(&tampered) {
+            Err(e) => e.to_string(),
+            Ok(failed) => panic!("{reason}: usable, failing {failed:?}"),
+        };
+        assert!(
+            message.contains("manifest.json: malformed") && message.contains(reason),
+            "{reason}: {message}"
+        );
+    }
+}
