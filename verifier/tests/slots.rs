@@ -253,7 +253,8 @@ fn a_slot_epoch_chains_to_the_slot_epoch_before_it() {
 fn a_malformed_slot_manifest_is_unusable_naming_the_file_and_the_reason() {
     let json: serde_json::Value =
         serde_json::from_slice(&fs::read(proved().bundle.join(MANIFEST)).unwrap()).unwrap();
-    let edits: [(&str, fn(&mut serde_json::Value)); 4] = [
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 4] = [
         ("no classes", |m| m["classes"] = serde_json::json!([])),
         ("not strictly increasing", |m| {
             let first = m["classes"][0].clone();
