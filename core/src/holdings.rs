@@ -176,12 +176,28 @@ impl HoldingsLayout {
         })
     }
 
+    /// The layout of records in [`HOLDINGS_HEADER`] order under `config`.
+    pub fn standard(config: &Config) -> Self {
+        let header = HOLDINGS_HEADER.map(String::from);
+        Self::from_header(config, &header).expect("the standard header is valid")
+    }
+
     /// Parses one account's rows (a group from [`HoldingsReader::next_batch`]).
     pub fn parse(&self, group: &[(u64, csv::ByteRecord)]) -> Result<Holdings, InputError> {
+        self.parse_in(F, group)
+    }
+
+    /// [`HoldingsLayout::parse`], errors naming `file` (records from elsewhere than
+    /// `holdings.csv`, such as an inclusion file's entries).
+    pub fn parse_in(
+        &self,
+        file: &str,
+        group: &[(u64, csv::ByteRecord)],
+    ) -> Result<Holdings, InputError> {
         let [account, instrument, amount, cost] = self.at;
         let (first_line, first) = &group[0];
         let identifier = parse_identifier(&first[account])
-            .map_err(|r| InputError::at(F, *first_line, "account", r))?;
+            .map_err(|r| InputError::at(file, *first_line, "account", r))?;
         let mut holdings = Holdings {
             identifier,
             balances: Vec::new(),
@@ -191,7 +207,7 @@ impl HoldingsLayout {
         let mut seen: Vec<(usize, u64)> = Vec::with_capacity(group.len());
         for (line, record) in group {
             let line = *line;
-            let err = |field: &str, reason: String| InputError::at(F, line, field, reason);
+            let err = |field: &str, reason: String| InputError::at(file, line, field, reason);
             let symbol = &record[instrument];
             let kind = self.symbols.get(symbol).copied().ok_or_else(|| {
                 err(

@@ -34,6 +34,7 @@ use zkmargin_layout::manifest::ShardEntry;
 use zkmargin_layout::table::{Aux, TableLayout};
 
 pub mod points;
+pub mod slots;
 pub mod verify;
 
 /// 2: the file names its shard.
@@ -96,13 +97,36 @@ pub fn account_values(plan: &TableLayout, id: &AccountId, row: &AccountRow, gamm
     y
 }
 
-/// The data rows of blocks `[start, end)` as evaluation points `ω^(block·R + o)`.
-pub fn data_points(plan: &TableLayout, k: u32, blocks: [usize; 2]) -> Vec<Fr> {
-    let w = omega(k);
-    (blocks[0]..blocks[1])
-        .flat_map(|b| (0..plan.data_rows()).map(move |o| b * plan.block_rows + o))
-        .map(|row| w.pow_vartime([row as u64]))
-        .collect()
+/// Where the account blocks' data rows lie in a table of `2^k` rows: block `b`'s are rows
+/// `first + b · stride + o` for `o < rows`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockRows {
+    /// The first block's first row.
+    pub first: usize,
+    /// Rows from one block to the next.
+    pub stride: usize,
+    /// Data rows per block (`≤ stride`).
+    pub rows: usize,
+}
+
+impl BlockRows {
+    /// The dense account table's: blocks from row 0, [`TableLayout::data_rows`] of each.
+    pub fn of_table(plan: &TableLayout) -> Self {
+        BlockRows {
+            first: 0,
+            stride: plan.block_rows,
+            rows: plan.data_rows(),
+        }
+    }
+
+    /// The data rows of blocks `[start, end)` as evaluation points `ω^row`.
+    pub fn points(&self, k: u32, blocks: [usize; 2]) -> Vec<Fr> {
+        let w = omega(k);
+        (blocks[0]..blocks[1])
+            .flat_map(|b| (0..self.rows).map(move |o| self.first + b * self.stride + o))
+            .map(|row| w.pow_vartime([row as u64]))
+            .collect()
+    }
 }
 
 /// Coefficients (lowest first) of `Π (X − z)`.
@@ -168,29 +192,29 @@ pub fn divide_exact(num: &[Fr], den: &[Fr]) -> Option<Vec<Fr>> {
     rem.iter().all(|c| bool::from(c.is_zero())).then_some(q)
 }
 
-/// The opening of the account in block `row` (own values `values`) by nested levels of
+/// The opening of the account in block `block` (own values `values`) by nested levels of
 /// `(point, block range)`, checked against `C_F`: the data points of every set, then
 /// [`check_opening`].
 #[allow(clippy::too_many_arguments)]
 pub fn check_account_opening(
     g1: &[G1Affine],
     g2: &[G2Affine],
-    plan: &TableLayout,
+    rows: &BlockRows,
     k: u32,
     commitment: &G1Affine,
-    row: usize,
+    block: usize,
     values: &[Fr],
     levels: &[(G1Affine, [usize; 2])],
 ) -> bool {
     let sets: Vec<(G1Affine, Vec<Fr>)> = levels
         .iter()
-        .map(|(w, blocks)| (*w, data_points(plan, k, *blocks)))
+        .map(|(w, blocks)| (*w, rows.points(k, *blocks)))
         .collect();
     check_opening(
         g1,
         g2,
         commitment,
-        &data_points(plan, k, [row, row + 1]),
+        &rows.points(k, [block, block + 1]),
         values,
         &sets,
     )

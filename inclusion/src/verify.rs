@@ -17,7 +17,8 @@ use zkmargin_layout::shape::MarginShape;
 use zkmargin_layout::table::TableLayout;
 
 use crate::{
-    account_values, check_account_opening, combine, g1_from_hex, InclusionFile, INCLUSION_FORMAT,
+    account_values, check_account_opening, combine, g1_from_hex, BlockRows, InclusionFile,
+    INCLUSION_FORMAT,
 };
 
 /// The public data of a verified epoch that an inclusion file is checked against. Built only
@@ -244,7 +245,7 @@ pub fn check_file(
             check_account_opening(
                 powers_of_tau.g1,
                 powers_of_tau.g2,
-                plan,
+                &BlockRows::of_table(plan),
                 epoch.shape.k,
                 &combined,
                 file.row,

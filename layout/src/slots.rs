@@ -19,6 +19,11 @@
 use ethnum::U256;
 use zkmargin_core::bounds::Widths;
 use zkmargin_core::config::Config;
+use zkmargin_core::holdings::Holdings;
+use zkmargin_core::margin::MarkTable;
+
+use crate::field::fr_from_i128;
+use crate::Fr;
 
 use crate::shape::{entry_bounds, sign_bits, ShapeError};
 use crate::widths::limb_bits;
@@ -78,6 +83,91 @@ pub enum SlotValue {
     TierCap,
     /// `inst′ − inst − 1` (0 when the next slot is empty or in another block).
     Order,
+}
+
+/// The cells of one slot row that its account's holder knows, generic over the element:
+/// columns in the circuit, field elements in the witness and in the holder's inclusion check,
+/// in one order ([`SlotData::flatten`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotData<T> {
+    /// The account id (the same on every row of a block).
+    pub id: T,
+    /// Instrument index: collateral asset `a` is `a`, market `m` is `assets + m`; 0 when empty.
+    pub inst: T,
+    /// The tier the position's notional falls in (0 for a balance or an empty slot).
+    pub tier: T,
+    /// 1 for an empty slot, else 0.
+    pub empty: T,
+    /// Balance or `|size|`.
+    pub qty: T,
+    /// 1 for a short position, else 0.
+    pub short: T,
+    /// Signed cost basis (0 for a balance).
+    pub cost: T,
+}
+
+impl<T: Clone> SlotData<T> {
+    /// `id, inst, tier, empty, qty, short, cost`.
+    pub fn flatten(&self) -> [T; 7] {
+        [
+            self.id.clone(),
+            self.inst.clone(),
+            self.tier.clone(),
+            self.empty.clone(),
+            self.qty.clone(),
+            self.short.clone(),
+            self.cost.clone(),
+        ]
+    }
+}
+
+impl SlotData<Fr> {
+    /// An empty slot of account `id`.
+    pub fn empty(id: Fr) -> Self {
+        SlotData {
+            id,
+            inst: Fr::zero(),
+            tier: Fr::zero(),
+            empty: Fr::one(),
+            qty: Fr::zero(),
+            short: Fr::zero(),
+            cost: Fr::zero(),
+        }
+    }
+
+    /// The block of an account: its balances (by asset), then its positions (by market, each
+    /// in the tier `table` draws its notional in), then empty slots up to `slots`. `None`
+    /// when it holds more than `slots` entries.
+    pub fn block(
+        config: &Config,
+        table: &MarkTable,
+        id: Fr,
+        holdings: &Holdings,
+        slots: usize,
+    ) -> Option<Vec<Self>> {
+        if holdings.entries() > slots {
+            return None;
+        }
+        let assets = config.assets.len();
+        let mut block = Vec::with_capacity(slots);
+        block.extend(holdings.balances.iter().map(|b| SlotData {
+            inst: Fr::from(b.asset as u64),
+            empty: Fr::zero(),
+            qty: Fr::from(b.amount),
+            ..SlotData::empty(id)
+        }));
+        block.extend(holdings.positions.iter().map(|p| SlotData {
+            inst: Fr::from((assets + p.market) as u64),
+            tier: Fr::from(table.tier(p.market, p.size) as u64),
+            empty: Fr::zero(),
+            qty: Fr::from(p.size.unsigned_abs()),
+            short: Fr::from(u64::from(p.size < 0)),
+            cost: fr_from_i128(p.cost),
+            ..SlotData::empty(id)
+        }));
+        block.resize(slots, SlotData::empty(id));
+        Some(block)
+    }
 }
 
 /// What one account value of a block is.

@@ -11,18 +11,13 @@
 
 use std::path::Path;
 
-use halo2_proofs::arithmetic::{best_fft, best_multiexp};
-use halo2_proofs::fft::recursive::FFTData;
-use halo2_proofs::halo2curves::bn256::G2Affine;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_proofs::halo2curves::ff::{BatchInvert, PrimeField};
-use halo2_proofs::halo2curves::group::Curve;
+use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::plonk::synthesize_witness;
-use halo2_proofs::poly::commitment::{Blind, Params, ParamsProver};
+use halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
 use halo2_proofs::transcript::TranscriptWriterBuffer;
-use rayon::prelude::*;
 use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use zkmargin_bundle::{Bundle, PRIVATE, PRIVATE_SNAPSHOT};
@@ -33,16 +28,16 @@ use zkmargin_core::accounts::{read_all, AccountRow};
 use zkmargin_core::amount::format_units;
 use zkmargin_core::config::Config;
 use zkmargin_inclusion::{
-    account_values, check_account_opening, combine, data_commitments, data_points, divide_exact,
-    g1_to_hex, interpolate, vanishing, InclusionFile, OpeningLevel, INCLUSION_FORMAT,
+    account_values, combine, data_commitments, BlockRows, InclusionFile, OpeningLevel,
+    INCLUSION_FORMAT,
 };
 use zkmargin_layout::table::TableLayout;
 use zkmargin_srs::{self as srs, SrsKind};
 
 use crate::epoch::salted_and_sorted;
+use crate::opening::{combine_columns, Opener};
 use crate::prove::proving_rng;
 use crate::report::{phase, Reporter};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Blocks per outer chunk and per sub-chunk when proving every account (each level is one
 /// MSM over the level above; see `zkmargin_inclusion`).
@@ -180,13 +175,9 @@ pub struct InclusionProver<'a> {
     pub plan: TableLayout,
     /// The shard's accounts in table order (block `b` holds `sorted[b]`).
     sorted: &'a [(AccountId, AccountRow)],
-    params: ParamsKZG<Bn256>,
-    g2_powers: Vec<G2Affine>,
     gamma: Fr,
-    /// `F` in coefficient form.
-    poly: Vec<Fr>,
-    /// `C_F`, from the proof's commitments.
-    commitment: G1Affine,
+    /// `F`, `C_F` (from the proof's commitments) and the SRS.
+    opener: Opener,
 }
 
 /// `private/inclusion-cache-NNNN.bin` (per shard): the statement digest (32 bytes), the circuit layout (u32
@@ -277,23 +268,12 @@ impl<'a> InclusionProver<'a> {
         let poly = match columns {
             ColumnsOrF::F(poly) => poly,
             ColumnsOrF::Columns(advice) => {
-                // Self-check: the rebuilt columns are exactly the committed ones.
-                for (&(index, _), c) in data.iter().zip(&committed) {
-                    let again = params
-                        .commit_lagrange(&advice.advice_values[index], Blind::default())
-                        .to_affine();
-                    if again != *c {
-                        return Err(InclusionError::Mismatch(
-                            "rebuilt data column differs from the proof's commitment",
-                        ));
-                    }
-                }
-                let mut poly = vec![Fr::zero(); n];
-                for (w, &(index, _)) in weights.iter().zip(&data) {
-                    for (acc, x) in poly.iter_mut().zip(advice.advice_polys[index].iter()) {
-                        *acc += *w * x;
-                    }
-                }
+                let columns: Vec<(usize, G1Affine)> = data
+                    .iter()
+                    .map(|&(index, _)| index)
+                    .zip(committed)
+                    .collect();
+                let poly = combine_columns(&params, &advice, &columns, &weights)?;
                 if let Err(e) = write_cache(&cache, &digest, &layout, &poly) {
                     reporter.warn(&format!("cannot cache F in {}: {e}", cache.display()));
                 }
@@ -303,13 +283,16 @@ impl<'a> InclusionProver<'a> {
         Ok(InclusionProver {
             epoch,
             shard,
-            plan,
             sorted: epoch.shard_accounts(shard),
-            params,
-            g2_powers,
             gamma: g,
-            poly,
-            commitment,
+            opener: Opener {
+                params,
+                g2_powers,
+                rows: BlockRows::of_table(&plan),
+                poly,
+                commitment,
+            },
+            plan,
         })
     }
 
@@ -322,13 +305,6 @@ impl<'a> InclusionProver<'a> {
     fn values(&self, b: usize) -> Vec<Fr> {
         let (id, row) = &self.sorted[b];
         account_values(&self.plan, id, row, self.gamma)
-    }
-
-    /// The data points of `blocks` and the interpolation of `values` (theirs, in order) there.
-    fn interpolation(&self, blocks: [usize; 2], values: &[Fr]) -> (Vec<Fr>, Vec<Fr>) {
-        let points = data_points(&self.plan, self.params.k(), blocks);
-        let i = interpolate(&points, values);
-        (points, i)
     }
 
     /// The inclusion file of the account in block `b` with the given opening levels.
@@ -368,44 +344,14 @@ impl<'a> InclusionProver<'a> {
     /// Checks `file`'s opening as a verifier would (the prover's own check before handing a
     /// proof out).
     pub fn self_check(&self, file: &InclusionFile) -> bool {
-        let levels: Option<Vec<(G1Affine, [usize; 2])>> = file
-            .openings
-            .iter()
-            .map(|l| zkmargin_inclusion::g1_from_hex(&l.point).map(|p| (p, l.blocks)))
-            .collect();
-        levels.is_some_and(|levels| {
-            check_account_opening(
-                self.params.get_g(),
-                &self.g2_powers,
-                &self.plan,
-                self.params.k(),
-                &self.commitment,
-                file.row,
-                &self.values(file.row),
-                &levels,
-            )
-        })
+        self.opener
+            .check(file.row, &self.values(file.row), &file.openings)
     }
 
     /// The proof for one account: one level, `W = [(F − I_A)/Z_A]` (one MSM of size 2^k).
     pub fn prove(&self, b: usize) -> Result<InclusionFile, InclusionError> {
-        let (points, i) = self.interpolation([b, b + 1], &self.values(b));
-        let mut num = self.poly.clone();
-        for (a, c) in num.iter_mut().zip(&i) {
-            *a -= c;
-        }
-        // F takes the account's values on its rows unless the cached F is not the committed one.
-        let w = divide_exact(&num, &vanishing(&points)).ok_or(InclusionError::Mismatch(
-            "the data polynomial does not take this account's values",
-        ))?;
-        let point = best_multiexp(&w, &self.params.get_g()[..w.len()]).to_affine();
-        Ok(self.file(
-            b,
-            vec![OpeningLevel {
-                blocks: [b, b + 1],
-                point: g1_to_hex(&point),
-            }],
-        ))
+        let openings = self.opener.prove(b, &self.values(b))?;
+        Ok(self.file(b, openings))
     }
 
     /// Proofs for every account, with shared outer levels. `emit` receives each file.
@@ -414,95 +360,13 @@ impl<'a> InclusionProver<'a> {
         emit: impl Fn(InclusionFile) -> Result<(), InclusionError> + Sync,
         reporter: &dyn Reporter,
     ) -> Result<(), InclusionError> {
-        let accounts = self.sorted.len();
-        let per_block = self.plan.data_rows();
-        // The largest set must fit the G2 powers.
-        let outer = CHUNK_BLOCKS[0]
-            .min((self.g2_powers.len() - 1) / per_block)
-            .max(1);
-        let inner = CHUNK_BLOCKS[1].min(outer);
-        let k = self.params.k();
-        let n = self.params.n() as usize;
-        // F must be the committed polynomial before thousands of openings are derived from it.
-        if best_multiexp(&self.poly, &self.params.get_g()[..n]).to_affine() != self.commitment {
-            return Err(InclusionError::Mismatch(
-                "the cached data polynomial is not the committed one",
-            ));
-        }
-        let coset = CosetDivider::new(k, &self.poly);
-        let chunks: Vec<usize> = (0..accounts).step_by(outer).collect();
-        reporter.info(&format!(
-            "{} accounts: {} chunks of {} blocks, sub-chunks of {}",
-            accounts,
-            chunks.len(),
-            outer,
-            inner
-        ));
-        let total = chunks.len() as u64;
-        let done = AtomicU64::new(0);
-        chunks
-            .par_iter()
-            .try_for_each(|&start| -> Result<(), InclusionError> {
-                let end = (start + outer).min(accounts);
-                // Each account's values once, sliced for every level.
-                let per = self.plan.data_rows();
-                let values: Vec<Fr> = (start..end).flat_map(|b| self.values(b)).collect();
-                let of = |from: usize, to: usize| &values[(from - start) * per..(to - start) * per];
-                let (outer_points, i_outer) = self.interpolation([start, end], &values);
-                let w = coset.quotient(&i_outer, &vanishing(&outer_points));
-                let w0 = best_multiexp(
-                    &w[..n - outer_points.len()],
-                    &self.params.get_g()[..n - outer_points.len()],
-                )
-                .to_affine();
-                for sub in (start..end).step_by(inner) {
-                    let sub_end = (sub + inner).min(end);
-                    let (sub_points, i_sub) = self.interpolation([sub, sub_end], of(sub, sub_end));
-                    let w1 = self.level(&i_outer, &i_sub, &sub_points);
-                    for b in sub..sub_end {
-                        let (own, i_own) = self.interpolation([b, b + 1], of(b, b + 1));
-                        let w2 = self.level(&i_sub, &i_own, &own);
-                        let file = self.file(
-                            b,
-                            vec![
-                                OpeningLevel {
-                                    blocks: [start, end],
-                                    point: g1_to_hex(&w0),
-                                },
-                                OpeningLevel {
-                                    blocks: [sub, sub_end],
-                                    point: g1_to_hex(&w1),
-                                },
-                                OpeningLevel {
-                                    blocks: [b, b + 1],
-                                    point: g1_to_hex(&w2),
-                                },
-                            ],
-                        );
-                        // One full check per chunk (the outer vanishing polynomial is large).
-                        if b == start && !self.self_check(&file) {
-                            return Err(InclusionError::Mismatch(
-                                "an opening failed its own check",
-                            ));
-                        }
-                        emit(file)?;
-                    }
-                }
-                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-                reporter.progress("inclusion proofs", finished, total);
-                Ok(())
-            })
-    }
-
-    /// `[(I_outer − I_inner)/Z_inner]`: an inner level (a small MSM).
-    fn level(&self, outer: &[Fr], inner: &[Fr], inner_points: &[Fr]) -> G1Affine {
-        let mut num = outer.to_vec();
-        for (a, c) in num.iter_mut().zip(inner) {
-            *a -= c;
-        }
-        // Both interpolations take the same values on the inner rows, so the division is exact.
-        let q = divide_exact(&num, &vanishing(inner_points)).expect("nested interpolations agree");
-        best_multiexp(&q, &self.params.get_g()[..q.len()]).to_affine()
+        self.opener.prove_all(
+            self.sorted.len(),
+            CHUNK_BLOCKS,
+            |b| self.values(b),
+            |b, openings| emit(self.file(b, openings)),
+            reporter,
+        )
     }
 }
 
@@ -560,71 +424,6 @@ fn rebuild(
     Ok(Rebuilt { layout, advice })
 }
 
-/// Exact division of `F − I` by a vanishing polynomial, on a coset of the 2^k domain (where
-/// no divisor vanishes): `F` is evaluated there once.
-struct CosetDivider {
-    k: u32,
-    shift: Fr,
-    data: FFTData<Fr>,
-    omega: Fr,
-    omega_inv: Fr,
-    /// `F` on the coset.
-    f: Vec<Fr>,
-}
-
-impl CosetDivider {
-    fn new(k: u32, poly: &[Fr]) -> Self {
-        let n = 1usize << k;
-        let omega = zkmargin_inclusion::omega(k);
-        let omega_inv = omega.invert().expect("non-zero");
-        let data = FFTData::new(n, omega, omega_inv);
-        let shift = Fr::MULTIPLICATIVE_GENERATOR;
-        let mut d = CosetDivider {
-            k,
-            shift,
-            data,
-            omega,
-            omega_inv,
-            f: Vec::new(),
-        };
-        d.f = d.to_coset(poly);
-        d
-    }
-
-    fn to_coset(&self, coeffs: &[Fr]) -> Vec<Fr> {
-        let n = 1usize << self.k;
-        let mut v = vec![Fr::zero(); n];
-        let mut s = Fr::one();
-        for (o, c) in v.iter_mut().zip(coeffs) {
-            *o = *c * s;
-            s *= self.shift;
-        }
-        best_fft(&mut v, self.omega, self.k, &self.data, false);
-        v
-    }
-
-    /// `(F − i)/z` in coefficient form (degree `< n − deg z`).
-    fn quotient(&self, i: &[Fr], z: &[Fr]) -> Vec<Fr> {
-        let n = 1usize << self.k;
-        let iv = self.to_coset(i);
-        let mut zv = self.to_coset(z);
-        zv.iter_mut().batch_invert();
-        let mut q: Vec<Fr> = (0..n)
-            .into_par_iter()
-            .map(|j| (self.f[j] - iv[j]) * zv[j])
-            .collect();
-        best_fft(&mut q, self.omega_inv, self.k, &self.data, true);
-        let n_inv = Fr::from(n as u64).invert().expect("non-zero");
-        let shift_inv = self.shift.invert().expect("non-zero");
-        let mut s = n_inv;
-        for c in q.iter_mut() {
-            *c *= s;
-            s *= shift_inv;
-        }
-        q
-    }
-}
-
 /// The SRS powers an epoch's light verifiers need ([`zkmargin_archive::published`]): the
 /// first G1 powers and every G2 power the inclusion openings use, encoded for `public/srs/`.
 pub fn page_powers(
@@ -642,6 +441,14 @@ pub fn page_powers(
 
 /// Writes `file` as pretty JSON to `path` (through a temporary file and a rename).
 pub fn write_file(path: &Path, file: &InclusionFile) -> Result<(), InclusionError> {
+    write_file_json(path, file)
+}
+
+/// Writes any inclusion file as pretty JSON to `path` (through a temporary file and a rename).
+pub(crate) fn write_file_json<T: serde::Serialize>(
+    path: &Path,
+    file: &T,
+) -> Result<(), InclusionError> {
     let text = serde_json::to_vec_pretty(file).expect("inclusion file serializes");
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text)
@@ -650,6 +457,25 @@ pub fn write_file(path: &Path, file: &InclusionFile) -> Result<(), InclusionErro
             path: path.to_path_buf(),
             source,
         })
+}
+
+/// Fills the new directory `out` with `fill` (given the directory to write into): built
+/// beside it and renamed into place, so `out` is complete or absent.
+pub(crate) fn write_directory(
+    out: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), InclusionError>,
+) -> Result<(), InclusionError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| InclusionError::Io { path, source }
+    };
+    let tmp = out.with_extension("tmp-all");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    fill(&tmp)?;
+    std::fs::rename(&tmp, out).map_err(io(out))
 }
 
 /// Writes every account's inclusion file, `<id>.json`, into the new directory `out` (built
@@ -661,21 +487,14 @@ pub fn write_all(
     key_dir: &Path,
     reporter: &dyn Reporter,
 ) -> Result<(), InclusionError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| InclusionError::Io { path, source }
-    };
-    let tmp = out.with_extension("tmp-all");
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-    for shard in 0..epoch.shards() {
-        let prover = InclusionProver::open(epoch, shard, srs_dir, key_dir, reporter)?;
-        prover.prove_all(
-            |file| write_file(&tmp.join(format!("{}.json", file.id)), &file),
-            reporter,
-        )?;
-    }
-    std::fs::rename(&tmp, out).map_err(io(out))
+    write_directory(out, |tmp| {
+        for shard in 0..epoch.shards() {
+            let prover = InclusionProver::open(epoch, shard, srs_dir, key_dir, reporter)?;
+            prover.prove_all(
+                |file| write_file(&tmp.join(format!("{}.json", file.id)), &file),
+                reporter,
+            )?;
+        }
+        Ok(())
+    })
 }

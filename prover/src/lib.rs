@@ -13,11 +13,13 @@ pub mod aggregate;
 pub mod epoch;
 pub mod inclusion;
 pub mod onchain;
+mod opening;
 pub mod pipeline;
 pub mod plan;
 pub mod prove;
 pub mod report;
 pub mod runner;
+pub mod slot_inclusion;
 pub mod slots;
 
 /// Whose fault a failed step is: the documented exit codes follow from it.

@@ -12,11 +12,14 @@ use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use serde::Serialize;
 use zkmargin_circuits::keygen::data_columns;
+use zkmargin_circuits::slots::circuit::data_columns as slot_data_columns;
 use zkmargin_core::policy::{self, PolicyCheck};
-use zkmargin_inclusion::data_commitments;
+use zkmargin_inclusion::slots::{check_slot_file, parse_slot_file, SlotShard};
 use zkmargin_inclusion::verify::{check_file, parse_file, AccountStatus, Epoch, Powers};
+use zkmargin_inclusion::{data_commitments, g1_from_transcript_hex};
 
 use crate::bundle::{check_bundle, SrsLoader, UnusableBundle};
+use crate::slots::check_slot_bundle;
 
 /// Supplies the verifier's own G2 powers for an SRS label, checked against its parameters.
 pub type G2Loader<'a> = &'a dyn Fn(&str, &ParamsKZG<Bn256>) -> Result<Vec<G2Affine>, String>;
@@ -54,6 +57,13 @@ pub struct InclusionReport {
     pub row: usize,
     /// The row's account id (hex).
     pub id: String,
+    /// Slot-table epochs: the account's class (index into `zkmargin_layout::slots::CLASSES`);
+    /// `row` is then its block in the class's shard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<usize>,
+    /// Slot-table epochs: the entries the account was counted with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entries: Option<Vec<zkmargin_inclusion::slots::Entry>>,
     /// Every check, passed or not.
     pub checks: Vec<PolicyCheck>,
     /// The account at the epoch's prices.
@@ -76,6 +86,9 @@ pub fn verify_inclusion(
     load_srs: SrsLoader<'_>,
     load_g2: G2Loader<'_>,
 ) -> Result<InclusionReport, UnusableInclusion> {
+    if zkmargin_bundle::slots::SlotBundle::is_slot_bundle(dir) {
+        return verify_slot_inclusion(dir, path, identifier, vk_cache, load_srs, load_g2);
+    }
     let unusable = |reason: String| UnusableInclusion::File {
         path: path.display().to_string(),
         reason,
@@ -140,6 +153,102 @@ pub fn verify_inclusion(
         shard: file.shard,
         row: file.row,
         id: file.id.clone(),
+        class: None,
+        entries: None,
+        checks,
+        account,
+    })
+}
+
+/// [`verify_inclusion`] for a slot-table bundle: the whole bundle verifies, then the file's
+/// block opens the seven holder data columns of its class shard's proof to its entries.
+fn verify_slot_inclusion(
+    dir: &Path,
+    path: &Path,
+    identifier: Option<&str>,
+    vk_cache: Option<&Path>,
+    load_srs: SrsLoader<'_>,
+    load_g2: G2Loader<'_>,
+) -> Result<InclusionReport, UnusableInclusion> {
+    let unusable = |reason: String| UnusableInclusion::File {
+        path: path.display().to_string(),
+        reason,
+    };
+    let file = std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| parse_slot_file(&bytes))
+        .map_err(unusable)?;
+    let checked = check_slot_bundle(dir, None, false, vk_cache, load_srs)?;
+    let failed = checked.report.failed();
+    let bundle_ok = PolicyCheck::new(
+        "the bundle's proof and statement verify",
+        failed.is_empty(),
+        if failed.is_empty() {
+            "every class shard's SNARK, the statement, digests, instrument table and oracle \
+             check out"
+                .to_string()
+        } else {
+            format!("failed: {}", failed.join("; "))
+        },
+    );
+    let m = &checked.bundle.manifest;
+    let (c, entry) = m
+        .classes
+        .iter()
+        .enumerate()
+        .find(|(_, e)| e.class == file.class)
+        .ok_or_else(|| unusable(format!("class: the epoch has no class {}", file.class)))?;
+    let proof = checked.bundle.shards[c].get(file.shard).ok_or_else(|| {
+        unusable(format!(
+            "shard: class {} has {} shard(s), not {}",
+            file.class,
+            entry.shards,
+            file.shard + 1
+        ))
+    })?;
+    // Admitted before it configures a constraint system or sizes an SRS load.
+    let shape =
+        &zkmargin_layout::slots::SlotShape::admit(&checked.config, file.class, &entry.shape)
+            .map_err(|e| unusable(format!("manifest class {} shape: {e}", file.class)))?;
+    let commitments: Vec<G1Affine> =
+        zkmargin_bundle::leading_commitments(&proof.proof, shape.first_phase_columns())
+            .and_then(|leading| {
+                slot_data_columns(shape)
+                    .iter()
+                    .map(|&(_, p)| leading.get(p).and_then(|h| g1_from_transcript_hex(h)))
+                    .collect()
+            })
+            .ok_or_else(|| unusable("the shard's proof has no slot data commitments".into()))?;
+    let srs = load_srs(&m.srs, shape.k).map_err(UnusableInclusion::Srs)?;
+    let g2 = load_g2(&m.srs, &srs).map_err(UnusableInclusion::Srs)?;
+    let shard = SlotShard::new(
+        &m.statement,
+        &m.statement_digest,
+        &checked.config,
+        file.class,
+        shape,
+        &commitments,
+    )
+    .map_err(unusable)?;
+    let (mut checks, account) = check_slot_file(
+        &file,
+        &shard,
+        identifier,
+        &Powers {
+            g1: srs.get_g(),
+            g2: &g2,
+        },
+    )
+    .map_err(unusable)?;
+    checks.insert(0, bundle_ok);
+    checks.insert(1, policy::trusted_setup(&m.srs, false));
+    Ok(InclusionReport {
+        epoch: m.statement.epoch,
+        shard: file.shard,
+        row: file.block,
+        id: file.id.clone(),
+        class: Some(file.class),
+        entries: Some(file.entries.clone()),
         checks,
         account,
     })

@@ -114,3 +114,16 @@ pub fn verifying_key(
 ) -> Result<VerifyingKey<G1Affine>, Error> {
     keygen_vk(srs, &SlotCircuit::new(&SlotWitness::blank(shape)))
 }
+
+/// The holder's data columns of a `shape` shard, in
+/// [`zkmargin_layout::slots::SlotData::flatten`] order: each column's advice index and its
+/// position among the first-phase advice commitments the proof opens with.
+pub fn data_columns(shape: &SlotShape) -> [(usize, usize); 7] {
+    let mut cs = ConstraintSystem::<Fr>::default();
+    let config = SlotCircuit::configure_with_params(&mut cs, shape.clone());
+    let phases = cs.advice_column_phase();
+    config.table.data().flatten().map(|c| {
+        let index = c.index();
+        (index, phases[..index].iter().filter(|&&p| p == 0).count())
+    })
+}

@@ -49,7 +49,7 @@ use crate::table::lookup::LimbLookup;
 use witness::Assigned;
 use zkmargin_core::margin::{self, AccountTerms};
 use zkmargin_layout::field::pow2;
-use zkmargin_layout::slots::{AccountValue, SlotShape, SlotValue};
+use zkmargin_layout::slots::{AccountValue, SlotData, SlotShape, SlotValue};
 use zkmargin_layout::Fr;
 
 /// What a live slot looks up after `inst` and `tier`, generic over the element: columns in
@@ -277,6 +277,19 @@ impl AccountTerms for SlotGateTerms<'_, '_> {
 }
 
 impl SlotTableConfig {
+    /// The columns holding what an account's holder knows (its inclusion data).
+    pub fn data(&self) -> SlotData<Column<Advice>> {
+        SlotData {
+            id: self.id,
+            inst: self.inst,
+            tier: self.tier,
+            empty: self.empty,
+            qty: self.qty,
+            short: self.short,
+            cost: self.cost,
+        }
+    }
+
     /// Allocates the columns and creates the gates for `shape`.
     pub fn configure(meta: &mut ConstraintSystem<Fr>, shape: SlotShape) -> Self {
         let advice = |meta: &mut ConstraintSystem<Fr>, n: usize| -> Vec<Column<Advice>> {

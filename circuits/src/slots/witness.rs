@@ -12,8 +12,8 @@ use zkmargin_core::config::Config;
 use zkmargin_core::fine::FineScale;
 use zkmargin_core::holdings::Holdings;
 use zkmargin_core::margin::{self, AccountTerms, MarkTable};
-use zkmargin_layout::field::{fr_from_i128, pow2};
-use zkmargin_layout::slots::{AccountValue, SlotShape};
+use zkmargin_layout::field::pow2;
+use zkmargin_layout::slots::{AccountValue, SlotData, SlotShape};
 use zkmargin_layout::Fr;
 
 /// One (instrument, tier) row of the public instrument table.
@@ -192,10 +192,10 @@ impl SlotWitness {
         let notional = shape.slot_values()[2].1;
         let instruments = Self::instrument_rows(config, scale, &table, prices, notional);
         let assets = config.assets.len();
-        let row_of = |inst: usize, tier: usize| {
+        let row_of = |inst: Fr, tier: Fr| {
             instruments
                 .iter()
-                .position(|r| r.inst == Fr::from(inst as u64) && r.tier == Fr::from(tier as u64))
+                .position(|r| r.inst == inst && r.tier == tier)
                 .expect("every held instrument has a row")
         };
         let mut liabilities = vec![0u128; assets];
@@ -203,41 +203,30 @@ impl SlotWitness {
         let mut short = vec![0u128; config.markets.len()];
         let mut blocks = Vec::with_capacity(shape.accounts);
         for (id, h) in accounts {
-            let mut slots = Vec::with_capacity(shape.slots);
             for b in &h.balances {
                 liabilities[b.asset] += u128::from(b.amount);
-                slots.push(Slot {
-                    inst: Fr::from(b.asset as u64),
-                    tier: Fr::zero(),
-                    empty: Fr::zero(),
-                    qty: Fr::from(b.amount),
-                    short: Fr::zero(),
-                    cost: Fr::zero(),
-                    reads: row_of(b.asset, 0),
-                });
             }
             for p in &h.positions {
-                let t = table.tier(p.market, p.size);
-                if p.size < 0 {
-                    short[p.market] += u128::from(p.size.unsigned_abs());
-                } else {
-                    long[p.market] += u128::from(p.size.unsigned_abs());
-                }
-                slots.push(Slot {
-                    inst: Fr::from((assets + p.market) as u64),
-                    tier: Fr::from(t as u64),
-                    empty: Fr::zero(),
-                    qty: Fr::from(p.size.unsigned_abs()),
-                    short: Fr::from(u64::from(p.size < 0)),
-                    cost: fr_from_i128(p.cost),
-                    reads: row_of(assets + p.market, t),
-                });
+                let side = if p.size < 0 { &mut short } else { &mut long };
+                side[p.market] += u128::from(p.size.unsigned_abs());
             }
-            assert!(
-                slots.len() <= shape.slots,
-                "account has more entries than its class"
-            );
-            slots.resize(shape.slots, Slot::empty());
+            let slots = SlotData::block(config, &table, *id, h, shape.slots)
+                .expect("account has more entries than its class")
+                .into_iter()
+                .map(|d| Slot {
+                    inst: d.inst,
+                    tier: d.tier,
+                    empty: d.empty,
+                    qty: d.qty,
+                    short: d.short,
+                    cost: d.cost,
+                    reads: if d.empty == Fr::one() {
+                        0
+                    } else {
+                        row_of(d.inst, d.tier)
+                    },
+                })
+                .collect();
             blocks.push(AccountSlots { id: *id, slots });
         }
         let mut next = accounts

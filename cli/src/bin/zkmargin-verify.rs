@@ -177,11 +177,27 @@ fn inclusion_report(json: bool, r: &InclusionReport) -> ExitCode {
         &r.checks,
         r,
         || {
-            println!(
-                "epoch {}, shard {}, row {}, account id {}",
-                r.epoch, r.shard, r.row, r.id
-            );
+            match r.class {
+                Some(class) => println!(
+                    "epoch {}, class {class}, shard {}, block {}, account id {}",
+                    r.epoch, r.shard, r.row, r.id
+                ),
+                None => println!(
+                    "epoch {}, shard {}, row {}, account id {}",
+                    r.epoch, r.shard, r.row, r.id
+                ),
+            }
             print!("{}", render::checks_under("checks", &r.checks));
+            if let Some(entries) = &r.entries {
+                println!("\nentries counted:");
+                for e in entries {
+                    if e.cost.is_empty() {
+                        println!("  {:<16} {}", e.instrument, e.amount);
+                    } else {
+                        println!("  {:<16} {} (cost {})", e.instrument, e.amount, e.cost);
+                    }
+                }
+            }
             let a = &r.account;
             println!("\nat the epoch's prices:");
             println!("  equity                   {}", a.equity);
