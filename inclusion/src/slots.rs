@@ -128,12 +128,6 @@ fn parse_entries(
     config: &Config,
     slots: usize,
 ) -> Result<Holdings, String> {
-    if file.entries.len() > slots {
-        return Err(format!(
-            "entries: {} entries; the class holds {slots}",
-            file.entries.len()
-        ));
-    }
     let group: Vec<(u64, csv::ByteRecord)> = file
         .entries
         .iter()
@@ -155,9 +149,17 @@ fn parse_entries(
             positions: Vec::new(),
         });
     }
-    HoldingsLayout::standard(config)
+    let holdings = HoldingsLayout::standard(config)
         .parse_in("entries", &group)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    // Counted after the entries parse, so a malformed entry is named before the count.
+    if file.entries.len() > slots {
+        return Err(format!(
+            "entries: {} entries; the class holds {slots}",
+            file.entries.len()
+        ));
+    }
+    Ok(holdings)
 }
 
 /// The public data of one verified class shard that a slot inclusion file is checked

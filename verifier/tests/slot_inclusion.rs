@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use zkmargin_inclusion::slots::{Entry, SlotInclusionFile};
+use zkmargin_layout::slots::CLASSES;
 use zkmargin_prover::report::Silent;
 use zkmargin_prover::slot_inclusion::{write_all_slots, SlotAccounts, SlotInclusionProver};
 use zkmargin_srs::{self as srs, SrsKind};
@@ -281,5 +282,26 @@ fn malformed_files_are_unusable_naming_the_field() {
             Ok(r) => panic!("{name}: not refused as unusable: {:?}", failed(&r.checks)),
             Err(e) => panic!("{name}: {e}"),
         }
+    }
+    // More entries than the named class holds: a file of a larger class relabelled with the
+    // smallest (whose first shard exists) is refused by its count.
+    let smallest = proved()
+        .holders
+        .iter()
+        .map(|(_, id)| read(id).class)
+        .min()
+        .unwrap();
+    let slots = CLASSES[smallest];
+    let (identifier, mut big) = holder(|f| f.entries.len() > slots);
+    big.class = smallest;
+    big.shard = 0;
+    match verify(&write("malformed-count", &big), Some(&identifier)) {
+        Err(e @ UnusableInclusion::File { .. }) => assert!(
+            e.to_string()
+                .contains(&format!("entries; the class holds {slots}")),
+            "count: {e}"
+        ),
+        Ok(r) => panic!("count: not refused as unusable: {:?}", failed(&r.checks)),
+        Err(e) => panic!("count: {e}"),
     }
 }
