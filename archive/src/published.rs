@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! public/NNNNNNNNNN/manifest.json, config.toml, …   an epoch's bundle (ten digits at least)
-//! public/srs/<label>/g1.bin                         τ^i·G1, i < PAGE_G1_POWERS
+//! public/srs/<label>/g1.bin                         τ^i·G1, as many as one account's opening uses
 //! public/srs/<label>/g2.bin                         τ^i·G2, as many as inclusion openings use
 //! ```
 //!
@@ -16,8 +16,6 @@ pub const SRS_DIR: &str = "srs";
 pub const G1_FILE: &str = "g1.bin";
 /// The G2 powers' file name in `srs/<label>/`.
 pub const G2_FILE: &str = "g2.bin";
-/// G1 powers published for the page: an account's own rows interpolate to fewer coefficients.
-pub const PAGE_G1_POWERS: usize = 64;
 
 /// An epoch's directory name: its number in ten digits at least.
 pub fn epoch_dir(epoch: u64) -> String {

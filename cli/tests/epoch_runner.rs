@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::{stdout_of, zkmargin};
 use zkmargin_archive::{Archive, TokenHash};
 use zkmargin_srs::{self as srs, SrsKind};
-use zkmargin_testkit::{first_identifier, home, margined_snapshot, scratch};
+use zkmargin_testkit::{first_identifier, home, margined_snapshot, scratch, venue_options};
 use zkmargin_verifier::bundle::verify_bundle;
 use zkmargin_verifier::inclusion::verify_inclusion;
 
@@ -65,6 +65,10 @@ fn indexed(archive: &Path) -> Vec<u64> {
 /// chained to the one before, no private data on the public side, and one inclusion file per
 /// account on the private side.
 fn assert_valid(archive: &Path) {
+    assert_valid_with(archive, ACCOUNTS)
+}
+
+fn assert_valid_with(archive: &Path, accounts: u64) {
     let a = Archive::open(archive).unwrap();
     let epochs = indexed(archive);
     assert_eq!(epochs, (1..=epochs.len() as u64).collect::<Vec<_>>());
@@ -85,9 +89,9 @@ fn assert_valid(archive: &Path) {
         let files = fs::read_dir(a.private_dir(e).join("inclusion"))
             .unwrap()
             .count();
-        assert_eq!(files as u64, ACCOUNTS, "epoch {e}: inclusion files");
+        assert_eq!(files as u64, accounts, "epoch {e}: inclusion files");
         let record = a.index().unwrap().epoch(e).unwrap().unwrap();
-        assert_eq!(record.accounts, ACCOUNTS);
+        assert_eq!(record.accounts, accounts);
     }
 }
 
@@ -134,6 +138,65 @@ fn epochs_are_published_in_order_chained_and_found_by_token() {
     // Another identifier's token does not open this account, and a made-up token opens nothing.
     let other = TokenHash::of(&[7; 32]);
     assert_eq!(index.locate(&other, 2).unwrap(), None);
+}
+
+#[test]
+fn slot_table_epochs_are_published_chained_with_every_holders_entries() {
+    const VENUE: u64 = 40;
+    let dir = scratch("archive-slots");
+    let src = dir.join("source");
+    for epoch in [1, 2] {
+        let options = zkmargin_fixtures::VenueOptions {
+            epoch,
+            ..venue_options(VENUE, 20 + epoch)
+        };
+        zkmargin_fixtures::generate_venue(&options, &src.join(format!("venue-{epoch}"))).unwrap();
+    }
+    let archive = dir.join("archive");
+    assert!(ok(epoch(&src, &archive)).contains("epoch 1 published"));
+    assert!(ok(epoch(&src, &archive)).contains("epoch 2 published"));
+    assert_valid_with(&archive, VENUE);
+    let a = Archive::open(&archive).unwrap();
+    assert!(
+        zkmargin_bundle::slots::SlotBundle::is_slot_bundle(&a.public_dir(2)),
+        "a tiered venue is proved with the slot table"
+    );
+    let record = a.index().unwrap().epoch(2).unwrap().unwrap();
+    let manifest = zkmargin_bundle::slots::SlotBundle::read(&a.public_dir(2))
+        .unwrap()
+        .manifest;
+    let shards: usize = manifest.classes.iter().map(|c| c.shards).sum();
+    assert_eq!(record.shards, shards as u64, "every class's shards are indexed");
+
+    // The holder's token opens their slot inclusion file, which lists their entries.
+    let identifier = first_identifier(&src.join("venue-2"));
+    let token = a.existing_access_key().unwrap().token(&identifier);
+    let id = a
+        .index()
+        .unwrap()
+        .locate(&TokenHash::of(&token), 2)
+        .unwrap()
+        .expect("the token opens epoch 2");
+    let dir_srs = home().join("srs");
+    let kind = |l: &str| SrsKind::from_label(l).unwrap();
+    let load = |l: &str, k: u32| srs::load(&dir_srs, kind(l), k).map_err(|e| e.to_string());
+    let load_g2 = |l: &str, p: &_| srs::g2_powers(&dir_srs, kind(l), p).map_err(|e| e.to_string());
+    let report = verify_inclusion(
+        &a.public_dir(2),
+        &a.inclusion_path(2, &id),
+        Some(&identifier),
+        None,
+        &load,
+        &load_g2,
+    )
+    .unwrap();
+    assert!(report.passed(), "{:?}", report.checks);
+    let holdings = fs::read_to_string(src.join("venue-2/holdings.csv")).unwrap();
+    let rows = holdings
+        .lines()
+        .filter(|l| l.split(',').next() == Some(identifier.as_str()))
+        .count();
+    assert_eq!(report.entries.map(|e| e.len()), Some(rows));
 }
 
 #[test]

@@ -95,8 +95,12 @@ fn setup() -> &'static Setup {
         // The page's SRS powers, as `zkmargin epoch` publishes them.
         let manifest: zkmargin_layout::manifest::Manifest =
             serde_json::from_slice(&fs::read(e1.join("manifest.json")).unwrap()).unwrap();
-        let (g1, g2) = zkmargin_prover::inclusion::page_powers(&manifest, &home.join("srs"))
-            .expect("SRS powers");
+        let (g1, g2) = zkmargin_prover::inclusion::page_powers(
+            &manifest.srs.source,
+            manifest.shape.k,
+            &home.join("srs"),
+        )
+        .expect("SRS powers");
         Setup {
             root,
             home,

@@ -424,18 +424,22 @@ fn rebuild(
     Ok(Rebuilt { layout, advice })
 }
 
-/// The SRS powers an epoch's light verifiers need ([`zkmargin_archive::published`]): the
-/// first G1 powers and every G2 power the inclusion openings use, encoded for `public/srs/`.
+/// The SRS powers light verifiers of an epoch proved under SRS `label` at circuit size `k`
+/// need ([`zkmargin_archive::published`]): the first
+/// [`LIGHT_G1_POWERS`](zkmargin_inclusion::LIGHT_G1_POWERS) G1 powers and every G2 power the
+/// inclusion openings use, encoded for `public/srs/`. The same bytes for every epoch of one
+/// label, dense or slot table.
 pub fn page_powers(
-    manifest: &zkmargin_layout::manifest::Manifest,
+    label: &str,
+    k: u32,
     srs_dir: &Path,
 ) -> Result<(Vec<u8>, Vec<u8>), InclusionError> {
-    use zkmargin_archive::published::PAGE_G1_POWERS;
     use zkmargin_inclusion::points::encode_points;
-    let kind = SrsKind::from_label(&manifest.srs.source).ok_or(InclusionError::Mismatch("SRS"))?;
-    let params = srs::load(srs_dir, kind, manifest.shape.k)?;
+    use zkmargin_inclusion::LIGHT_G1_POWERS;
+    let kind = SrsKind::from_label(label).ok_or(InclusionError::Mismatch("SRS"))?;
+    let params = srs::load(srs_dir, kind, k)?;
     let g2 = srs::g2_powers(srs_dir, kind, &params)?;
-    let g1 = &params.get_g()[..PAGE_G1_POWERS.min(params.n() as usize)];
+    let g1 = &params.get_g()[..LIGHT_G1_POWERS.min(params.n() as usize)];
     Ok((encode_points(g1), encode_points(&g2)))
 }
 

@@ -2,8 +2,10 @@
 //! why a crash leaves it valid).
 //!
 //! One [`step`]: lock the archive, remove what an interrupted step left, pick the snapshot whose
-//! epoch follows the archive's last, prove it into `work/` chained to the last epoch, write
-//! every account's inclusion proof, then publish (renames, then one index transaction).
+//! epoch follows the archive's last, prove it into `work/` chained to the last epoch (with the
+//! table `zkmargin prove` would choose for it, [`default_table`]: dense or slots, so one archive
+//! may hold both), write every account's inclusion proof, then publish (renames, then one index
+//! transaction).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -11,12 +13,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use zkmargin_archive::{Archive, ArchiveError, EpochRecord, TokenHash};
 use zkmargin_core::config::Config;
 
+use zkmargin_core::oracle::HaltReport;
+use zkmargin_core::statement::Statement;
+use zkmargin_srs::SrsKind;
+
 use crate::epoch::Sharding;
 use crate::inclusion::{page_powers, write_all, EpochAccounts, InclusionError};
 use crate::pipeline::{self, EpochRequest, PipelineError, Planned, Setup};
 use crate::report::Reporter;
+use crate::slot_inclusion::{write_all_slots, SlotAccounts};
+use crate::slots::{self, default_table, SlotProved, Table};
 use crate::ErrorClass;
-use zkmargin_srs::SrsKind;
 
 /// Environment variable naming a point at which the runner aborts, as a crash would (the
 /// archive's crash tests arm it).
@@ -37,7 +44,8 @@ pub struct RunnerOptions<'a> {
     pub source: &'a Path,
     /// The archive directory (created on first use).
     pub archive: &'a Path,
-    /// Table rows per shard (default: one shard holding every account).
+    /// Table rows per shard of a dense-table epoch (default: one shard holding every
+    /// account); a slot-table epoch's classes size their own shards.
     pub shard_rows: Option<usize>,
     /// The SRS every epoch is proved under.
     pub srs: SrsKind,
@@ -225,70 +233,40 @@ pub fn step(
         path: work.clone(),
         source,
     })?;
-    let (plan, bundle, inclusion) = (
-        work.join("plan"),
-        work.join("bundle"),
-        work.join("inclusion"),
-    );
     let prev = last.as_ref().map(|r| archive.public_dir(r.epoch));
     let request = EpochRequest {
         snapshot: &snapshot,
         prev: prev.as_deref(),
-        sharding: Sharding {
-            k: None,
-            shard_rows: options.shard_rows,
-        },
+        sharding: Sharding::default(),
         srs: options.srs,
     };
-    let proving = |source| RunnerError::Prove {
+    let table = default_table(&snapshot).map_err(|e| RunnerError::Prove {
         epoch,
-        source: Box::new(source),
+        source: Box::new(PipelineError::Prepare(e)),
+    })?;
+    let made = match table {
+        Table::Dense => dense_epoch(epoch, &request, options, setup, &work, reporter)?,
+        Table::Slots => slot_epoch(epoch, &request, setup, &work, reporter)?,
     };
-    if let Planned::Halted(report) =
-        pipeline::make_plan(&request, setup, &plan, reporter).map_err(proving)?
-    {
-        let path = work.join("halt.json");
-        pipeline::write_halt_report(&path, &report).map_err(|source| RunnerError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        return Err(RunnerError::Halted {
-            epoch,
-            report: path,
-        });
-    }
-    pipeline::prove_plan(&plan, &bundle, setup, reporter).map_err(proving)?;
-    failpoint("proved", reporter);
     let inclusion_error = |source| RunnerError::Inclusion { epoch, source };
-    let accounts = EpochAccounts::load(&bundle).map_err(inclusion_error)?;
-    write_all(
-        &accounts,
-        &inclusion,
-        setup.srs_dir,
-        setup.key_dir,
-        reporter,
-    )
-    .map_err(inclusion_error)?;
-    failpoint("inclusion-written", reporter);
-    let (g1, g2) =
-        page_powers(&accounts.bundle.manifest, setup.srs_dir).map_err(inclusion_error)?;
-    archive.publish_srs_powers(&lock, &accounts.bundle.manifest.srs.source, &g1, &g2)?;
+    let (g1, g2) = page_powers(&made.srs, made.k, setup.srs_dir).map_err(inclusion_error)?;
+    archive.publish_srs_powers(&lock, &made.srs, &g1, &g2)?;
     let key = archive.access_key(&lock)?;
-    let holders: Vec<(TokenHash, String)> = accounts
-        .holders()
-        .map(|(identifier, id)| (TokenHash::of(&key.token(identifier)), id))
+    let holders: Vec<(TokenHash, String)> = made
+        .holders
+        .iter()
+        .map(|(identifier, id)| (TokenHash::of(&key.token(identifier)), id.clone()))
         .collect();
-    let manifest = &accounts.bundle.manifest;
     let record = EpochRecord {
         epoch,
-        timestamp: manifest.statement.timestamp,
-        statement_digest: manifest.statement_digest.clone(),
-        prev_digest: hex::encode(manifest.statement.prev_digest),
+        timestamp: made.statement.timestamp,
+        statement_digest: made.statement_digest,
+        prev_digest: hex::encode(made.statement.prev_digest),
         accounts: holders.len() as u64,
-        shards: manifest.shards.len() as u64,
+        shards: made.shards as u64,
         published_at: unix_now(),
     };
-    drop(accounts);
+    let (bundle, inclusion) = (work.join(BUNDLE), work.join(INCLUSION));
     archive.publish_with(&lock, &bundle, &inclusion, &record, &holders, || {
         failpoint("renamed", reporter)
     })?;
@@ -302,4 +280,127 @@ pub fn step(
         statement_digest: record.statement_digest,
         took: started.elapsed(),
     }))
+}
+
+/// `work/bundle`: the epoch's bundle as proved (published as `public/NNNNNNNNNN`).
+const BUNDLE: &str = "bundle";
+/// `work/inclusion`: every account's inclusion file (published under `private/`).
+const INCLUSION: &str = "inclusion";
+
+/// What proving one epoch left in `work/`, whichever its table.
+struct Made {
+    statement: Statement,
+    statement_digest: String,
+    /// Its shards (over every class, for a slot epoch).
+    shards: usize,
+    /// The SRS label and the largest circuit size it was proved at.
+    srs: String,
+    k: u32,
+    /// Every account's identifier and id (hex), in table order.
+    holders: Vec<(String, String)>,
+}
+
+fn halted(epoch: u64, work: &Path, report: &HaltReport) -> RunnerError {
+    let path = work.join("halt.json");
+    match pipeline::write_halt_report(&path, report) {
+        Ok(()) => RunnerError::Halted {
+            epoch,
+            report: path,
+        },
+        Err(source) => RunnerError::Io { path, source },
+    }
+}
+
+/// A dense-table epoch: planned (cut into `options.shard_rows` shards), proved, and every
+/// account's inclusion file written.
+fn dense_epoch(
+    epoch: u64,
+    request: &EpochRequest<'_>,
+    options: &RunnerOptions<'_>,
+    setup: &Setup<'_>,
+    work: &Path,
+    reporter: &dyn Reporter,
+) -> Result<Made, RunnerError> {
+    let proving = |source| RunnerError::Prove {
+        epoch,
+        source: Box::new(source),
+    };
+    let request = EpochRequest {
+        sharding: Sharding {
+            k: None,
+            shard_rows: options.shard_rows,
+        },
+        ..*request
+    };
+    let plan = work.join("plan");
+    if let Planned::Halted(report) =
+        pipeline::make_plan(&request, setup, &plan, reporter).map_err(proving)?
+    {
+        return Err(halted(epoch, work, &report));
+    }
+    let bundle = work.join(BUNDLE);
+    pipeline::prove_plan(&plan, &bundle, setup, reporter).map_err(proving)?;
+    failpoint("proved", reporter);
+    let inclusion_error = |source| RunnerError::Inclusion { epoch, source };
+    let accounts = EpochAccounts::load(&bundle).map_err(inclusion_error)?;
+    write_all(
+        &accounts,
+        &work.join(INCLUSION),
+        setup.srs_dir,
+        setup.key_dir,
+        reporter,
+    )
+    .map_err(inclusion_error)?;
+    failpoint("inclusion-written", reporter);
+    let m = &accounts.bundle.manifest;
+    Ok(Made {
+        statement: m.statement.clone(),
+        statement_digest: m.statement_digest.clone(),
+        shards: m.shards.len(),
+        srs: m.srs.source.clone(),
+        k: m.shape.k,
+        holders: accounts
+            .holders()
+            .map(|(identifier, id)| (identifier.to_string(), id))
+            .collect(),
+    })
+}
+
+/// A slot-table epoch: every class proved (each sizes its own shards), and every account's
+/// inclusion file written.
+fn slot_epoch(
+    epoch: u64,
+    request: &EpochRequest<'_>,
+    setup: &Setup<'_>,
+    work: &Path,
+    reporter: &dyn Reporter,
+) -> Result<Made, RunnerError> {
+    let bundle = work.join(BUNDLE);
+    match slots::prove_snapshot_slots(request, setup, &bundle, reporter).map_err(|source| {
+        RunnerError::Prove {
+            epoch,
+            source: Box::new(source),
+        }
+    })? {
+        SlotProved::Halted(report) => return Err(halted(epoch, work, &report)),
+        SlotProved::Bundle(_) => {}
+    }
+    failpoint("proved", reporter);
+    let inclusion_error = |source| RunnerError::Inclusion { epoch, source };
+    let accounts = SlotAccounts::load(&bundle).map_err(inclusion_error)?;
+    write_all_slots(&accounts, &work.join(INCLUSION), setup.srs_dir, reporter)
+        .map_err(inclusion_error)?;
+    failpoint("inclusion-written", reporter);
+    let m = &accounts.bundle.manifest;
+    Ok(Made {
+        statement: m.statement.clone(),
+        statement_digest: m.statement_digest.clone(),
+        shards: m.classes.iter().map(|c| c.shards).sum(),
+        srs: m.srs.clone(),
+        k: m.classes.iter().map(|c| c.shape.k).max().unwrap_or(0),
+        holders: accounts
+            .holders()
+            .map(|(identifier, id)| (identifier.to_string(), id))
+            .collect(),
+    })
 }

@@ -104,7 +104,13 @@ pub fn margined_snapshot(out: &Path, accounts: u64, epoch: u64, seed: u64) {
 
 /// The identifier of a snapshot's first account.
 pub fn first_identifier(snapshot: &Path) -> String {
-    let csv = fs::read_to_string(snapshot.join("accounts.csv")).expect("accounts.csv");
+    let wide = snapshot.join("accounts.csv");
+    let path = if wide.exists() {
+        wide
+    } else {
+        snapshot.join("holdings.csv")
+    };
+    let csv = fs::read_to_string(&path).expect("accounts.csv or holdings.csv");
     let line = csv.lines().nth(1).expect("at least one account");
     line.split(',').next().expect("an identifier").to_string()
 }
@@ -196,6 +202,18 @@ pub fn one_epoch_archive(name: &str, seed: u64) -> (PathBuf, String) {
     let dir = scratch(name);
     let snapshot = dir.join("source/snap-1");
     margined_snapshot(&snapshot, 16, 1, seed);
+    let archive = dir.join("archive");
+    let step = publish_next(&dir.join("source"), &archive).expect("epoch 1 is published");
+    assert!(matches!(step, Step::Published(_)), "{step:?}");
+    (archive, first_identifier(&snapshot))
+}
+
+/// An archive with one slot-table epoch ([`venue_snapshot`] of `accounts` accounts, epoch 1)
+/// and the identifier of its first holder.
+pub fn one_slot_epoch_archive(name: &str, accounts: u64, seed: u64) -> (PathBuf, String) {
+    let dir = scratch(name);
+    let snapshot = dir.join("source/venue-1");
+    venue_snapshot(&snapshot, accounts, seed);
     let archive = dir.join("archive");
     let step = publish_next(&dir.join("source"), &archive).expect("epoch 1 is published");
     assert!(matches!(step, Step::Published(_)), "{step:?}");
