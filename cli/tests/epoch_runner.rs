@@ -166,7 +166,10 @@ fn slot_table_epochs_are_published_chained_with_every_holders_entries() {
         .unwrap()
         .manifest;
     let shards: usize = manifest.classes.iter().map(|c| c.shards).sum();
-    assert_eq!(record.shards, shards as u64, "every class's shards are indexed");
+    assert_eq!(
+        record.shards, shards as u64,
+        "every class's shards are indexed"
+    );
 
     // The holder's token opens their slot inclusion file, which lists their entries.
     let identifier = first_identifier(&src.join("venue-2"));

@@ -309,7 +309,8 @@ pub fn gamma(statement_digest: &[u8; 32], data_commitments: &[G1Affine]) -> Fr {
 /// G1 powers published for light verifiers (`public/srs/<label>/g1.bin`): an opening
 /// interpolates one account's own rows, at most a block of the largest slot class (a dense
 /// account's data rows are fewer).
-pub const LIGHT_G1_POWERS: usize = zkmargin_layout::slots::CLASSES[zkmargin_layout::slots::CLASSES.len() - 1];
+pub const LIGHT_G1_POWERS: usize =
+    zkmargin_layout::slots::CLASSES[zkmargin_layout::slots::CLASSES.len() - 1];
 
 /// The generator of the 2^k-th roots of unity (halo2's evaluation domain).
 pub fn omega(k: u32) -> Fr {
