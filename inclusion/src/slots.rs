@@ -21,7 +21,7 @@ use zkmargin_core::margin::MarkTable;
 use zkmargin_core::policy::PolicyCheck;
 use zkmargin_core::statement::Statement;
 use zkmargin_layout::field::fr_from_id;
-use zkmargin_layout::slots::{SlotData, SlotShape};
+use zkmargin_layout::slots::{SlotData, SlotShape, DATA_COLUMNS};
 
 use crate::verify::{AccountStatus, Powers, MAX_OPENING_LEVELS};
 use crate::{check_account_opening, combine, g1_from_hex, powers, BlockRows, OpeningLevel};
@@ -78,7 +78,7 @@ pub fn slot_rows(shape: &SlotShape) -> BlockRows {
 
 /// `y_r = Σ_c γ^c · cell(c, r)` for every slot row `r` of a block.
 pub fn block_values(block: &[SlotData<Fr>], gamma: Fr) -> Vec<Fr> {
-    let w = powers(gamma, 7);
+    let w = powers(gamma, DATA_COLUMNS);
     block
         .iter()
         .map(|d| d.flatten().iter().zip(&w).map(|(c, w)| *c * w).sum())
@@ -188,9 +188,9 @@ impl<'a> SlotShard<'a> {
     ) -> Result<SlotShard<'a>, String> {
         let shape = SlotShape::admit(config, class, declared)
             .map_err(|e| format!("manifest class {class} shape: {e}"))?;
-        if data_commitments.len() != 7 {
+        if data_commitments.len() != DATA_COLUMNS {
             return Err(format!(
-                "{} slot data commitments; a slot shard has 7",
+                "{} slot data commitments; a slot shard has {DATA_COLUMNS}",
                 data_commitments.len()
             ));
         }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use zkmargin_core::statement::Statement;
 
 use crate::shape::MarginShape;
-use crate::slots::{SlotShape, CLASSES};
+use crate::slots::{SlotShape, CLASSES, DATA_COLUMNS};
 
 /// Bundle format. 4: the manifest names the account data columns. (3: one proof per shard
 /// under `shards/`; 2: the statement digest hashes the public instances; 1: the old digest.)
@@ -88,9 +88,10 @@ impl Manifest {
 
 /// Format of a slot-table bundle's manifest ([`SlotManifest`]): the account table v2, shard
 /// classes by entry count.
-pub const SLOT_FORMAT_VERSION: u32 = 5;
+pub const SLOT_FORMAT_VERSION: u32 = 6;
 
-/// The `format_version` of a manifest's JSON, whichever its kind; `None` if it has none.
+/// The `format_version` of a JSON file (a manifest of either kind, an inclusion file);
+/// `None` if it has none.
 pub fn format_version(json: &[u8]) -> Option<u32> {
     #[derive(Deserialize)]
     struct Version {
@@ -127,11 +128,18 @@ pub struct ClassEntry {
     pub shape: SlotShape,
     /// Its shards.
     pub shards: usize,
+    /// Per shard, in shard order: the commitments of its [`DATA_COLUMNS`] slot data columns
+    /// ([`crate::slots::SlotData::flatten`] order), each hex `x ‖ y` (32-byte big-endian
+    /// coordinates) exactly as it opens the shard's proof transcript — what a holder's
+    /// inclusion check opens without the proof (`zkmargin-verify` checks they are the
+    /// proofs').
+    pub data_commitments: Vec<Vec<String>>,
 }
 
 impl SlotManifest {
     /// A slot manifest from its JSON, refusing other versions, no classes, classes out of
-    /// order or of no shards (`Err`: why). Each class's shape is admitted against the config by
+    /// order or of no shards, and data commitments other than [`DATA_COLUMNS`] per shard
+    /// (`Err`: why). Each class's shape is admitted against the config by
     /// the caller (`SlotShape::admit`).
     pub fn parse(json: &[u8]) -> Result<SlotManifest, String> {
         let m: SlotManifest = serde_json::from_slice(json).map_err(|e| e.to_string())?;
@@ -154,6 +162,15 @@ impl SlotManifest {
         }
         if let Some(c) = m.classes.iter().find(|c| c.shards == 0) {
             return Err(format!("class {}: no shards", c.class));
+        }
+        if let Some(c) = m.classes.iter().find(|c| {
+            c.data_commitments.len() != c.shards
+                || c.data_commitments.iter().any(|d| d.len() != DATA_COLUMNS)
+        }) {
+            return Err(format!(
+                "class {}: data commitments: not {DATA_COLUMNS} per shard for {} shard(s)",
+                c.class, c.shards
+            ));
         }
         Ok(m)
     }

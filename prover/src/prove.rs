@@ -51,6 +51,9 @@ pub enum ProveError {
     #[error("internal: the shape has no account table")]
     /// The shape has no account table (a bug).
     NoTable,
+    #[error("internal: a shard proof does not open with its data-column commitments")]
+    /// A proof just made does not parse as its shape's transcript (a bug).
+    Transcript,
 }
 
 /// A shard's proof and the public instances it is about.

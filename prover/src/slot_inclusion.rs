@@ -1,7 +1,7 @@
 //! Inclusion proofs of slot-table bundles (see `zkmargin_inclusion::slots`): the epoch is
 //! prepared again from `private/` (the same classes, ids and shard cuts), a shard's seven
-//! holder data columns are rebuilt with its proving randomness, checked against the proof's
-//! commitments, and `F = Σ_c γ^c · data_c` is opened on an account's block.
+//! holder data columns are rebuilt with its proving randomness, checked against the manifest's
+//! data commitments, and `F = Σ_c γ^c · data_c` is opened on an account's block.
 
 use std::path::Path;
 
@@ -13,7 +13,7 @@ use halo2_proofs::transcript::TranscriptWriterBuffer;
 use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use zkmargin_bundle::slots::SlotBundle;
-use zkmargin_bundle::{leading_commitments, PRIVATE, PRIVATE_SNAPSHOT};
+use zkmargin_bundle::{PRIVATE, PRIVATE_SNAPSHOT};
 use zkmargin_circuits::slots::circuit::{data_columns, keygen, SlotCircuit};
 use zkmargin_core::account_id::derive_salt;
 use zkmargin_core::margin::MarkTable;
@@ -22,7 +22,7 @@ use zkmargin_inclusion::slots::{
 };
 use zkmargin_inclusion::{combine, g1_from_transcript_hex, powers, OpeningLevel};
 use zkmargin_layout::field::fr_from_id;
-use zkmargin_layout::slots::SlotData;
+use zkmargin_layout::slots::{SlotData, DATA_COLUMNS};
 use zkmargin_srs::{self as srs, SrsKind};
 
 use crate::inclusion::{write_file_json, InclusionError};
@@ -121,8 +121,8 @@ pub struct SlotInclusionProver<'a> {
 
 impl<'a> SlotInclusionProver<'a> {
     /// Opens shard `shard` of class index `c`: its witness and every advice column rebuilt
-    /// with its proving randomness, the holder data columns checked against the proof's
-    /// commitments, `F` combined.
+    /// with its proving randomness, the holder data columns checked against the manifest's
+    /// data commitments, `F` combined.
     pub fn open(
         accounts: &'a SlotAccounts,
         c: usize,
@@ -148,13 +148,15 @@ impl<'a> SlotInclusionProver<'a> {
         let g2_powers = srs::g2_powers(srs_dir, kind, &params)?;
 
         let columns = data_columns(shape);
-        let leading = leading_commitments(&proof.proof, shape.first_phase_columns())
-            .ok_or(InclusionError::Mismatch("the proof's commitments"))?;
-        let committed: Vec<G1Affine> = columns
-            .iter()
-            .map(|&(_, p)| leading.get(p).and_then(|h| g1_from_transcript_hex(h)))
-            .collect::<Option<_>>()
-            .ok_or(InclusionError::Mismatch("the proof's commitments"))?;
+        // The manifest's commitments: what holders open against (`zkmargin-verify` checks
+        // they are the proof's; the rebuilt columns are checked against them below).
+        let committed: Vec<G1Affine> = m
+            .classes
+            .get(c)
+            .filter(|e| e.class == class.class)
+            .and_then(|e| e.data_commitments.get(shard))
+            .and_then(|hexes| hexes.iter().map(|h| g1_from_transcript_hex(h)).collect())
+            .ok_or(InclusionError::Mismatch("the manifest's data commitments"))?;
         let (gamma, commitment) = combine(&digest, &committed);
 
         let pk = phase(reporter, "proving key", || keygen(&params, shape))
@@ -182,7 +184,7 @@ impl<'a> SlotInclusionProver<'a> {
         .remove(0);
         let indexed: Vec<(usize, G1Affine)> =
             columns.iter().map(|&(i, _)| i).zip(committed).collect();
-        let poly = combine_columns(&params, &advice, &indexed, &powers(gamma, 7))?;
+        let poly = combine_columns(&params, &advice, &indexed, &powers(gamma, DATA_COLUMNS))?;
         let underlying: Vec<usize> = epoch.config.markets.iter().map(|m| m.underlying).collect();
         Ok(SlotInclusionProver {
             accounts,

@@ -25,11 +25,8 @@ use rayon::prelude::*;
 use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use zkmargin_bundle::slots::SlotBundle;
-use zkmargin_bundle::{ShardProof, MASTER_SECRET, PRIVATE_SNAPSHOT};
-use zkmargin_circuits::slots::circuit::{keygen, SlotCircuit};
-use zkmargin_circuits::slots::public::{
-    instrument_table, slot_statement_digest, statement_totals, ShardValues,
-};
+use zkmargin_bundle::{leading_commitments, ShardProof, MASTER_SECRET, PRIVATE_SNAPSHOT};
+use zkmargin_circuits::slots::circuit::{data_commitments, keygen, SlotCircuit};
 use zkmargin_circuits::slots::witness::SlotWitness;
 use zkmargin_core::account_id::{account_id, derive_salt, AccountId};
 use zkmargin_core::config::Config;
@@ -41,6 +38,9 @@ use zkmargin_core::statement::Statement;
 use zkmargin_core::InputError;
 use zkmargin_layout::field::fr_from_id;
 use zkmargin_layout::manifest::{ClassEntry, SlotManifest, SLOT_FORMAT_VERSION};
+use zkmargin_layout::slots::public::{
+    instrument_table, slot_statement_digest, statement_totals, ShardValues,
+};
 use zkmargin_layout::slots::{class_of, SlotShape, CLASSES};
 
 use crate::epoch::PrepareError;
@@ -245,6 +245,7 @@ pub fn prove_slot_epoch<E: From<ProveError>>(
     reporter: &dyn Reporter,
 ) -> Result<SlotBundle, E> {
     let mut proofs = Vec::new();
+    let mut class_commitments = Vec::new();
     for (c, class) in epoch.classes.iter().enumerate() {
         let shape = &class.shape;
         let srs = load_srs(shape.k)?;
@@ -262,6 +263,7 @@ pub fn prove_slot_epoch<E: From<ProveError>>(
             shape.limbs_per_account()
         ));
         let mut shards = Vec::new();
+        let mut commitments = Vec::new();
         for s in 0..class.shards() {
             let witness = phase(reporter, "witness generation", || epoch.shard_witness(c, s));
             let proof = phase(reporter, "proving", || {
@@ -273,9 +275,14 @@ pub fn prove_slot_epoch<E: From<ProveError>>(
                     epoch.shard_offset(c) + s,
                 )
             })?;
+            let committed = leading_commitments(&proof.proof, shape.first_phase_columns())
+                .and_then(|leading| data_commitments(shape, &leading))
+                .ok_or(ProveError::Transcript)?;
+            commitments.push(committed);
             shards.push(proof);
         }
         proofs.push(shards);
+        class_commitments.push(commitments);
     }
     epoch.check(&proofs)?;
     let digest = slot_statement_digest(&epoch.config, &epoch.statement)
@@ -288,10 +295,12 @@ pub fn prove_slot_epoch<E: From<ProveError>>(
             classes: epoch
                 .classes
                 .iter()
-                .map(|c| ClassEntry {
+                .zip(class_commitments)
+                .map(|(c, data_commitments)| ClassEntry {
                     class: c.class,
                     shape: c.shape.clone(),
                     shards: c.shards(),
+                    data_commitments,
                 })
                 .collect(),
             statement: epoch.statement.clone(),

@@ -6,7 +6,8 @@
 //   CASES_JSON: [{"name", "file" (path, chosen with the file input) | "text" (pasted),
 //                 "identifier"}]
 // output: {"cases": [{"name", "state", "verdict", "failed": [check names], "warned": [check names], "passed": n,
-//           "account": {...}, "prices": [[asset, median, counted]], "ms"}], "errors": [...]}
+//           "account": {...}, "prices": [[asset, median, counted]], "balances": [[cells]],
+//           "positions": [[cells]], "ms"}], "errors": [...]}
 import { chromium } from "playwright-core";
 
 const [url, shots, casesJson] = process.argv.slice(2);
@@ -72,6 +73,8 @@ try {
         account: Object.fromEntries(rows("account")),
         prices: rows("prices").slice(1),
         headline: Object.fromEntries(rows("headline")),
+        balances: rows("balances"),
+        positions: rows("positions"),
       };
     });
     await page.screenshot({ path: `${shots}/${c.name}.png`, fullPage: true });

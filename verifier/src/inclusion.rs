@@ -12,7 +12,6 @@ use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use serde::Serialize;
 use zkmargin_circuits::keygen::data_columns;
-use zkmargin_circuits::slots::circuit::data_columns as slot_data_columns;
 use zkmargin_core::policy::{self, PolicyCheck};
 use zkmargin_inclusion::slots::{check_slot_file, parse_slot_file, SlotShard};
 use zkmargin_inclusion::verify::{check_file, parse_file, AccountStatus, Epoch, Powers};
@@ -192,13 +191,12 @@ fn verify_slot_inclusion(
         },
     );
     let m = &checked.bundle.manifest;
-    let (c, entry) = m
+    let entry = m
         .classes
         .iter()
-        .enumerate()
-        .find(|(_, e)| e.class == file.class)
+        .find(|e| e.class == file.class)
         .ok_or_else(|| unusable(format!("class: the epoch has no class {}", file.class)))?;
-    let proof = checked.bundle.shards[c].get(file.shard).ok_or_else(|| {
+    let listed = entry.data_commitments.get(file.shard).ok_or_else(|| {
         unusable(format!(
             "shard: class {} has {} shard(s), not {}",
             file.class,
@@ -210,15 +208,12 @@ fn verify_slot_inclusion(
     let shape =
         &zkmargin_layout::slots::SlotShape::admit(&checked.config, file.class, &entry.shape)
             .map_err(|e| unusable(format!("manifest class {} shape: {e}", file.class)))?;
-    let commitments: Vec<G1Affine> =
-        zkmargin_bundle::leading_commitments(&proof.proof, shape.first_phase_columns())
-            .and_then(|leading| {
-                slot_data_columns(shape)
-                    .iter()
-                    .map(|&(_, p)| leading.get(p).and_then(|h| g1_from_transcript_hex(h)))
-                    .collect()
-            })
-            .ok_or_else(|| unusable("the shard's proof has no slot data commitments".into()))?;
+    // The bundle's checks tied these to the shard's proof.
+    let commitments: Vec<G1Affine> = listed
+        .iter()
+        .map(|h| g1_from_transcript_hex(h))
+        .collect::<Option<_>>()
+        .ok_or_else(|| unusable("the manifest's slot data commitments are malformed".into()))?;
     let srs = load_srs(&m.srs, shape.k).map_err(UnusableInclusion::Srs)?;
     let g2 = load_g2(&m.srs, &srs).map_err(UnusableInclusion::Srs)?;
     let shard = SlotShard::new(

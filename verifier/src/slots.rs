@@ -5,11 +5,13 @@
 //!   sizes any work, and its verifying key is rebuilt from it and the verifier's own SRS;
 //! - the oracle is re-run on the bundled quotes, and the instrument table every shard is
 //!   verified against is rebuilt from the config and those medians
-//!   ([`zkmargin_circuits::slots::public::instrument_table`]): a shard proved against another
+//!   ([`zkmargin_layout::slots::public::instrument_table`]): a shard proved against another
 //!   table (a tier, weight or median edited) fails;
 //! - ids run in one strictly increasing order across the epoch: each shard's first id follows
 //!   the previous shard's last, and both carry the shard's class tag, so no account is counted
 //!   twice, within a class or across two;
+//! - the manifest's data commitments (what holders open without the proofs) are the ones each
+//!   shard proof opens with;
 //! - the shards' instrument totals and totals add up to the statement's (a shard dropped, or
 //!   one added, changes them);
 //! - the statement digest, the config digest, `--prev` and the policy, as for a dense bundle.
@@ -20,16 +22,17 @@ use std::time::Instant;
 use ethnum::U256;
 use halo2_proofs::halo2curves::bn256::Fr;
 use rayon::prelude::*;
+use zkmargin_bundle::leading_commitments;
 use zkmargin_bundle::slots::SlotBundle;
-use zkmargin_circuits::slots::circuit::verifying_key;
-use zkmargin_circuits::slots::public::{
-    instrument_table, slot_statement_digest, statement_totals, ShardValues,
-};
+use zkmargin_circuits::slots::circuit::{data_commitments, verifying_key};
 use zkmargin_core::account_id::{CLASS_TAG_BITS, ID_BITS};
 use zkmargin_core::config::Config;
 use zkmargin_core::digest::Digest;
 use zkmargin_core::policy::{self, PolicyCheck};
-use zkmargin_layout::slots::SlotShape;
+use zkmargin_layout::slots::public::{
+    instrument_table, slot_statement_digest, statement_totals, ShardValues,
+};
+use zkmargin_layout::slots::{SlotShape, DATA_COLUMNS};
 
 use crate::bundle::{SrsLoader, UnusableBundle};
 use crate::chain::PreviousEpoch;
@@ -159,6 +162,38 @@ pub fn check_slot_bundle(
         },
     ));
     let shapes = shapes.ok();
+
+    // What holders open against without the proofs (inclusion files, the browser page).
+    let committed = shapes.as_ref().map(|shapes| {
+        shapes
+            .iter()
+            .zip(&m.classes)
+            .zip(&bundle.shards)
+            .flat_map(|((shape, c), shards)| {
+                shards.iter().zip(&c.data_commitments).enumerate().map(
+                    move |(shard, (proof, listed))| {
+                        let opened = leading_commitments(&proof.proof, shape.first_phase_columns())
+                            .and_then(|leading| data_commitments(shape, &leading));
+                        (opened.as_ref() == Some(listed), c.class, shard)
+                    },
+                )
+            })
+            .find(|(same, _, _)| !same)
+    });
+    checks.push(PolicyCheck::new(
+        "the manifest's data commitments are the shard proofs'",
+        committed == Some(None),
+        match committed {
+            None => "not attempted: shapes unusable".to_string(),
+            Some(None) => format!(
+                "{DATA_COLUMNS} per shard, {} shard(s)",
+                bundle.shards.iter().map(Vec::len).sum::<usize>()
+            ),
+            Some(Some((_, class, shard))) => {
+                format!("class {class} shard {shard}: not its proof's commitments")
+            }
+        },
+    ));
 
     // The instrument table comes from the oracle re-run, never from a shard.
     let table = if oracle_ok {

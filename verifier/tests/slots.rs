@@ -31,6 +31,7 @@ const ORDER: &str =
     "ids strictly increase across every shard of every class (one order, class tags)";
 const TOTALS: &str = "the shards' liabilities, open interest and totals add up to the statement";
 const SHAPES: &str = "every class's shard shape fits the config";
+const COMMITMENTS: &str = "the manifest's data commitments are the shard proofs'";
 const SNARK: &str = "every shard's SNARK verifies (key rebuilt from its class's shape)";
 
 struct Proved {
@@ -205,6 +206,18 @@ fn a_dropped_class_is_refused() {
 }
 
 #[test]
+fn a_data_commitment_other_than_the_proofs_is_refused() {
+    // Holders open against the manifest's commitments; a swapped pair would let a block
+    // open against columns no proof commits to.
+    let tampered = public_copy("data-commitments");
+    let path = tampered.join(MANIFEST);
+    let mut m = SlotManifest::parse(&fs::read(&path).unwrap()).unwrap();
+    m.classes[0].data_commitments[0].swap(0, 4);
+    fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    assert_eq!(check(&tampered).unwrap(), vec![COMMITMENTS.to_string()]);
+}
+
+#[test]
 fn a_class_shape_other_than_the_config_gives_is_refused_before_any_key_is_built() {
     let tampered = public_copy("other-shape");
     let path = tampered.join(MANIFEST);
@@ -254,13 +267,19 @@ fn a_malformed_slot_manifest_is_unusable_naming_the_file_and_the_reason() {
     let json: serde_json::Value =
         serde_json::from_slice(&fs::read(proved().bundle.join(MANIFEST)).unwrap()).unwrap();
     type Edit = fn(&mut serde_json::Value);
-    let edits: [(&str, Edit); 4] = [
+    let edits: [(&str, Edit); 5] = [
         ("no classes", |m| m["classes"] = serde_json::json!([])),
         ("not strictly increasing", |m| {
             let first = m["classes"][0].clone();
             m["classes"].as_array_mut().unwrap().push(first);
         }),
         ("no shards", |m| m["classes"][0]["shards"] = 0.into()),
+        ("data commitments: not 7 per shard", |m| {
+            m["classes"][0]["data_commitments"][0]
+                .as_array_mut()
+                .unwrap()
+                .pop();
+        }),
         ("missing field `shape`", |m| {
             m["classes"][0].as_object_mut().unwrap().remove("shape");
         }),

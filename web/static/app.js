@@ -69,10 +69,16 @@ function show(report) {
     ["Shortfall", a.shortfall],
     ["Bad debt", a.bad_debt],
   ]);
-  fill($("balances"), report.balances.map((b) => [b.symbol, b.amount]));
+  // Slot-table epochs list the entries the account holds (positions with their cost);
+  // dense-table epochs every asset and market.
+  fill($("balances"), report.balances.length
+    ? report.balances.map((b) => [b.symbol, b.amount])
+    : [["no balances", ""]]);
   fill($("positions"), report.positions.length
-    ? report.positions.map((p) => [p.symbol, p.amount])
-    : [["no markets", ""]]);
+    ? report.positions.map((p) => (p.cost === undefined
+      ? [p.symbol, p.amount]
+      : [p.symbol, p.amount, `cost ${p.cost}`]))
+    : [[report.class_slots === null ? "no markets" : "no positions", ""]]);
 
   const h = report.headline;
   $("headline-title").textContent =
@@ -146,7 +152,10 @@ async function run() {
       const bound = report.identifier_checked
         ? ""
         : " Enter your identifier to check that this row is yours.";
-      const where = `Shard ${report.shard}, row ${report.row}; checked in your browser in ${ms} ms.${bound}`;
+      const place = report.class_slots === null
+        ? `Shard ${report.shard}, row ${report.row}`
+        : `Class of ${report.class_slots} slots, shard ${report.shard}, block ${report.row}`;
+      const where = `${place}; checked in your browser in ${ms} ms.${bound}`;
       if (report.status === "warning") {
         const warnings = report.checks.filter((c) => c.warning).map((c) => c.detail);
         setVerdict("warning", `Warning: your account is in epoch ${report.epoch}, but ${warnings.join("; ")}`,

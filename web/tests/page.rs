@@ -1,6 +1,6 @@
-//! The web verifier page over a one-epoch archive. Natively: the page's checks
-//! (`zkmargin_web::verify_page`) pass on the holder's file, each fails on its own tampered
-//! input, and unusable inputs are errors. In headless Chromium (`#[ignore]`: it needs the page
+//! The web verifier page over a one-epoch archive of each table (dense and slot). Natively:
+//! the page's checks (`zkmargin_web::verify_page`) pass on the holder's file, each fails on its
+//! own tampered input, and unusable inputs are errors. In headless Chromium (`#[ignore]`: it needs the page
 //! built by `scripts/build-web.sh` and Debian's chromium; `.ci/run` runs it): the served page
 //! verifies a good file in WebAssembly and rejects tampered ones.
 
@@ -15,7 +15,7 @@ use halo2curves::group::Curve;
 use serde_json::{json, Value};
 use zkmargin_core::account_id::account_id;
 use zkmargin_inclusion::points::encode_points;
-use zkmargin_testkit::{one_epoch_archive, scratch, Server};
+use zkmargin_testkit::{one_epoch_archive, one_slot_epoch_archive, scratch, Server};
 use zkmargin_web::{epoch_paths_of, srs_paths_of, verify_page, EpochFiles, PageReport};
 
 struct Published {
@@ -39,7 +39,22 @@ fn published() -> &'static Published {
     })
 }
 
-/// The inclusion file whose id is `H(identifier ‖ salt)`.
+/// An archive with one slot-table epoch (tiered venue) and its first holder's inclusion file.
+fn published_slots() -> &'static Published {
+    static P: OnceLock<Published> = OnceLock::new();
+    P.get_or_init(|| {
+        let (archive, identifier) = one_slot_epoch_archive("web-slots", 24, 9);
+        let inclusion = holders_file(&archive, &identifier);
+        Published {
+            archive,
+            identifier,
+            inclusion,
+        }
+    })
+}
+
+/// The inclusion file whose id is `H(identifier ‖ salt)` (tagged with its class, for a slot
+/// file).
 fn holders_file(archive: &Path, identifier: &str) -> Vec<u8> {
     let dir = archive.join("private/0000000001/inclusion");
     fs::read_dir(&dir)
@@ -51,7 +66,12 @@ fn holders_file(archive: &Path, identifier: &str) -> Vec<u8> {
                 .unwrap()
                 .try_into()
                 .unwrap();
-            account_id(identifier, &salt).to_hex() == f["id"]
+            let id = account_id(identifier, &salt);
+            let id = match f["class"].as_u64() {
+                Some(class) => id.tagged(class as usize),
+                None => id,
+            };
+            id.to_hex() == f["id"]
         })
         .expect("the holder has an inclusion file")
 }
@@ -66,7 +86,10 @@ struct Files {
 }
 
 fn public_files() -> Files {
-    let p = published();
+    files_of(published())
+}
+
+fn files_of(p: &Published) -> Files {
     let paths = epoch_paths_of(&p.inclusion).unwrap();
     let manifest = fs::read(p.archive.join(&paths.manifest)).unwrap();
     let srs = srs_paths_of(&manifest).unwrap();
@@ -352,6 +375,204 @@ fn unusable_inputs_are_errors_not_panics() {
     );
 }
 
+const SLOT_ID_CHECK: &str = "H(identifier ‖ salt), tagged with the class, is the block's id";
+const SLOT_OPENING_CHECK: &str =
+    "the KZG opening of the slot data columns equals this account's entries";
+
+#[test]
+fn a_slot_holders_file_verifies_showing_exactly_its_entries() {
+    let p = published_slots();
+    let files = files_of(p);
+    let r = check(&p.inclusion, Some(&p.identifier), &files).unwrap();
+    assert!(r.verified, "{:?}", failed(&r));
+    assert_eq!(r.status, zkmargin_core::policy::Verdict::Warning);
+    let file: Value = serde_json::from_slice(&p.inclusion).unwrap();
+    let class = file["class"].as_u64().unwrap() as usize;
+    assert_eq!(r.class_slots, Some(zkmargin_layout::slots::CLASSES[class]));
+    assert_eq!(
+        (r.shard, r.row),
+        (0, file["block"].as_u64().unwrap() as usize)
+    );
+    // Every entry is shown once, balances without a cost, positions with theirs.
+    let entries = file["entries"].as_array().unwrap();
+    assert!(
+        !entries.is_empty(),
+        "the fixture's first holder holds something"
+    );
+    let shown: Vec<Value> = r
+        .balances
+        .iter()
+        .chain(&r.positions)
+        .map(|a| json!([a.symbol, a.amount, a.cost.as_deref().unwrap_or("")]))
+        .collect();
+    let listed: Vec<Value> = entries
+        .iter()
+        .map(|e| json!([e["instrument"], e["amount"], e["cost"]]))
+        .collect();
+    let mut sorted = shown.clone();
+    sorted.sort_by_key(|v| v.to_string());
+    let mut want = listed.clone();
+    want.sort_by_key(|v| v.to_string());
+    assert_eq!(sorted, want);
+    assert!(r.positions.iter().all(|a| a.cost.is_some()));
+    let manifest: Value = serde_json::from_slice(&files.manifest).unwrap();
+    assert_eq!(r.statement_digest, manifest["statement_digest"]);
+    let anonymous = check(&p.inclusion, None, &files).unwrap();
+    assert!(anonymous.verified && !anonymous.identifier_checked);
+}
+
+#[test]
+fn each_slot_page_check_fails_on_its_own_tampered_input() {
+    let p = published_slots();
+    let good = files_of(p);
+    let id = Some(p.identifier.as_str());
+    let expect = |case: &str, r: Result<PageReport, String>, check: &str| {
+        let r = r.unwrap_or_else(|e| panic!("{case}: unusable: {e}"));
+        assert!(!r.verified, "{case}: verified");
+        assert!(failed(&r).contains(&check), "{case}: {:?}", failed(&r));
+    };
+
+    let mut f = good.clone();
+    f.config = f.config.replacen("haircut_bps = ", "haircut_bps = 1", 1);
+    assert_ne!(f.config, good.config);
+    expect("config", check(&p.inclusion, id, &f), CONFIG_CHECK);
+
+    // The slot statement digest covers the medians and totals.
+    let mut f = good.clone();
+    f.manifest = edit_json(&f.manifest, |m| {
+        let median = m["statement"]["oracle"][0]["median"].as_u64().unwrap();
+        m["statement"]["oracle"][0]["median"] = json!(median + 1);
+    });
+    expect("a price", check(&p.inclusion, id, &f), DIGEST_CHECK);
+    let mut f = good.clone();
+    f.manifest = edit_json(&f.manifest, |m| {
+        m["statement"]["under_margined_accounts"] = json!(0);
+    });
+    expect("a total", check(&p.inclusion, id, &f), DIGEST_CHECK);
+    let mut f = good.clone();
+    f.manifest = edit_json(&f.manifest, |m| {
+        m["statement_digest"] = json!("00".repeat(32));
+    });
+    let r = check(&p.inclusion, id, &f);
+    expect("the digest", r.clone(), DIGEST_CHECK);
+    expect("the digest", r, FILE_CHECK);
+
+    let (g1, _) = other_tau_powers(256, 2);
+    let mut f = good.clone();
+    f.g1 = g1;
+    expect("G1 powers", check(&p.inclusion, id, &f), TAU_CHECK);
+
+    // The manifest's data commitments are what the block opens against.
+    let class = serde_json::from_slice::<Value>(&p.inclusion).unwrap()["class"].clone();
+    let mut f = good.clone();
+    f.manifest = edit_json(&f.manifest, |m| {
+        let entry = m["classes"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|c| c["class"] == class)
+            .unwrap();
+        entry["data_commitments"][0]
+            .as_array_mut()
+            .unwrap()
+            .swap(3, 4);
+    });
+    expect(
+        "a commitment",
+        check(&p.inclusion, id, &f),
+        SLOT_OPENING_CHECK,
+    );
+
+    let file = |edit: &dyn Fn(&mut Value)| edit_json(&p.inclusion, edit);
+    let amount = file(&|v| {
+        let a = v["entries"][0]["amount"].as_str().unwrap().to_string();
+        let more = match a.strip_prefix('-') {
+            Some(digits) => format!("-1{digits}"),
+            None => format!("1{a}"),
+        };
+        v["entries"][0]["amount"] = json!(more);
+    });
+    expect("an amount", check(&amount, id, &good), SLOT_OPENING_CHECK);
+    let dropped = file(&|v| {
+        v["entries"].as_array_mut().unwrap().pop();
+    });
+    expect(
+        "an entry dropped",
+        check(&dropped, id, &good),
+        SLOT_OPENING_CHECK,
+    );
+    let block = file(&|v| {
+        let b = v["block"].as_u64().unwrap();
+        v["block"] = json!(b ^ 1);
+    });
+    expect("the block", check(&block, id, &good), SLOT_OPENING_CHECK);
+    let salt = file(&|v| v["salt"] = json!("11".repeat(32)));
+    expect("the salt", check(&salt, id, &good), SLOT_ID_CHECK);
+    expect(
+        "another identifier",
+        check(&p.inclusion, Some("someone-else"), &good),
+        SLOT_ID_CHECK,
+    );
+}
+
+#[test]
+fn unusable_slot_inputs_are_errors_not_panics() {
+    let p = published_slots();
+    let good = files_of(p);
+    let id = Some(p.identifier.as_str());
+    let unusable = |case: &str, inclusion: &[u8], f: &Files, why: &str| {
+        let e = check(inclusion, id, f)
+            .err()
+            .unwrap_or_else(|| panic!("{case}: accepted"));
+        assert!(e.contains(why), "{case}: {e}");
+    };
+    let v4 = edit_json(&p.inclusion, |v| v["format_version"] = json!(4));
+    unusable("unknown file version", &v4, &good, "format version 4");
+    let shard = edit_json(&p.inclusion, |v| v["shard"] = json!(7));
+    unusable("shard", &shard, &good, "not 8");
+    let class = edit_json(&p.inclusion, |v| v["class"] = json!(3));
+    unusable("class", &class, &good, "class");
+    let symbol = edit_json(&p.inclusion, |v| {
+        v["entries"][0]["instrument"] = json!("NOPE")
+    });
+    unusable("unknown symbol", &symbol, &good, "entries:1");
+    // A dense file against a slot manifest, and a slot file against a dense one.
+    unusable(
+        "a dense file",
+        &published().inclusion,
+        &good,
+        "not an epoch manifest",
+    );
+    unusable(
+        "a slot file",
+        &p.inclusion,
+        &public_files(),
+        "not a slot-table epoch manifest",
+    );
+    let mut f = good.clone();
+    f.manifest = edit_json(&f.manifest, |m| {
+        for c in m["classes"].as_array_mut().unwrap() {
+            c["data_commitments"] = json!([]);
+        }
+    });
+    unusable("no commitments", &p.inclusion, &f, "data commitments");
+    let mut f = good.clone();
+    f.manifest = edit_json(&f.manifest, |m| {
+        for c in m["classes"].as_array_mut().unwrap() {
+            c["data_commitments"][0][0] = json!("zz");
+        }
+    });
+    unusable("a bad point", &p.inclusion, &f, "malformed");
+    assert_eq!(
+        srs_paths_of(&good.manifest).unwrap().g1,
+        "public/srs/dev-insecure/g1.bin"
+    );
+    assert_eq!(
+        epoch_paths_of(&p.inclusion).unwrap().config,
+        "public/0000000001/config.toml"
+    );
+}
+
 /// The page built by `scripts/build-web.sh` (web/dist).
 fn built_page() -> PathBuf {
     let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("dist");
@@ -481,6 +702,52 @@ fn the_served_page_verifies_in_chromium_and_rejects_tampered_files() {
     ] {
         assert!(shots.join(format!("{name}.png")).is_file());
     }
+}
+
+#[test]
+#[ignore = "needs the page built by scripts/build-web.sh and Debian's chromium; .ci/run runs it"]
+fn the_served_page_shows_a_slot_holders_entries_in_chromium() {
+    let p = published_slots();
+    let server = Server::start(&p.archive, Some(&built_page()), 20, 40);
+    let work = scratch("web-slot-page");
+    let good = work.join("inclusion.json");
+    fs::write(&good, &p.inclusion).unwrap();
+    let tampered = edit_json(&p.inclusion, |v| {
+        v["entries"].as_array_mut().unwrap().pop();
+    });
+    let cases = json!([
+        { "name": "slot-verified", "file": good, "identifier": p.identifier },
+        { "name": "slot-entry-dropped", "text": String::from_utf8(tampered).unwrap(),
+          "identifier": p.identifier },
+    ]);
+    let seen = page_check(&format!("{}/", server.base), &work, &cases);
+    let ok = &seen["cases"][0];
+    assert_eq!(ok["state"], "warning", "{ok}");
+    assert_eq!(ok["failed"], json!([]));
+    assert!(
+        ok["verdict"].as_str().unwrap().contains("Class of "),
+        "{ok}"
+    );
+    // The tables show the entries the native check reports, positions with their cost.
+    let native = check(&p.inclusion, Some(&p.identifier), &files_of(p)).unwrap();
+    let rows = |list: &[zkmargin_web::Amount]| -> Value {
+        json!(list
+            .iter()
+            .map(|a| match &a.cost {
+                Some(cost) => json!([a.symbol, a.amount, format!("cost {cost}")]),
+                None => json!([a.symbol, a.amount]),
+            })
+            .collect::<Vec<_>>())
+    };
+    if !native.balances.is_empty() {
+        assert_eq!(ok["balances"], rows(&native.balances));
+    }
+    if !native.positions.is_empty() {
+        assert_eq!(ok["positions"], rows(&native.positions));
+    }
+    let bad = &seen["cases"][1];
+    assert_eq!(bad["state"], "rejected", "{bad}");
+    assert_eq!(bad["failed"], json!([SLOT_OPENING_CHECK]));
 }
 
 /// A plain static file server (Python's) over `dir`; killed on drop.

@@ -14,7 +14,7 @@ use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 
 use super::witness::{Assigned, SlotWitness};
 use super::SlotTableConfig;
-use zkmargin_layout::slots::SlotShape;
+use zkmargin_layout::slots::{SlotShape, DATA_COLUMNS};
 use zkmargin_layout::Fr;
 
 /// The slot table and its instance column.
@@ -118,7 +118,7 @@ pub fn verifying_key(
 /// The holder's data columns of a `shape` shard, in
 /// [`zkmargin_layout::slots::SlotData::flatten`] order: each column's advice index and its
 /// position among the first-phase advice commitments the proof opens with.
-pub fn data_columns(shape: &SlotShape) -> [(usize, usize); 7] {
+pub fn data_columns(shape: &SlotShape) -> [(usize, usize); DATA_COLUMNS] {
     let mut cs = ConstraintSystem::<Fr>::default();
     let config = SlotCircuit::configure_with_params(&mut cs, shape.clone());
     let phases = cs.advice_column_phase();
@@ -126,4 +126,20 @@ pub fn data_columns(shape: &SlotShape) -> [(usize, usize); 7] {
         let index = c.index();
         (index, phases[..index].iter().filter(|&&p| p == 0).count())
     })
+}
+
+/// The holder's data columns' entries among a `shape` shard proof's `leading` first-phase
+/// commitments (as `zkmargin_bundle::leading_commitments` lists them), in
+/// [`zkmargin_layout::slots::SlotData::flatten`] order; `None` unless `leading` holds the
+/// shape's [`SlotShape::first_phase_columns`].
+pub fn data_commitments<T: Clone>(shape: &SlotShape, leading: &[T]) -> Option<Vec<T>> {
+    if leading.len() != shape.first_phase_columns() {
+        return None;
+    }
+    Some(
+        data_columns(shape)
+            .iter()
+            .map(|&(_, p)| leading[p].clone())
+            .collect(),
+    )
 }

@@ -35,7 +35,6 @@
 //!   long and short open interest) without a column per instrument.
 
 pub mod circuit;
-pub mod public;
 pub mod witness;
 
 use halo2_base::halo2_proofs::circuit::{Cell, Region, Value};
@@ -49,62 +48,9 @@ use crate::table::lookup::LimbLookup;
 use witness::Assigned;
 use zkmargin_core::margin::{self, AccountTerms};
 use zkmargin_layout::field::pow2;
+use zkmargin_layout::slots::public::{SlotTotal, Tuple};
 use zkmargin_layout::slots::{AccountValue, SlotData, SlotShape, SlotValue};
 use zkmargin_layout::Fr;
-
-/// What a live slot looks up after `inst` and `tier`, generic over the element: columns in
-/// the configuration, field elements in the witness (one order for both: [`Tuple::flatten`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tuple<T> {
-    /// `P · W[j]` (balance) or `P · V[j]` (position), per case.
-    pub coef: Vec<T>,
-    /// `C` for a market, 0 for an asset.
-    pub cost_coef: T,
-    /// The underlying's price (market), 0 (asset).
-    pub price: T,
-    /// `P · R_t` of the tier.
-    pub rate: T,
-    /// `A_t` of the tier.
-    pub amount: T,
-    /// Smallest notional `x = |size| · P` of the tier.
-    pub lo: T,
-    /// Largest notional of the tier.
-    pub hi: T,
-    /// 1 for a market, 0 for an asset.
-    pub kind: T,
-}
-
-impl<T: Clone> Tuple<T> {
-    /// The elements in lookup order: the coefficients, then `cost_coef, price, rate, amount,
-    /// lo, hi, kind`.
-    pub fn flatten(&self) -> Vec<T> {
-        let mut v = self.coef.clone();
-        v.extend([
-            self.cost_coef.clone(),
-            self.price.clone(),
-            self.rate.clone(),
-            self.amount.clone(),
-            self.lo.clone(),
-            self.hi.clone(),
-            self.kind.clone(),
-        ]);
-        v
-    }
-
-    /// A tuple of `cases` coefficients, every element `x`.
-    pub fn filled(cases: usize, x: T) -> Self {
-        Tuple {
-            coef: vec![x.clone(); cases],
-            cost_coef: x.clone(),
-            price: x.clone(),
-            rate: x.clone(),
-            amount: x.clone(),
-            lo: x.clone(),
-            hi: x.clone(),
-            kind: x,
-        }
-    }
-}
 
 /// The slot table's columns, selectors and gates.
 #[derive(Debug, Clone)]
@@ -165,35 +111,6 @@ pub struct SlotTableConfig {
     q_w: Selector,
     q_w_start: Selector,
     q_w_end: Selector,
-}
-
-/// The table's running totals, in column order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SlotTotal {
-    /// Σ E_0.
-    Equity,
-    /// Σ MM.
-    Maintenance,
-    /// Under-margined accounts.
-    Under,
-    /// Σ max(0, MM − E_0).
-    Shortfall,
-    /// Σ max(0, −E_j) in case `j`.
-    BadDebt(usize),
-}
-
-impl SlotTotal {
-    /// Every total of `cases` cases, in column order.
-    pub fn all(cases: usize) -> Vec<SlotTotal> {
-        let mut v = vec![
-            SlotTotal::Equity,
-            SlotTotal::Maintenance,
-            SlotTotal::Under,
-            SlotTotal::Shortfall,
-        ];
-        v.extend((0..cases).map(SlotTotal::BadDebt));
-        v
-    }
 }
 
 /// The cells that carry the table's public values.

@@ -6,26 +6,15 @@
 use ethnum::U256;
 use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 
-use super::{SlotTotal, Tuple};
 use crate::table::lookup::limb_of;
 use zkmargin_core::config::Config;
 use zkmargin_core::fine::FineScale;
 use zkmargin_core::holdings::Holdings;
 use zkmargin_core::margin::{self, AccountTerms, MarkTable};
 use zkmargin_layout::field::pow2;
+use zkmargin_layout::slots::public::{instrument_rows, InstrumentRow, SlotTotal, Tuple};
 use zkmargin_layout::slots::{AccountValue, SlotData, SlotShape};
 use zkmargin_layout::Fr;
-
-/// One (instrument, tier) row of the public instrument table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstrumentRow {
-    /// Instrument index: collateral assets by config index, market `m` as `assets + m`.
-    pub inst: Fr,
-    /// Tier (0 for an asset).
-    pub tier: Fr,
-    /// What a slot of this instrument and tier reads.
-    pub tuple: Tuple<Fr>,
-}
 
 /// One slot as claimed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,78 +72,7 @@ pub struct SlotWitness {
     pub accounts: Vec<AccountSlots>,
 }
 
-/// The bound of tier `t` in notional units `x = |size| · P`: `⌊U_t / V[0][m]⌋` (so
-/// `x ≤ bound ⇔ |size| · P · V[0][m] ≤ U_t`, the engine's rule), capped at `2^bits − 1`.
-fn tier_bound(bound: Option<U256>, v0: u64, bits: usize) -> U256 {
-    let cap = (U256::ONE << bits as u32) - 1;
-    match bound {
-        Some(b) => (b / U256::from(v0)).min(cap),
-        None => cap,
-    }
-}
-
-fn fr_u256(x: U256) -> Fr {
-    let mut bytes = x.to_le_bytes();
-    // x < 2^254 here (notional bounds < 2^128, amounts < 2^192).
-    bytes[31] &= 0x3f;
-    Fr::from_bytes(&bytes).expect("canonical")
-}
-
 impl SlotWitness {
-    /// The instrument table of an epoch: one row per collateral asset, one per market tier.
-    pub fn instrument_rows(
-        config: &Config,
-        scale: &FineScale,
-        table: &MarkTable,
-        prices: &[u64],
-        notional_bits: usize,
-    ) -> Vec<InstrumentRow> {
-        let cases = table.collateral.len();
-        let assets = config.assets.len();
-        let mut rows = Vec::new();
-        for (a, asset) in config.assets.iter().enumerate() {
-            if !asset.collateral {
-                continue;
-            }
-            rows.push(InstrumentRow {
-                inst: Fr::from(a as u64),
-                tier: Fr::zero(),
-                tuple: Tuple {
-                    coef: (0..cases)
-                        .map(|j| Fr::from_u128(table.collateral[j][a]))
-                        .collect(),
-                    ..Tuple::filled(0, Fr::zero())
-                },
-            });
-        }
-        for (m, market) in config.markets.iter().enumerate() {
-            let v0 = scale.mark[0][m];
-            let mut below: Option<U256> = None;
-            for (t, tier) in scale.maintenance[m].iter().enumerate() {
-                let hi = tier_bound(tier.bound, v0, notional_bits);
-                let lo = below.map_or(U256::ZERO, |b| b + 1);
-                below = Some(hi);
-                rows.push(InstrumentRow {
-                    inst: Fr::from((assets + m) as u64),
-                    tier: Fr::from(t as u64),
-                    tuple: Tuple {
-                        coef: (0..cases)
-                            .map(|j| Fr::from_u128(table.mark[j][m]))
-                            .collect(),
-                        cost_coef: Fr::from(scale.quote),
-                        price: Fr::from(prices[market.underlying]),
-                        rate: Fr::from_u128(table.maintenance[m][t]),
-                        amount: fr_u256(tier.amount),
-                        lo: fr_u256(lo),
-                        hi: fr_u256(hi),
-                        kind: Fr::one(),
-                    },
-                });
-            }
-        }
-        rows
-    }
-
     /// A witness of `shape` holding nothing (zero instrument table, empty accounts): what key
     /// generation synthesizes, since the keys depend on the shape alone.
     pub fn blank(shape: &SlotShape) -> SlotWitness {
@@ -190,7 +108,7 @@ impl SlotWitness {
         let underlying: Vec<usize> = config.markets.iter().map(|m| m.underlying).collect();
         let table = MarkTable::new(scale, &underlying, prices);
         let notional = shape.slot_values()[2].1;
-        let instruments = Self::instrument_rows(config, scale, &table, prices, notional);
+        let instruments = instrument_rows(config, scale, &table, prices, notional);
         let assets = config.assets.len();
         let row_of = |inst: Fr, tier: Fr| {
             instruments

@@ -2,11 +2,11 @@
 
 use anyhow::anyhow;
 use serde_json::json;
-use zkmargin_circuits::slots::public::slot_statement_digest;
 use zkmargin_core::digest::Digest;
 use zkmargin_core::engine::{self, Outcome, Snapshot};
 use zkmargin_core::{policy, render};
 use zkmargin_layout::encoding::statement_digest_under;
+use zkmargin_layout::slots::public::slot_statement_digest;
 
 use crate::args::CheckArgs;
 use crate::failure::{exit, ok, Failure, Outcome as CommandOutcome};

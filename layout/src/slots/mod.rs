@@ -16,6 +16,8 @@
 //! u · 2^B` and the id gap — are spread over the block's rows, one per row of each *account
 //! lane*, so a block of `S` rows needs `⌈(cases + 2) / S⌉` account lanes.
 
+pub mod public;
+
 use ethnum::U256;
 use zkmargin_core::bounds::Widths;
 use zkmargin_core::config::Config;
@@ -85,6 +87,9 @@ pub enum SlotValue {
     Order,
 }
 
+/// Committed columns of [`SlotData`]: what a holder's inclusion check opens.
+pub const DATA_COLUMNS: usize = 7;
+
 /// The cells of one slot row that its account's holder knows, generic over the element:
 /// columns in the circuit, field elements in the witness and in the holder's inclusion check,
 /// in one order ([`SlotData::flatten`]).
@@ -108,7 +113,7 @@ pub struct SlotData<T> {
 
 impl<T: Clone> SlotData<T> {
     /// `id, inst, tier, empty, qty, short, cost`.
-    pub fn flatten(&self) -> [T; 7] {
+    pub fn flatten(&self) -> [T; DATA_COLUMNS] {
         [
             self.id.clone(),
             self.inst.clone(),

@@ -1,29 +1,191 @@
-//! The public values of a slot-table epoch, derived from the config and the statement alone:
-//! what a verifier feeds every class shard's proof, and what the statement digest covers.
+//! The public side of a slot-table epoch, derived from the config and the statement alone
+//! (no halo2, so light verifiers share it): the *instrument table* every shard looks its slots
+//! up in, what a verifier feeds every class shard's proof, and what the statement digest
+//! covers.
 //!
 //! A shard's instances are `instruments ‖ instrument totals ‖ totals ‖ [first id, last id]`
-//! ([`ShardValues`], the order of [`super::witness::Assigned::public_values`]). The
-//! *instrument table* is one per epoch: each instrument's median folded into its fine weights
-//! per case, its tiers and their amounts — a function of the config and the statement's
-//! medians ([`instrument_table`]), which the verifier obtains by re-running the oracle on the
-//! bundled quotes. Every shard of every class is verified against that same table, so a shard
-//! proved against any other table (an edited tier, another median) fails. The other values
-//! are the shard's own claims; summed over the epoch's shards they must be the statement's
-//! ([`statement_totals`]).
+//! ([`ShardValues`]). The instrument table is one per epoch: each instrument's median folded
+//! into its fine weights per case, its tiers and their amounts — a function of the config and
+//! the statement's medians ([`instrument_table`]), which the verifier obtains by re-running the
+//! oracle on the bundled quotes. Every shard of every class is verified against that same
+//! table, so a shard proved against any other table (an edited tier, another median) fails.
+//! The other values are the shard's own claims; summed over the epoch's shards they must be
+//! the statement's ([`statement_totals`]).
 
-use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+use ethnum::U256;
+use halo2curves::ff::PrimeField;
 use zkmargin_core::config::Config;
 use zkmargin_core::digest::{keccak256, statement_digest, Digest};
+use zkmargin_core::fine::FineScale;
 use zkmargin_core::margin::MarkTable;
 use zkmargin_core::oracle::prices_or_halt;
 use zkmargin_core::statement::Statement;
-use zkmargin_layout::encoding::instance_words;
-use zkmargin_layout::field::{digest_halves, fr_from_i256};
-use zkmargin_layout::slots::SlotShape;
-use zkmargin_layout::Fr;
 
-use super::witness::SlotWitness;
-use super::SlotTotal;
+use super::SlotShape;
+use crate::encoding::instance_words;
+use crate::field::{digest_halves, fr_from_i256};
+use crate::Fr;
+
+/// What a live slot looks up after `inst` and `tier`, generic over the element: columns in
+/// the configuration, field elements in the witness (one order for both: [`Tuple::flatten`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tuple<T> {
+    /// `P · W[j]` (balance) or `P · V[j]` (position), per case.
+    pub coef: Vec<T>,
+    /// `C` for a market, 0 for an asset.
+    pub cost_coef: T,
+    /// The underlying's price (market), 0 (asset).
+    pub price: T,
+    /// `P · R_t` of the tier.
+    pub rate: T,
+    /// `A_t` of the tier.
+    pub amount: T,
+    /// Smallest notional `x = |size| · P` of the tier.
+    pub lo: T,
+    /// Largest notional of the tier.
+    pub hi: T,
+    /// 1 for a market, 0 for an asset.
+    pub kind: T,
+}
+
+impl<T: Clone> Tuple<T> {
+    /// The elements in lookup order: the coefficients, then `cost_coef, price, rate, amount,
+    /// lo, hi, kind`.
+    pub fn flatten(&self) -> Vec<T> {
+        let mut v = self.coef.clone();
+        v.extend([
+            self.cost_coef.clone(),
+            self.price.clone(),
+            self.rate.clone(),
+            self.amount.clone(),
+            self.lo.clone(),
+            self.hi.clone(),
+            self.kind.clone(),
+        ]);
+        v
+    }
+
+    /// A tuple of `cases` coefficients, every element `x`.
+    pub fn filled(cases: usize, x: T) -> Self {
+        Tuple {
+            coef: vec![x.clone(); cases],
+            cost_coef: x.clone(),
+            price: x.clone(),
+            rate: x.clone(),
+            amount: x.clone(),
+            lo: x.clone(),
+            hi: x.clone(),
+            kind: x,
+        }
+    }
+}
+/// The table's running totals, in column order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotTotal {
+    /// Σ E_0.
+    Equity,
+    /// Σ MM.
+    Maintenance,
+    /// Under-margined accounts.
+    Under,
+    /// Σ max(0, MM − E_0).
+    Shortfall,
+    /// Σ max(0, −E_j) in case `j`.
+    BadDebt(usize),
+}
+
+impl SlotTotal {
+    /// Every total of `cases` cases, in column order.
+    pub fn all(cases: usize) -> Vec<SlotTotal> {
+        let mut v = vec![
+            SlotTotal::Equity,
+            SlotTotal::Maintenance,
+            SlotTotal::Under,
+            SlotTotal::Shortfall,
+        ];
+        v.extend((0..cases).map(SlotTotal::BadDebt));
+        v
+    }
+}
+/// One (instrument, tier) row of the public instrument table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstrumentRow {
+    /// Instrument index: collateral assets by config index, market `m` as `assets + m`.
+    pub inst: Fr,
+    /// Tier (0 for an asset).
+    pub tier: Fr,
+    /// What a slot of this instrument and tier reads.
+    pub tuple: Tuple<Fr>,
+}
+/// The bound of tier `t` in notional units `x = |size| · P`: `⌊U_t / V[0][m]⌋` (so
+/// `x ≤ bound ⇔ |size| · P · V[0][m] ≤ U_t`, the engine's rule), capped at `2^bits − 1`.
+fn tier_bound(bound: Option<U256>, v0: u64, bits: usize) -> U256 {
+    let cap = (U256::ONE << bits as u32) - 1;
+    match bound {
+        Some(b) => (b / U256::from(v0)).min(cap),
+        None => cap,
+    }
+}
+
+fn fr_u256(x: U256) -> Fr {
+    let mut bytes = x.to_le_bytes();
+    // x < 2^254 here (notional bounds < 2^128, amounts < 2^192).
+    bytes[31] &= 0x3f;
+    Fr::from_bytes(&bytes).expect("canonical")
+}
+/// The instrument table of an epoch: one row per collateral asset, one per market tier.
+pub fn instrument_rows(
+    config: &Config,
+    scale: &FineScale,
+    table: &MarkTable,
+    prices: &[u64],
+    notional_bits: usize,
+) -> Vec<InstrumentRow> {
+    let cases = table.collateral.len();
+    let assets = config.assets.len();
+    let mut rows = Vec::new();
+    for (a, asset) in config.assets.iter().enumerate() {
+        if !asset.collateral {
+            continue;
+        }
+        rows.push(InstrumentRow {
+            inst: Fr::from(a as u64),
+            tier: Fr::zero(),
+            tuple: Tuple {
+                coef: (0..cases)
+                    .map(|j| Fr::from_u128(table.collateral[j][a]))
+                    .collect(),
+                ..Tuple::filled(0, Fr::zero())
+            },
+        });
+    }
+    for (m, market) in config.markets.iter().enumerate() {
+        let v0 = scale.mark[0][m];
+        let mut below: Option<U256> = None;
+        for (t, tier) in scale.maintenance[m].iter().enumerate() {
+            let hi = tier_bound(tier.bound, v0, notional_bits);
+            let lo = below.map_or(U256::ZERO, |b| b + 1);
+            below = Some(hi);
+            rows.push(InstrumentRow {
+                inst: Fr::from((assets + m) as u64),
+                tier: Fr::from(t as u64),
+                tuple: Tuple {
+                    coef: (0..cases)
+                        .map(|j| Fr::from_u128(table.mark[j][m]))
+                        .collect(),
+                    cost_coef: Fr::from(scale.quote),
+                    price: Fr::from(prices[market.underlying]),
+                    rate: Fr::from_u128(table.maintenance[m][t]),
+                    amount: fr_u256(tier.amount),
+                    lo: fr_u256(lo),
+                    hi: fr_u256(hi),
+                    kind: Fr::one(),
+                },
+            });
+        }
+    }
+    rows
+}
 
 /// Domain word that opens a slot-table statement's digest words (so they never read as a
 /// dense-table statement's).
@@ -99,7 +261,7 @@ pub fn instrument_table(config: &Config, statement: &Statement) -> Result<Vec<Fr
     let prices = prices_or_halt(config, &statement.oracle).map_err(|_| PublicError::Halted)?;
     let underlying: Vec<usize> = config.markets.iter().map(|m| m.underlying).collect();
     let table = MarkTable::new(&scale, &underlying, &prices);
-    let rows = SlotWitness::instrument_rows(config, &scale, &table, &prices, notional_bits(config));
+    let rows = instrument_rows(config, &scale, &table, &prices, notional_bits(config));
     Ok(rows
         .iter()
         .flat_map(|r| {
