@@ -1,6 +1,6 @@
 //! The archive API over a one-epoch archive: health, epochs and statements, public files,
 //! inclusion proofs only for the holder's token (one constant answer for everything else),
-//! and the per-address rate limit.
+//! and the per-address rate limit; the same routes over a slot-table epoch.
 
 use std::fs;
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 use zkmargin_archive::Archive;
-use zkmargin_testkit::{one_epoch_archive, Server};
+use zkmargin_testkit::{one_epoch_archive, one_slot_epoch_archive, Server};
 
 /// An archive with epoch 1 (16 accounts) and the identifier of its first account.
 fn archive() -> &'static (PathBuf, String) {
@@ -121,6 +121,53 @@ fn inclusion_proofs_go_only_to_the_holders_token() {
     assert!(answers[0].1.contains(zkmargin_serve::NOT_FOUND));
     // A body that is not the request shape is a client error, not a lookup.
     assert_eq!(post(&url, json!({ "account": identifier })).0, 422);
+}
+
+#[test]
+fn a_slot_table_epoch_is_served_with_its_class_shards_and_the_holders_entries() {
+    let (archive, identifier) = one_slot_epoch_archive("serve-slots", 20, 4);
+    let server = Server::start(&archive, None, 1000, 1000);
+    let b = &server.base;
+    let (status, body) = get(&format!("{b}/api/epochs/1"));
+    assert_eq!(status, 200, "{body}");
+    let doc = parse(&body);
+    let manifest = &doc["manifest"];
+    assert_eq!(
+        manifest["format_version"],
+        zkmargin_layout::manifest::SLOT_FORMAT_VERSION
+    );
+    assert_eq!(
+        manifest["statement_digest"],
+        doc["record"]["statement_digest"]
+    );
+    let classes = manifest["classes"].as_array().unwrap();
+    let shards: u64 = classes.iter().map(|c| c["shards"].as_u64().unwrap()).sum();
+    assert_eq!(doc["record"]["shards"], shards);
+    // Every class shard's proof is public, as zkmargin-verify bundle reads it.
+    for c in classes {
+        let path =
+            zkmargin_bundle::slots::class_shard_dir(c["class"].as_u64().unwrap() as usize, 0);
+        let (status, _) = get(&format!("{b}/public/0000000001/{path}/proof.bin"));
+        assert_eq!(status, 200, "{path}");
+    }
+
+    let token = token_of(&archive, &identifier);
+    let (status, body) = post(&format!("{b}/api/inclusion"), json!({ "token": token }));
+    assert_eq!(status, 200, "{body}");
+    let file = parse(&body);
+    assert_eq!(
+        file["format_version"],
+        zkmargin_inclusion::slots::SLOT_INCLUSION_FORMAT
+    );
+    let a = Archive::open(&archive).unwrap();
+    let on_disk = fs::read(a.inclusion_path(1, file["id"].as_str().unwrap())).unwrap();
+    assert_eq!(body.as_bytes(), on_disk);
+    assert!(!file["entries"].as_array().unwrap().is_empty());
+    let (status, _) = post(
+        &format!("{b}/api/inclusion"),
+        json!({ "token": token_of(&archive, "nobody") }),
+    );
+    assert_eq!(status, 404);
 }
 
 #[test]
