@@ -2,7 +2,7 @@
 //!
 //! | file | content |
 //! |---|---|
-//! | `manifest.json` | [`SlotManifest`]: format 5, the classes (shape, shard count), statement, digest, SRS source |
+//! | `manifest.json` | [`SlotManifest`]: format 6, the classes (shape, shard count, each shard's slot data commitments), statement, digest, SRS source |
 //! | `classes/C/NNNN/proof.bin` | shard `NNNN` of class `C`'s SNARK (SHPLONK, Keccak EVM transcript) |
 //! | `classes/C/NNNN/instances.json` | its public values: the epoch's instrument table, the shard's instrument totals, totals and id range |
 //! | `config.toml`, `quotes.csv` | the snapshot's config and signed quotes (verifiers re-run the oracle and rebuild the instrument table) |

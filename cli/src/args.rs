@@ -386,6 +386,10 @@ pub struct PlanArgs {
     /// Plan directory to create (must not exist); shard jobs read and write it.
     #[arg(long)]
     pub out: PathBuf,
+    /// Account table, as for `zkmargin prove`: a slot plan's shards are every class's, numbered
+    /// class by class.
+    #[arg(long, value_enum, default_value_t = TableChoice::Auto)]
+    pub table: TableChoice,
 }
 
 #[derive(Args)]

@@ -20,6 +20,7 @@ pub mod prove;
 pub mod report;
 pub mod runner;
 pub mod slot_inclusion;
+pub mod slot_plan;
 pub mod slots;
 
 /// Whose fault a failed step is: the documented exit codes follow from it.

@@ -113,14 +113,14 @@ impl PlanError {
     }
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PlanError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PlanError + '_ {
     move |source| PlanError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
-fn malformed(path: &Path, reason: impl ToString) -> PlanError {
+pub(crate) fn malformed(path: &Path, reason: impl ToString) -> PlanError {
     PlanError::Malformed {
         path: path.to_path_buf(),
         reason: reason.to_string(),
@@ -128,7 +128,7 @@ fn malformed(path: &Path, reason: impl ToString) -> PlanError {
 }
 
 /// Writes `bytes` to `path` atomically (a temporary sibling renamed into place).
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlanError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlanError> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     fs::write(&tmp, bytes).map_err(io(&tmp))?;
     fs::rename(&tmp, path).map_err(io(path))

@@ -53,16 +53,9 @@ impl SlotAccounts {
         let snapshot = bundle_dir.join(PRIVATE).join(PRIVATE_SNAPSHOT);
         let epoch = prepare_slots(&snapshot, m.statement.prev_digest, Some(master))
             .map_err(|e| InclusionError::Prepare(e.to_string()))?;
-        if epoch.statement != m.statement {
-            return Err(InclusionError::Mismatch("statement"));
-        }
-        let same_classes =
-            epoch.classes.len() == m.classes.len()
-                && epoch.classes.iter().zip(&m.classes).all(|(c, e)| {
-                    c.class == e.class && c.shape == e.shape && c.shards() == e.shards
-                });
-        if !same_classes {
-            return Err(InclusionError::Mismatch("classes"));
+        let recorded = m.classes.iter().map(|e| (e.class, &e.shape, e.shards));
+        if !epoch.reproduces(&m.statement, recorded) {
+            return Err(InclusionError::Mismatch("statement or classes"));
         }
         Ok(SlotAccounts { bundle, epoch })
     }

@@ -174,6 +174,35 @@ impl SlotEpoch {
         )
     }
 
+    /// Whether this preparation is the one `statement` and `classes` (class, shape, shard
+    /// count, in order) record: what a bundle's or plan's re-preparation must reproduce.
+    pub fn reproduces<'c>(
+        &self,
+        statement: &Statement,
+        classes: impl ExactSizeIterator<Item = (usize, &'c SlotShape, usize)>,
+    ) -> bool {
+        self.statement == *statement
+            && classes.len() == self.classes.len()
+            && classes
+                .zip(&self.classes)
+                .all(|((class, shape, shards), c)| {
+                    c.class == class && c.shape == *shape && c.shards() == shards
+                })
+    }
+
+    /// `(class index, shard)` of the epoch's shard `index` (class by class, as
+    /// [`SlotEpoch::shard_offset`] counts).
+    pub fn locate_shard(&self, index: usize) -> Option<(usize, usize)> {
+        let mut rest = index;
+        for (c, class) in self.classes.iter().enumerate() {
+            if rest < class.shards() {
+                return Some((c, rest));
+            }
+            rest -= class.shards();
+        }
+        None
+    }
+
     /// Shards of every class before class index `c`: shard `s` of class `c` is the epoch's
     /// shard `offset(c) + s` (its proving randomness' index, so no two proofs share it).
     pub fn shard_offset(&self, c: usize) -> usize {
@@ -237,7 +266,7 @@ pub fn prove_slot_shard(
 }
 
 /// Proves every shard of every class of `epoch` (one key per class, under `load_srs(k)`) and
-/// assembles the bundle, self-checked against the engine's statement.
+/// assembles the bundle ([`slot_bundle`]).
 pub fn prove_slot_epoch<E: From<ProveError>>(
     epoch: &SlotEpoch,
     srs_label: &str,
@@ -245,7 +274,6 @@ pub fn prove_slot_epoch<E: From<ProveError>>(
     reporter: &dyn Reporter,
 ) -> Result<SlotBundle, E> {
     let mut proofs = Vec::new();
-    let mut class_commitments = Vec::new();
     for (c, class) in epoch.classes.iter().enumerate() {
         let shape = &class.shape;
         let srs = load_srs(shape.k)?;
@@ -263,7 +291,6 @@ pub fn prove_slot_epoch<E: From<ProveError>>(
             shape.limbs_per_account()
         ));
         let mut shards = Vec::new();
-        let mut commitments = Vec::new();
         for s in 0..class.shards() {
             let witness = phase(reporter, "witness generation", || epoch.shard_witness(c, s));
             let proof = phase(reporter, "proving", || {
@@ -275,34 +302,51 @@ pub fn prove_slot_epoch<E: From<ProveError>>(
                     epoch.shard_offset(c) + s,
                 )
             })?;
-            let committed = leading_commitments(&proof.proof, shape.first_phase_columns())
-                .and_then(|leading| data_commitments(shape, &leading))
-                .ok_or(ProveError::Transcript)?;
-            commitments.push(committed);
             shards.push(proof);
         }
         proofs.push(shards);
-        class_commitments.push(commitments);
     }
+    Ok(slot_bundle(epoch, srs_label, proofs)?)
+}
+
+/// The bundle of `epoch` from every class's shard proofs (however they were proved),
+/// self-checked against the engine's statement, with each shard's data commitments read
+/// from its proof.
+pub fn slot_bundle(
+    epoch: &SlotEpoch,
+    srs_label: &str,
+    proofs: Vec<Vec<ShardProof>>,
+) -> Result<SlotBundle, ProveError> {
     epoch.check(&proofs)?;
     let digest = slot_statement_digest(&epoch.config, &epoch.statement)
         .map_err(|_| ProveError::StatementMismatch)?;
+    let classes = epoch
+        .classes
+        .iter()
+        .zip(&proofs)
+        .map(|(c, shards)| {
+            let data_commitments = shards
+                .iter()
+                .map(|p| {
+                    leading_commitments(&p.proof, c.shape.first_phase_columns())
+                        .and_then(|leading| data_commitments(&c.shape, &leading))
+                        .ok_or(ProveError::Transcript)
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(ClassEntry {
+                class: c.class,
+                shape: c.shape.clone(),
+                shards: c.shards(),
+                data_commitments,
+            })
+        })
+        .collect::<Result<_, ProveError>>()?;
     Ok(SlotBundle {
         manifest: SlotManifest {
             format_version: SLOT_FORMAT_VERSION,
             srs: srs_label.to_string(),
             statement_digest: hex::encode(digest),
-            classes: epoch
-                .classes
-                .iter()
-                .zip(class_commitments)
-                .map(|(c, data_commitments)| ClassEntry {
-                    class: c.class,
-                    shape: c.shape.clone(),
-                    shards: c.shards(),
-                    data_commitments,
-                })
-                .collect(),
+            classes,
             statement: epoch.statement.clone(),
         },
         shards: proofs,
@@ -377,21 +421,15 @@ pub fn prove_snapshot_slots(
     Ok(SlotProved::Bundle(Box::new(bundle)))
 }
 
-/// Writes `bundle` to `out` with the epoch's private files: the master secret and the
-/// snapshot (config, quotes, accounts file) from `snapshot`.
-pub fn write_slot_bundle(
-    bundle: &SlotBundle,
-    epoch: &SlotEpoch,
-    snapshot: &Path,
-    out: &Path,
-) -> Result<(), zkmargin_bundle::BundleError> {
-    let secret = hex::encode(epoch.master_secret).into_bytes();
+/// Where `epoch`'s private snapshot files go (`private/snapshot/…`) and where they are read
+/// from: `config.toml` and `quotes.csv` of `snapshot`, and the accounts file the epoch read.
+pub(crate) fn snapshot_copies(epoch: &SlotEpoch, snapshot: &Path) -> Vec<(String, PathBuf)> {
     let name = epoch
         .accounts_file
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("holdings.csv");
-    let copies = [
+    vec![
         (
             format!("{PRIVATE_SNAPSHOT}/config.toml"),
             snapshot.join("config.toml"),
@@ -404,7 +442,19 @@ pub fn write_slot_bundle(
             format!("{PRIVATE_SNAPSHOT}/{name}"),
             epoch.accounts_file.clone(),
         ),
-    ];
+    ]
+}
+
+/// Writes `bundle` to `out` with the epoch's private files: the master secret and the
+/// snapshot (config, quotes, accounts file) from `snapshot`.
+pub fn write_slot_bundle(
+    bundle: &SlotBundle,
+    epoch: &SlotEpoch,
+    snapshot: &Path,
+    out: &Path,
+) -> Result<(), zkmargin_bundle::BundleError> {
+    let secret = hex::encode(epoch.master_secret).into_bytes();
+    let copies = snapshot_copies(epoch, snapshot);
     let copies: Vec<(&str, &Path)> = copies
         .iter()
         .map(|(to, from)| (to.as_str(), from.as_path()))

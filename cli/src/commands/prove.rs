@@ -9,6 +9,7 @@ use zkmargin_core::oracle::HaltReport;
 use zkmargin_core::render;
 use zkmargin_prover::epoch::Sharding;
 use zkmargin_prover::pipeline::{self, EpochRequest, Planned, Proved};
+use zkmargin_prover::slot_plan;
 use zkmargin_prover::slots::{self, default_table, SlotProved, Table};
 use zkmargin_srs::{self as srs, ImportError, SrsKind};
 
@@ -94,21 +95,28 @@ fn slot_bundle_written(bundle: &SlotBundle, out: &Path) -> Outcome {
     ok()
 }
 
-pub fn prove(args: &ProveArgs) -> Outcome {
-    let machine = Machine::new(&args.epoch.srs_dir);
-    let table = match args.table {
+/// The table `choice` names for the snapshot of `epoch`; the slot table refuses the dense
+/// table's sizing flags.
+fn table(choice: TableChoice, epoch: &EpochArgs) -> Result<Table, Failure> {
+    let table = match choice {
         TableChoice::Dense => Table::Dense,
         TableChoice::Slots => Table::Slots,
-        TableChoice::Auto => default_table(&args.epoch.snapshot)
-            .map_err(|e| Failure::input(anyhow::anyhow!("{e}")))?,
-    };
-    if table == Table::Slots {
-        if args.epoch.k.is_some() || args.epoch.shard_k.is_some() {
-            return Err(Failure::input(anyhow::anyhow!(
-                "--k and --shard-k size the dense table; the slot table sizes each class's \
-                 circuit by its accounts"
-            )));
+        TableChoice::Auto => {
+            default_table(&epoch.snapshot).map_err(|e| Failure::input(anyhow::anyhow!("{e}")))?
         }
+    };
+    if table == Table::Slots && (epoch.k.is_some() || epoch.shard_k.is_some()) {
+        return Err(Failure::input(anyhow::anyhow!(
+            "--k and --shard-k size the dense table; the slot table sizes each class's \
+             circuit by its accounts"
+        )));
+    }
+    Ok(table)
+}
+
+pub fn prove(args: &ProveArgs) -> Outcome {
+    let machine = Machine::new(&args.epoch.srs_dir);
+    if table(args.table, &args.epoch)? == Table::Slots {
         return match slots::prove_snapshot_slots(
             &request(&args.epoch),
             &machine.setup(),
@@ -132,7 +140,11 @@ pub fn prove(args: &ProveArgs) -> Outcome {
 
 pub fn plan(args: &PlanArgs) -> Outcome {
     let machine = Machine::new(&args.epoch.srs_dir);
-    match pipeline::make_plan(
+    let make = match table(args.table, &args.epoch)? {
+        Table::Dense => pipeline::make_plan,
+        Table::Slots => slot_plan::make_slot_plan,
+    };
+    match make(
         &request(&args.epoch),
         &machine.setup(),
         &args.out,
@@ -148,7 +160,12 @@ pub fn plan(args: &PlanArgs) -> Outcome {
 
 pub fn prove_shard(args: &ProveShardArgs) -> Outcome {
     let machine = Machine::new(&args.srs_dir);
-    pipeline::prove_shard(
+    let prove = if slot_plan::is_slot_plan(&args.plan) {
+        slot_plan::prove_slot_plan_shard
+    } else {
+        pipeline::prove_shard
+    };
+    prove(
         &args.plan,
         args.shard,
         &machine.setup(),
@@ -159,6 +176,15 @@ pub fn prove_shard(args: &ProveShardArgs) -> Outcome {
 
 pub fn assemble(args: &AssembleArgs) -> Outcome {
     let machine = Machine::new(&args.srs_dir);
+    if slot_plan::is_slot_plan(&args.plan) {
+        let bundle = slot_plan::assemble_slot_plan(
+            &args.plan,
+            &args.out,
+            &machine.setup(),
+            &Terminal::default(),
+        )?;
+        return slot_bundle_written(&bundle, &args.out);
+    }
     let bundle = pipeline::assemble(
         &args.plan,
         &args.out,
