@@ -134,6 +134,25 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlanError> {
     fs::rename(&tmp, path).map_err(io(path))
 }
 
+/// The temporary sibling a plan for `out` is written in before it is renamed to `out`
+/// (which must not exist); a stale one of this process is removed.
+pub(crate) fn staging_dir(out: &Path) -> Result<PathBuf, PlanError> {
+    if out.exists() {
+        return Err(PlanError::Io {
+            path: out.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "already exists"),
+        });
+    }
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("plan");
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    Ok(tmp)
+}
+
 /// `plan.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanManifest {
@@ -162,7 +181,8 @@ pub struct ShardResult {
     pub account_table_commitment: Vec<String>,
 }
 
-fn shard_dir(plan: &Path, shard: usize) -> PathBuf {
+/// `PLAN/shards/NNNN` (a dense plan's inputs and result, a slot plan's result).
+pub(crate) fn shard_dir(plan: &Path, shard: usize) -> PathBuf {
     plan.join(zkmargin_bundle::shard_dir(shard))
 }
 
@@ -173,19 +193,7 @@ pub fn write_plan(
     snapshot: &Path,
     out: &Path,
 ) -> Result<PlanManifest, PlanError> {
-    if out.exists() {
-        return Err(PlanError::Io {
-            path: out.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "already exists"),
-        });
-    }
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("plan");
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&tmp);
+    let tmp = staging_dir(out)?;
     let private = tmp.join(PRIVATE);
     fs::create_dir_all(private.join(PRIVATE_SNAPSHOT)).map_err(io(&private))?;
     let manifest = PlanManifest {

@@ -36,11 +36,12 @@ use zkmargin_layout::slots::SlotShape;
 use zkmargin_srs::SrsKind;
 
 use crate::pipeline::{EpochRequest, PipelineError, PlanSummary, Planned, Setup, ShardOutcome};
-use crate::plan::{io, malformed, PlanError, PLAN_FILE};
+use crate::plan::{io, malformed, shard_dir, staging_dir, PlanError, PLAN_FILE};
 use crate::prove::ProveError;
 use crate::report::{phase, Reporter};
 use crate::slots::{
-    prepare_slots, prove_slot_shard, slot_bundle, snapshot_copies, write_slot_bundle, SlotEpoch,
+    prepare_request, prepare_slots, prove_slot_shard, slot_bundle, snapshot_copies,
+    write_slot_bundle, SlotEpoch,
 };
 
 /// `plan.json`'s format for a slot-table epoch (a dense plan's is [`crate::plan::PLAN_FORMAT`]).
@@ -92,10 +93,6 @@ pub fn is_slot_plan(dir: &Path) -> bool {
         .is_some_and(|f| f.format == SLOT_PLAN_FORMAT)
 }
 
-fn shard_path(dir: &Path, index: usize) -> PathBuf {
-    dir.join(zkmargin_bundle::shard_dir(index))
-}
-
 /// Writes the plan of `epoch` (prepared from `snapshot`) to `out` atomically.
 pub fn write_slot_plan(
     epoch: &SlotEpoch,
@@ -103,12 +100,7 @@ pub fn write_slot_plan(
     snapshot: &Path,
     out: &Path,
 ) -> Result<SlotPlanManifest, PlanError> {
-    if out.exists() {
-        return Err(PlanError::Io {
-            path: out.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "already exists"),
-        });
-    }
+    let tmp = staging_dir(out)?;
     let manifest = SlotPlanManifest {
         format: SLOT_PLAN_FORMAT.into(),
         srs: srs_label.into(),
@@ -124,13 +116,6 @@ pub fn write_slot_plan(
             .collect(),
         statement: epoch.statement.clone(),
     };
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("plan");
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&tmp);
     let snapshot_dir = tmp.join(PRIVATE).join(PRIVATE_SNAPSHOT);
     fs::create_dir_all(&snapshot_dir).map_err(io(&snapshot_dir))?;
     let write = |path: PathBuf, bytes: &[u8]| fs::write(&path, bytes).map_err(io(&path));
@@ -240,7 +225,7 @@ impl SlotPlan {
     /// Epoch shard `index`'s result, if a job has written one.
     pub fn result(&self, index: usize) -> Result<Option<ShardProof>, PlanError> {
         self.locate(index)?;
-        let dir = shard_path(&self.dir, index);
+        let dir = shard_dir(&self.dir, index);
         if !dir.exists() {
             return Ok(None);
         }
@@ -259,7 +244,7 @@ impl SlotPlan {
     /// Records epoch shard `index`'s proof: written beside its place and renamed into it.
     pub fn store_result(&self, index: usize, proof: &ShardProof) -> Result<(), PlanError> {
         self.locate(index)?;
-        let dir = shard_path(&self.dir, index);
+        let dir = shard_dir(&self.dir, index);
         let tmp = dir.with_extension(format!("tmp-{}", std::process::id()));
         let _ = fs::remove_dir_all(&tmp);
         fs::create_dir_all(&tmp).map_err(io(&tmp))?;
@@ -296,17 +281,9 @@ pub fn make_slot_plan(
     out: &Path,
     reporter: &dyn Reporter,
 ) -> Result<Planned, PipelineError> {
-    if out.exists() {
-        return Err(PipelineError::Exists(out.to_path_buf()));
-    }
-    let previous = crate::pipeline::previous_epoch(request, setup)?;
-    let prev_digest = previous.as_ref().map_or([0; 32], |p| p.digest);
-    let epoch = match phase(reporter, "evaluation", || {
-        prepare_slots(request.snapshot, prev_digest, None)
-    }) {
-        Ok(e) => e,
-        Err(crate::epoch::PrepareError::Halted(h)) => return Ok(Planned::Halted(h)),
-        Err(e) => return Err(PipelineError::Prepare(e)),
+    let epoch = match prepare_request(request, setup, out, reporter)? {
+        Ok(epoch) => epoch,
+        Err(halt) => return Ok(Planned::Halted(halt)),
     };
     let manifest = write_slot_plan(&epoch, request.srs.label(), request.snapshot, out)?;
     let summary = PlanSummary {

@@ -391,6 +391,29 @@ pub enum SlotProved {
     Halted(Box<zkmargin_core::oracle::HaltReport>),
 }
 
+/// What `prove` and `plan` do first with the slot table: `out` must not exist, `request`'s
+/// predecessor is verified, and the snapshot prepared under a fresh master secret
+/// ([`prepare_slots`]); `Ok(Err(_))` is the oracle's halt.
+pub(crate) fn prepare_request(
+    request: &EpochRequest<'_>,
+    setup: &Setup<'_>,
+    out: &Path,
+    reporter: &dyn Reporter,
+) -> Result<Result<SlotEpoch, Box<zkmargin_core::oracle::HaltReport>>, PipelineError> {
+    if out.exists() {
+        return Err(PipelineError::Exists(out.to_path_buf()));
+    }
+    let previous = crate::pipeline::previous_epoch(request, setup)?;
+    let prev_digest = previous.as_ref().map_or([0; 32], |p| p.digest);
+    match phase(reporter, "evaluation", || {
+        prepare_slots(request.snapshot, prev_digest, None)
+    }) {
+        Ok(e) => Ok(Ok(e)),
+        Err(PrepareError::Halted(h)) => Ok(Err(h)),
+        Err(e) => Err(PipelineError::Prepare(e)),
+    }
+}
+
 /// `zkmargin prove` with the slot table: `request`'s predecessor verified, the snapshot
 /// prepared ([`prepare_slots`]), every class proved ([`prove_slot_epoch`]) and the bundle
 /// written to `out`. `request.sharding` is the dense table's and must be empty.
@@ -400,17 +423,9 @@ pub fn prove_snapshot_slots(
     out: &Path,
     reporter: &dyn Reporter,
 ) -> Result<SlotProved, PipelineError> {
-    if out.exists() {
-        return Err(PipelineError::Exists(out.to_path_buf()));
-    }
-    let previous = crate::pipeline::previous_epoch(request, setup)?;
-    let prev_digest = previous.as_ref().map_or([0; 32], |p| p.digest);
-    let epoch = match phase(reporter, "evaluation", || {
-        prepare_slots(request.snapshot, prev_digest, None)
-    }) {
-        Ok(e) => e,
-        Err(PrepareError::Halted(h)) => return Ok(SlotProved::Halted(h)),
-        Err(e) => return Err(PipelineError::Prepare(e)),
+    let epoch = match prepare_request(request, setup, out, reporter)? {
+        Ok(epoch) => epoch,
+        Err(halt) => return Ok(SlotProved::Halted(halt)),
     };
     let load = |k: u32| -> Result<ParamsKZG<Bn256>, PipelineError> {
         Ok(zkmargin_srs::load(setup.srs_dir, request.srs, k)?)
