@@ -138,6 +138,46 @@ pub fn write_slot_plan(
     Ok(manifest)
 }
 
+/// `plan.json` of the slot plan in `dir`, parsed and bounded, every class shape admitted
+/// against the plan's config (no evaluation: a job's index is checked against it first).
+fn read_manifest(dir: &Path) -> Result<SlotPlanManifest, PlanError> {
+    let path = dir.join(PLAN_FILE);
+    let bytes = fs::read(&path).map_err(io(&path))?;
+    let manifest: SlotPlanManifest =
+        serde_json::from_slice(&bytes).map_err(|e| malformed(&path, e))?;
+    if manifest.format != SLOT_PLAN_FORMAT {
+        return Err(malformed(
+            &path,
+            format!("format {:?}, not {SLOT_PLAN_FORMAT:?}", manifest.format),
+        ));
+    }
+    let config_path = dir.join(CONFIG);
+    let config_text = fs::read_to_string(&config_path).map_err(io(&config_path))?;
+    let config = Config::parse(&config_text).map_err(|e| malformed(&config_path, e))?;
+    let mut total = 0usize;
+    for c in &manifest.classes {
+        SlotShape::admit(&config, c.class, &c.shape)
+            .map_err(|e| malformed(&path, format!("class {}: {e}", c.class)))?;
+        total = total.saturating_add(c.shards);
+        if c.shards == 0 || total > MAX_PLAN_SHARDS {
+            return Err(malformed(
+                &path,
+                format!(
+                    "class {}: shard counts must be 1 to {MAX_PLAN_SHARDS} in all",
+                    c.class
+                ),
+            ));
+        }
+    }
+    if total != manifest.shards {
+        return Err(malformed(
+            &path,
+            format!("shards: {}, but the classes hold {total}", manifest.shards),
+        ));
+    }
+    Ok(manifest)
+}
+
 /// An opened slot plan, its epoch prepared again and checked against `plan.json`.
 pub struct SlotPlan {
     dir: PathBuf,
@@ -151,40 +191,8 @@ impl SlotPlan {
     /// Opens the plan in `dir`: `plan.json` parsed and bounded, every class shape admitted
     /// against the plan's config, the epoch prepared again and required to reproduce it.
     pub fn open(dir: &Path) -> Result<SlotPlan, PlanError> {
+        let manifest = read_manifest(dir)?;
         let path = dir.join(PLAN_FILE);
-        let bytes = fs::read(&path).map_err(io(&path))?;
-        let manifest: SlotPlanManifest =
-            serde_json::from_slice(&bytes).map_err(|e| malformed(&path, e))?;
-        if manifest.format != SLOT_PLAN_FORMAT {
-            return Err(malformed(
-                &path,
-                format!("format {:?}, not {SLOT_PLAN_FORMAT:?}", manifest.format),
-            ));
-        }
-        let config_path = dir.join(CONFIG);
-        let config_text = fs::read_to_string(&config_path).map_err(io(&config_path))?;
-        let config = Config::parse(&config_text).map_err(|e| malformed(&config_path, e))?;
-        let mut total = 0usize;
-        for c in &manifest.classes {
-            SlotShape::admit(&config, c.class, &c.shape)
-                .map_err(|e| malformed(&path, format!("class {}: {e}", c.class)))?;
-            total = total.saturating_add(c.shards);
-            if c.shards == 0 || total > MAX_PLAN_SHARDS {
-                return Err(malformed(
-                    &path,
-                    format!(
-                        "class {}: shard counts must be 1 to {MAX_PLAN_SHARDS} in all",
-                        c.class
-                    ),
-                ));
-            }
-        }
-        if total != manifest.shards {
-            return Err(malformed(
-                &path,
-                format!("shards: {}, but the classes hold {total}", manifest.shards),
-            ));
-        }
         let private = dir.join(PRIVATE);
         let secret_path = private.join(MASTER_SECRET);
         let secret = crate::epoch::master_secret(dir)
@@ -314,12 +322,21 @@ pub fn prove_slot_plan_shard(
     setup: &Setup<'_>,
     reporter: &dyn Reporter,
 ) -> Result<ShardOutcome, PipelineError> {
-    let plan = phase(reporter, "evaluation", || SlotPlan::open(plan_dir))?;
-    let (c, s) = plan.locate(index)?;
-    if plan.result(index)?.is_some() {
+    // The index and a recorded result first: neither needs the snapshot evaluated.
+    let planned = read_manifest(plan_dir)?.shards;
+    if index >= planned {
+        return Err(PlanError::NoSuchShard {
+            shard: index,
+            shards: planned,
+        }
+        .into());
+    }
+    if shard_dir(plan_dir, index).exists() {
         reporter.info(&format!("shard {index}: already proved"));
         return Ok(ShardOutcome::AlreadyProved);
     }
+    let plan = phase(reporter, "evaluation", || SlotPlan::open(plan_dir))?;
+    let (c, s) = plan.locate(index)?;
     let epoch = &plan.epoch;
     let shape = &epoch.classes[c].shape;
     let srs = plan.srs(setup.srs_dir, shape.k)?;
