@@ -221,6 +221,19 @@ fn a_bare_statement_is_only_a_warning() {
 }
 
 #[test]
+fn a_statement_without_its_digest_is_only_a_warning() {
+    // The config binds prices and symbols; only the claimed digest binds the totals.
+    let mut doc = published("demo");
+    doc.as_object_mut().unwrap().remove("statement_digest");
+    doc["statement"]["total_shortfall"] = Value::from("-1");
+    let (code, stdout) = verify(&doc, &["--json"]);
+    assert_eq!(code, 0, "{stdout}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["status"], "warning", "{stdout}");
+    assert_eq!(check(&v, "statement digest is claimed")["warning"], true);
+}
+
+#[test]
 fn a_statement_of_another_version_is_refused() {
     let mut doc = published("demo");
     doc["statement"]["version"] = Value::from(2);

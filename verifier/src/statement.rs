@@ -142,14 +142,22 @@ pub fn check_file(path: &std::path::Path, strict: bool) -> Result<Report, Statem
                         Err(e) => format!("claimed {claimed}, not computable: {e}"),
                     },
                 ),
-                None => PolicyCheck::new(
-                    "statement digest computable from its contents",
-                    computed.is_ok(),
-                    match &computed {
-                        Ok(d) => format!("digest {d} (none claimed)"),
-                        Err(e) => format!("not computable: {e}"),
-                    },
-                ),
+                // Without a claimed digest nothing ties the totals to a proof or a registry
+                // entry: the config binds prices and symbols, not the sums.
+                None => match &computed {
+                    Ok(d) => PolicyCheck::warning(
+                        "statement digest is claimed",
+                        format!(
+                            "not checked: the file claims no statement_digest, so its totals are \
+                             the publisher's word (digest of these contents: {d})"
+                        ),
+                    ),
+                    Err(e) => PolicyCheck::new(
+                        "statement digest is claimed",
+                        false,
+                        format!("none claimed, and not computable: {e}"),
+                    ),
+                },
             });
             digest = computed.ok();
         }
