@@ -7,10 +7,13 @@
 //! the same proving RNG (so its first-phase commitments, the account table's, equal the
 //! bundle's). Its own transcript is Keccak (EVM).
 //!
-//! **Shards.** The circuit combines the shards exactly as `encoding::combine_shards` does off
-//! chain: every shared word (inputs, quote verdicts, medians) is copy-constrained equal across
-//! shards, totals are added, and each shard's first id must exceed the previous shard's last id
-//! (`check_less_than` over 192 bits: the shard circuits already bound ids below 2^192). The
+//! **Shards.** The circuit combines the shards exactly as the verifier does off chain
+//! (`encoding::combine_shards` for dense shards, `slots::public::combine` for slot shards): every
+//! shared word (inputs, quote verdicts, medians; the instrument table) is copy-constrained equal
+//! across shards, totals are added, and each shard's first id must exceed the previous shard's
+//! last id. That is `check_less_than` over 192 bits, which range-checks `a + 2^192 − b`: sound
+//! for any `a, b < p − 2^192` (a shard's first id is below 2^192 and each next id adds at most
+//! 2^192, so ids stay below 2^211), complete when consecutive ids differ by at most 2^192. The
 //! statement it compresses is the combined one.
 //!
 //! **Instances.** Each instance costs the EVM verifier about 130 bytes of code, and EIP-170
@@ -44,8 +47,6 @@ use halo2_base::gates::RangeInstructions;
 use halo2_base::AssignedValue;
 use zkmargin_circuits::keygen::{prover_circuit, KeygenParams};
 use zkmargin_core::account_id::ID_BITS;
-use zkmargin_layout::encoding::additive_words;
-use zkmargin_layout::shape::MarginShape;
 
 use crate::epoch::PreparedEpoch;
 use crate::prove::{proving_rng, ProveError};
@@ -180,12 +181,15 @@ pub enum Output {
     Root(Fr),
 }
 
-/// The aggregation circuit over `children` (in table order) of shards of `shape`: verifies
-/// them, combines their statements as `encoding::combine_shards` does, and exposes `output`.
+/// The aggregation circuit over `children` (in id order), whose instances (after a node's
+/// accumulator) are `n = additive.len()` statement words then the first and last account id:
+/// verifies them, combines their statements word by word (`additive[w]`: summed, else equal in
+/// every child — `encoding::additive_words` for dense shards, `slots::public::additive_values`
+/// for slot shards), and exposes `output`.
 fn circuit(
     stage: CircuitBuilderStage,
     agg_srs: &ParamsKZG<Bn256>,
-    shape: &MarginShape,
+    additive: &[bool],
     children: Vec<Child>,
     params: AggregationConfigParams,
     output: Output,
@@ -209,7 +213,6 @@ fn circuit(
         .zip(&skips)
         .map(|(p, &skip)| p[skip..].to_vec())
         .collect();
-    let additive = additive_words(shape);
     let n = additive.len();
     let range = c.builder.range_chip();
     let gate = GateChip::<Fr>::default();
@@ -254,10 +257,11 @@ fn default_params() -> AggregationConfigParams {
 }
 
 /// The proving key of the aggregation circuit over children shaped like `children` (their
-/// values do not matter: only their number, kinds and protocols, which the key fixes).
+/// values do not matter: only their number, kinds and protocols, which the key fixes) that
+/// combines them by `additive` (see [`circuit`]).
 pub fn aggregation_key(
     agg_srs: &ParamsKZG<Bn256>,
-    shape: &MarginShape,
+    additive: &[bool],
     children: Vec<Child>,
     root: bool,
 ) -> Result<(ProvingKey<G1Affine>, AggregationParams), halo2_proofs::plonk::Error> {
@@ -269,7 +273,7 @@ pub fn aggregation_key(
     let mut c = circuit(
         CircuitBuilderStage::Keygen,
         agg_srs,
-        shape,
+        additive,
         children,
         default_params(),
         output,
@@ -288,14 +292,14 @@ pub fn aggregation_key(
 fn prover_instance(
     agg_srs: &ParamsKZG<Bn256>,
     layout: &AggregationParams,
-    shape: &MarginShape,
+    additive: &[bool],
     children: Vec<Child>,
     output: Output,
 ) -> (AggregationCircuit, Vec<Fr>) {
     let c = circuit(
         CircuitBuilderStage::Prover,
         agg_srs,
-        shape,
+        additive,
         children,
         layout.params,
         output,
@@ -311,11 +315,11 @@ pub fn prove_node(
     agg_srs: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
     layout: &AggregationParams,
-    shape: &MarginShape,
+    additive: &[bool],
     children: Vec<Child>,
     rng: impl rand::RngCore,
 ) -> Result<Child, ProveError> {
-    let (c, instances) = prover_instance(agg_srs, layout, shape, children, Output::Node);
+    let (c, instances) = prover_instance(agg_srs, layout, additive, children, Output::Node);
     let config = Config::kzg().with_accumulator_indices(
         <AggregationCircuit as snark_verifier_sdk::CircuitExt<Fr>>::accumulator_indices(),
     );
@@ -331,13 +335,13 @@ pub fn prove_root(
     agg_srs: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
     layout: &AggregationParams,
-    shape: &MarginShape,
+    additive: &[bool],
     child: Child,
     digest: &[u8; 32],
     rng: impl rand::RngCore,
 ) -> Result<AggregatedProof, ProveError> {
     let output = Output::Root(compression_point(digest));
-    let (c, instances) = prover_instance(agg_srs, layout, shape, vec![child], output);
+    let (c, instances) = prover_instance(agg_srs, layout, additive, vec![child], output);
     let transcript = EvmTranscript::<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>::init(Vec::new());
     let proof = shplonk(agg_srs, pk, c, &instances, rng, transcript)?;
     Ok(AggregatedProof { instances, proof })
@@ -355,7 +359,7 @@ pub type KeySource<'a> = dyn FnMut(Vec<Child>, bool) -> Result<AggregationKey, P
 /// combined statement, whose digest is `digest`.
 pub fn fold(
     agg_srs: &ParamsKZG<Bn256>,
-    shape: &MarginShape,
+    additive: &[bool],
     shards: Vec<Snark>,
     digest: &[u8; 32],
     key: &mut KeySource<'_>,
@@ -375,7 +379,7 @@ pub fn fold(
                     let pair = vec![left, right];
                     let (pk, layout) = key(pair.clone(), false)?;
                     next.push(phase(reporter, "aggregation node", || {
-                        prove_node(agg_srs, &pk, &layout, shape, pair, &mut rng)
+                        prove_node(agg_srs, &pk, &layout, additive, pair, &mut rng)
                     })?);
                 }
                 None => next.push(left),
@@ -386,27 +390,28 @@ pub fn fold(
     let child = level.pop().expect("at least one shard");
     let (pk, layout) = key(vec![child.clone()], true)?;
     let proof = phase(reporter, "aggregation root", || {
-        prove_root(agg_srs, &pk, &layout, shape, child, digest, &mut rng)
+        prove_root(agg_srs, &pk, &layout, additive, child, digest, &mut rng)
     })?;
     Ok((proof, pk))
 }
 
 /// The proving key of the aggregation circuit over children like `children` (the root when
-/// `root`), cached in `dir` by a name that hashes each child's kind, verifying key and instance
-/// count, the aggregation code, the circuit sources and `Cargo.lock`, the SRS label and `τ·G2`.
-/// Returns where it came from.
+/// `root`) combining them by `additive`, cached in `dir` by a name that hashes the combination,
+/// each child's kind, verifying key and instance count, the aggregation code, the circuit
+/// sources and `Cargo.lock`, the SRS label and `τ·G2`. Returns where it came from.
 pub fn load_or_generate_aggregation(
     dir: &Path,
     agg_srs: &ParamsKZG<Bn256>,
     srs_label: &str,
-    shape: &MarginShape,
+    additive: &[bool],
     children: Vec<Child>,
     root: bool,
 ) -> Result<(ProvingKey<G1Affine>, AggregationParams, Origin), ProveError> {
     use halo2_proofs::halo2curves::ff::PrimeField;
     use halo2_proofs::halo2curves::group::GroupEncoding;
-    let mut id = b"zkmargin/aggregation-key/v3".to_vec();
+    let mut id = b"zkmargin/aggregation-key/v4".to_vec();
     id.push(u8::from(root));
+    id.extend(additive.iter().map(|&a| u8::from(a)));
     for child in &children {
         id.push(u8::from(child.node));
         let vk = child
@@ -426,7 +431,7 @@ pub fn load_or_generate_aggregation(
         Some(dir),
         &name,
         |layout: &AggregationParams| Some(layout.params),
-        || aggregation_key(agg_srs, shape, children, root),
+        || aggregation_key(agg_srs, additive, children, root),
     )
     .map_err(ProveError::Keygen)
 }
@@ -437,6 +442,7 @@ mod tests {
     use halo2_proofs::dev::MockProver;
     use halo2_proofs::plonk::Assigned;
     use snark_verifier_sdk::CircuitExt;
+    use zkmargin_layout::encoding::additive_words;
     use zkmargin_srs::{self as srs, SrsKind};
 
     /// An aggregation circuit over two shards (the combination `fold` does in its nodes, here
@@ -493,7 +499,7 @@ mod tests {
             let mut c = circuit(
                 CircuitBuilderStage::Mock,
                 &agg_srs,
-                &epoch.shape,
+                &additive_words(&epoch.shape),
                 children,
                 default_params(),
                 Output::Root(r),

@@ -260,7 +260,7 @@ pub fn aggregate(
         aggregate::shard_snarks(&srs, &pk, &layout, &epoch)
     })
     .map_err(failed)?;
-    let shape = &bundle.manifest.shape;
+    let additive = zkmargin_layout::encoding::additive_words(&bundle.manifest.shape);
     let agg_srs = srs::load(setup.srs_dir, kind, aggregate::AGGREGATION_K).map_err(failed)?;
     let mut key = |children: Vec<aggregate::Child>, root: bool| {
         let (pk, layout, origin) = phase(reporter, "aggregation key", || {
@@ -268,7 +268,7 @@ pub fn aggregate(
                 setup.key_dir,
                 &agg_srs,
                 kind.label(),
-                shape,
+                &additive,
                 children,
                 root,
             )
@@ -287,7 +287,7 @@ pub fn aggregate(
     };
     let (proof, agg_pk) = aggregate::fold(
         &agg_srs,
-        shape,
+        &additive,
         snarks,
         &digest,
         &mut key,

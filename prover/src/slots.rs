@@ -39,7 +39,7 @@ use zkmargin_core::InputError;
 use zkmargin_layout::field::fr_from_id;
 use zkmargin_layout::manifest::{ClassEntry, SlotManifest, SLOT_FORMAT_VERSION};
 use zkmargin_layout::slots::public::{
-    instrument_table, slot_statement_digest, statement_totals, ShardValues,
+    combine, instrument_table, slot_statement_digest, statement_totals, ShardValues,
 };
 use zkmargin_layout::slots::{class_of, SlotShape, CLASSES};
 
@@ -215,22 +215,22 @@ impl SlotEpoch {
         let table = instrument_table(&self.config, &self.statement)
             .map_err(|_| ProveError::StatementMismatch)?;
         let (want_totals3, want_totals) = statement_totals(&self.config, &self.statement);
-        let mut totals3 = vec![[Fr::zero(); 3]; want_totals3.len()];
-        let mut totals = vec![Fr::zero(); want_totals.len()];
-        for (class, shards) in self.classes.iter().zip(proofs) {
-            for shard in shards {
-                let v = ShardValues::split(&class.shape, &shard.instances)
-                    .ok_or(ProveError::StatementMismatch)?;
-                if v.instruments != table {
-                    return Err(ProveError::StatementMismatch);
-                }
-                for (sum, t) in totals3.iter_mut().zip(&v.instrument_totals) {
-                    *sum = [t[0], t[1], sum[2] + t[2]];
-                }
-                totals.iter_mut().zip(&v.totals).for_each(|(a, b)| *a += b);
-            }
-        }
-        if totals3 != want_totals3 || totals != want_totals {
+        let values: Vec<ShardValues> = self
+            .classes
+            .iter()
+            .zip(proofs)
+            .flat_map(|(class, shards)| {
+                shards
+                    .iter()
+                    .map(|shard| ShardValues::split(&class.shape, &shard.instances))
+            })
+            .collect::<Option<_>>()
+            .ok_or(ProveError::StatementMismatch)?;
+        let sum = combine(&values).ok_or(ProveError::StatementMismatch)?;
+        if sum.instruments != table
+            || sum.instrument_totals != want_totals3
+            || sum.totals != want_totals
+        {
             return Err(ProveError::StatementMismatch);
         }
         Ok(())

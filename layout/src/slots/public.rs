@@ -243,6 +243,50 @@ impl ShardValues {
     }
 }
 
+/// Which of a shard's values add up across the epoch's shards (the instrument totals' amounts
+/// and the totals) rather than repeat in every shard (the instrument table and the instrument
+/// totals' `(inst, side)` labels), in instance order and without the id range that follows
+/// them: the combination an aggregation circuit constrains, word for word what [`combine`]
+/// computes.
+pub fn additive_values(shape: &SlotShape) -> Vec<bool> {
+    let mut v = vec![false; shape.instrument_words()];
+    for _ in 0..shape.instrument_totals {
+        v.extend([false, false, true]);
+    }
+    v.extend(vec![true; shape.cases + 4]);
+    v
+}
+
+/// The epoch's values from its shards' (in id order): the instrument table and the totals'
+/// labels every shard carries (`None` if two shards disagree on one, or there is no shard),
+/// the amounts and totals summed, and the id range from the first shard's first id to the
+/// last shard's last id (the order itself is checked apart: the class tags matter there).
+pub fn combine(shards: &[ShardValues]) -> Option<ShardValues> {
+    let (first, rest) = shards.split_first()?;
+    let mut sum = first.clone();
+    for v in rest {
+        let aligned = v.instruments == sum.instruments
+            && v.instrument_totals.len() == sum.instrument_totals.len()
+            && v.totals.len() == sum.totals.len()
+            && v.instrument_totals
+                .iter()
+                .zip(&sum.instrument_totals)
+                .all(|(a, b)| a[..2] == b[..2]);
+        if !aligned {
+            return None;
+        }
+        for (s, t) in sum.instrument_totals.iter_mut().zip(&v.instrument_totals) {
+            s[2] += t[2];
+        }
+        sum.totals
+            .iter_mut()
+            .zip(&v.totals)
+            .for_each(|(a, b)| *a += b);
+        sum.id_range[1] = v.id_range[1];
+    }
+    Some(sum)
+}
+
 /// Bits of a notional `x = qty · price` under `config`'s widths (the tier bounds' cap).
 fn notional_bits(config: &Config) -> usize {
     let shape = SlotShape {
@@ -338,6 +382,60 @@ pub fn slot_statement_digest(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The aggregation circuit's word-by-word combination (shared words equal, additive
+    /// words summed) is [`combine`].
+    #[test]
+    fn additive_values_combine_as_combine_does() {
+        let shape = SlotShape {
+            k: 12,
+            slots: 4,
+            accounts: 2,
+            cases: 2,
+            value_bits: 64,
+            instruments: 3,
+            instrument_totals: 5,
+            widths: Default::default(),
+        };
+        let additive = additive_values(&shape);
+        assert_eq!(additive.len() + 2, shape.public_values());
+        let n = additive.len();
+        let shard = |seed: u64| -> Vec<Fr> {
+            (0..shape.public_values() as u64)
+                .map(|i| {
+                    if i < n as u64 && !additive[i as usize] {
+                        Fr::from(i * 7 + 1)
+                    } else {
+                        Fr::from(seed * 1000 + i)
+                    }
+                })
+                .collect()
+        };
+        let shards: Vec<Vec<Fr>> = (1..4).map(shard).collect();
+        let mut by_word = shards[0][..n].to_vec();
+        for other in &shards[1..] {
+            for (w, &add) in additive.iter().enumerate() {
+                if add {
+                    by_word[w] += other[w];
+                } else {
+                    assert_eq!(by_word[w], other[w]);
+                }
+            }
+        }
+        by_word.extend([shards[0][n], shards[2][n + 1]]);
+        let split: Vec<ShardValues> = shards
+            .iter()
+            .map(|v| ShardValues::split(&shape, v).unwrap())
+            .collect();
+        assert_eq!(combine(&split).unwrap().flatten(), by_word);
+        // A shared word that differs: no combination.
+        let mut odd = split.clone();
+        odd[1].instrument_totals[2][1] += Fr::one();
+        assert!(combine(&odd).is_none());
+        let mut odd = split;
+        odd[2].instruments[0] += Fr::one();
+        assert!(combine(&odd).is_none());
+    }
 
     #[test]
     fn shard_values_split_and_flatten_are_inverse() {
