@@ -4,12 +4,15 @@
 //! - [`solc`]: compiles Solidity through a `solc --bin` command (solcjs 0.8.19 by default).
 //! - [`verifier_code`]: the verifier contracts (epoch circuit, aggregation circuit).
 //! - [`registry`]: the registry's source, constructor parameters and `submitEpoch` calldata.
+//! - [`slot_registry`]: the same for slot-table epochs (`SlotEpochRegistry`, its rules' data
+//!   contracts).
 //! - [`local_chain`]: deploy and call contracts in an in-memory EVM, with gas figures.
 #![warn(missing_docs)]
 
 pub mod aggregated;
 pub mod local_chain;
 pub mod registry;
+pub mod slot_registry;
 pub mod solc;
 pub mod verifier_code;
 

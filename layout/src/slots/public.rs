@@ -187,9 +187,52 @@ pub fn instrument_rows(
     rows
 }
 
+/// The config side of the instrument table, the words a contract rebuilds the table from with
+/// the medians (`P_a`, per asset): every table word is one of these or a median times one.
+///
+/// Layout (one field element per word): `A` (assets), `J` (cases), `C` (`cost_coef`), `K`
+/// (collateral assets), then per collateral asset `a, W[0..J][a]`; then `M` (markets), and per
+/// market `u` (its underlying), `V[0..J][m]`, `T` (tiers), then per tier `R_t, A_t, hi_t`.
+/// The table follows as [`instrument_rows`] builds it: a collateral row is `a, 0, P_a·W[j][a]…,
+/// 0…` (seven zeros); tier `t` of market `m` is `A + m, t, P_u·V[j][m]…, C, P_u, P_u·R_t, A_t,
+/// lo_t, hi_t, 1` with `lo_0 = 0`, `lo_t = hi_(t−1) + 1`. `Err` if the config has no fine scale.
+pub fn instrument_rules(config: &Config) -> Result<Vec<Fr>, PublicError> {
+    let scale = config
+        .fine_scale()
+        .map_err(|e| PublicError::Scale(format!("{}: {}", e.field, e.reason)))?;
+    let notional = notional_bits(config);
+    let cases = scale.collateral.len();
+    let count = |n: usize| Fr::from(n as u64);
+    let collateral: Vec<usize> = (0..config.assets.len())
+        .filter(|&a| config.assets[a].collateral)
+        .collect();
+    let mut v = vec![
+        count(config.assets.len()),
+        count(cases),
+        Fr::from(scale.quote),
+        count(collateral.len()),
+    ];
+    for &a in &collateral {
+        v.push(count(a));
+        v.extend((0..cases).map(|j| Fr::from(scale.collateral[j][a])));
+    }
+    v.push(count(config.markets.len()));
+    for (m, market) in config.markets.iter().enumerate() {
+        v.push(count(market.underlying));
+        v.extend((0..cases).map(|j| Fr::from(scale.mark[j][m])));
+        v.push(count(scale.maintenance[m].len()));
+        for tier in &scale.maintenance[m] {
+            v.push(Fr::from(tier.rate));
+            v.push(fr_u256(tier.amount));
+            v.push(fr_u256(tier_bound(tier.bound, scale.mark[0][m], notional)));
+        }
+    }
+    Ok(v)
+}
+
 /// Domain word that opens a slot-table statement's digest words (so they never read as a
 /// dense-table statement's).
-pub const SLOT_STATEMENT_DOMAIN: &str = "zkmargin/slot-statement/v1";
+pub const SLOT_STATEMENT_DOMAIN: &str = "zkmargin/slot-statement/v2";
 
 /// Why a statement has no slot-table public values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -353,27 +396,51 @@ pub fn statement_totals(config: &Config, statement: &Statement) -> (Vec<[Fr; 3]>
     (instrument_totals, totals)
 }
 
-/// The statement digest of a slot-table epoch: [`statement_digest`] over the words
-/// `keccak(SLOT_STATEMENT_DOMAIN)`, epoch, timestamp, the previous and config digests (two
-/// 128-bit halves each), the insurance fund, `keccak` of the oracle verdict's JSON (every
-/// quote's status and the medians; verifiers re-run the oracle and compare), the instrument
-/// table, the statement's instrument totals and totals — then the declared reserves.
-pub fn slot_statement_digest(
+/// The words a slot-table epoch's statement digest covers, after its two leading hashes:
+/// epoch, timestamp, the previous and config digests (two 128-bit halves each), the insurance
+/// fund, every asset's median (price units, asset order), the amounts of the statement's
+/// instrument totals (their `(inst, side)` labels follow from the config) and its totals.
+///
+/// The instrument table is not among them: every word of it is a config word or a median
+/// times one (`Coefficients::fold`), so the config digest and the medians fix it — which is
+/// what lets a contract rebuild the table from pinned rules and these few words
+/// ([`instrument_rules`]). `Err` if the config has no fine scale or the oracle halted.
+pub fn slot_statement_values(
     config: &Config,
     statement: &Statement,
-) -> Result<Digest, PublicError> {
+) -> Result<Vec<Fr>, PublicError> {
+    config
+        .fine_scale()
+        .map_err(|e| PublicError::Scale(format!("{}: {}", e.field, e.reason)))?;
+    let prices = prices_or_halt(config, &statement.oracle).map_err(|_| PublicError::Halted)?;
     let mut values = vec![Fr::from(statement.epoch), Fr::from(statement.timestamp)];
     values.extend(digest_halves(&statement.prev_digest));
     values.extend(digest_halves(&statement.config_digest));
     values.push(fr_from_i256(statement.insurance_fund));
-    values.extend(instrument_table(config, statement)?);
+    values.extend(prices.iter().map(|&p| Fr::from(p)));
     let (instrument_totals, totals) = statement_totals(config, statement);
-    values.extend(instrument_totals.iter().flatten());
+    values.extend(instrument_totals.iter().map(|t| t[2]));
     values.extend(totals);
-    let oracle = serde_json::to_vec(&statement.oracle).expect("the oracle verdict serializes");
+    Ok(values)
+}
+
+/// Keccak-256 of the statement's oracle verdict as JSON: the slot digest's second word.
+pub fn oracle_hash(statement: &Statement) -> Digest {
+    keccak256(&serde_json::to_vec(&statement.oracle).expect("the oracle verdict serializes"))
+}
+
+/// The statement digest of a slot-table epoch: [`statement_digest`] over the words
+/// `keccak(SLOT_STATEMENT_DOMAIN)`, `keccak` of the oracle verdict's JSON (every quote's status
+/// and the medians; verifiers re-run the oracle and compare), then [`slot_statement_values`] —
+/// then the declared reserves.
+pub fn slot_statement_digest(
+    config: &Config,
+    statement: &Statement,
+) -> Result<Digest, PublicError> {
+    let values = slot_statement_values(config, statement)?;
     let mut words = vec![
         keccak256(SLOT_STATEMENT_DOMAIN.as_bytes()),
-        keccak256(&oracle),
+        oracle_hash(statement),
     ];
     words.extend(instance_words(&values));
     Ok(statement_digest(&words, &statement.declared_words()))
