@@ -355,3 +355,122 @@ fn v1_gas_does_not_follow_the_instrument_table() {
         "calldata over a transaction's size"
     );
 }
+
+fn creation_code(dir: &Path, file: &str) -> Vec<u8> {
+    hex::decode(std::fs::read_to_string(dir.join(file)).unwrap().trim()).unwrap()
+}
+
+/// The slot-table mainnet path with real proofs: a venue of two shard classes proved, its
+/// shards folded (`zkmargin aggregate`'s library step: an aggregation node over the two class
+/// shards, then the root, circuits of 2^21 rows: minutes and about 11 GiB, hence ignored;
+/// `scripts/bench-evm.sh` runs it), the aggregation verifier, the rules' data contracts and
+/// the registry deployed under mainnet rules; the registry accepts the epoch from
+/// `zkmargin calldata`'s words and rejects an edited amount and an edited accumulator limb.
+#[test]
+#[ignore]
+fn a_slot_epoch_aggregates_and_the_registry_accepts_it() {
+    use zkmargin_prover::onchain::{self, rules_file, Target};
+    use zkmargin_prover::report::Silent;
+    let root = scratch("slot-registry-aggregated");
+    let snapshot = root.join("venue");
+    generate_venue(&venue_options(120, 5), &snapshot).unwrap();
+    let bundle_dir = root.join("bundle");
+    let bundle = zkmargin_testkit::prove_slot_bundle(&snapshot, None, &bundle_dir);
+    let shards: usize = bundle.shards.iter().map(Vec::len).sum();
+    let contracts = root.join("contracts");
+    let aggregated = onchain::aggregate(&bundle_dir, &zkmargin_testkit::setup(), &Silent).unwrap();
+    onchain::write_aggregated(&contracts, &aggregated, true, &Silent).unwrap();
+    let params: SlotRegistryParams =
+        serde_json::from_slice(&std::fs::read(contracts.join("registry.json")).unwrap()).unwrap();
+
+    let mut chain = LocalChain::mainnet();
+    let verifier = chain
+        .deploy(creation_code(&contracts, "Halo2Verifier.bin"))
+        .expect("the aggregation verifier fits EIP-170");
+    let mut chunks = Vec::new();
+    for n in 0.. {
+        let path = contracts.join(rules_file(n));
+        if !path.exists() {
+            break;
+        }
+        chunks.push(
+            chain
+                .deploy(creation_code(&contracts, &rules_file(n)))
+                .unwrap()
+                .address,
+        );
+    }
+    let mut code = creation_code(&contracts, "SlotEpochRegistry.bin");
+    code.extend(params.constructor_args(verifier.address, &chunks).unwrap());
+    let registry = chain.deploy(code).unwrap();
+
+    let direct = onchain::calldata(
+        &bundle_dir,
+        Some(&contracts.join("aggregated.json")),
+        Target::Verifier,
+    )
+    .unwrap();
+    let verify = chain
+        .call(verifier.address, direct)
+        .expect("the verifier accepts the aggregated proof");
+    let data = onchain::calldata(
+        &bundle_dir,
+        Some(&contracts.join("aggregated.json")),
+        Target::Registry,
+    )
+    .unwrap();
+    let call = SlotEpochRegistry::submitEpochCall::abi_decode(&data).unwrap();
+    let statement = &bundle.manifest.statement;
+    let config = Config::parse(&bundle.config_toml).unwrap();
+    assert_eq!(
+        data,
+        submit_calldata(&config, statement, &call.proof).unwrap()
+    );
+    // An edited amount (the first instrument total) and an edited accumulator limb.
+    let mut values = call.values.clone();
+    values[7 + config.assets.len()] += U256::from(1);
+    let edited = SlotEpochRegistry::submitEpochCall {
+        values,
+        ..call.clone()
+    };
+    assert!(matches!(
+        revert_reason(chain.call(registry.address, edited.abi_encode())),
+        SlotEpochRegistryErrors::ProofRejected(_)
+    ));
+    let mut proof = call.proof.to_vec();
+    proof[31] ^= 1;
+    let edited = SlotEpochRegistry::submitEpochCall {
+        proof: proof.into(),
+        ..call.clone()
+    };
+    assert!(matches!(
+        revert_reason(chain.call(registry.address, edited.abi_encode())),
+        SlotEpochRegistryErrors::ProofRejected(_)
+    ));
+    let gas = chain
+        .call(registry.address, data)
+        .expect("the epoch is accepted")
+        .gas;
+    let out = chain
+        .call(
+            registry.address,
+            SlotEpochRegistry::latestEpochCall {}.abi_encode(),
+        )
+        .unwrap()
+        .output;
+    let record = SlotEpochRegistry::latestEpochCall::abi_decode_returns(&out)
+        .unwrap()
+        .record;
+    assert_eq!(hex::encode(record.digest), bundle.manifest.statement_digest);
+    println!("| step (slot epoch, {shards} class shards, aggregated) | gas | note |");
+    println!("|---|---|---|");
+    println!(
+        "| deploy verifier | {} | runtime {} bytes |",
+        verifier.gas, verifier.runtime_bytes
+    );
+    println!("| verify (direct call) | {} | |", verify.gas);
+    println!(
+        "| submitEpoch | {gas} | {} rule words |",
+        params.rules_words
+    );
+}

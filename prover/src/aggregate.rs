@@ -51,7 +51,9 @@ use zkmargin_core::account_id::ID_BITS;
 use crate::epoch::PreparedEpoch;
 use crate::prove::{proving_rng, ProveError};
 use crate::report::{phase, Reporter};
+use crate::slots::SlotEpoch;
 use std::path::Path;
+use zkmargin_circuits::slots::circuit::SlotCircuit;
 use zkmargin_core::digest::keccak256;
 use zkmargin_keys::cache::Origin;
 
@@ -97,6 +99,21 @@ pub fn shard_snark(
 ) -> Result<Snark, ProveError> {
     let (circuit, instances) = prover_circuit(layout, &epoch.shard_witness(shard)?);
     let rng = proving_rng(&epoch.master_secret, shard);
+    poseidon_snark(srs, pk, circuit, instances, rng, Config::kzg())
+}
+
+/// Shard `s` of class index `c` of a slot-table epoch proved with a Poseidon transcript (same
+/// witness and proving RNG as its bundle proof), under its class's key.
+pub fn slot_shard_snark(
+    srs: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    epoch: &SlotEpoch,
+    c: usize,
+    s: usize,
+) -> Result<Snark, ProveError> {
+    let circuit = SlotCircuit::new(&epoch.shard_witness(c, s));
+    let instances = circuit.assigned.public_values();
+    let rng = proving_rng(&epoch.master_secret, epoch.shard_offset(c) + s);
     poseidon_snark(srs, pk, circuit, instances, rng, Config::kzg())
 }
 
@@ -356,12 +373,16 @@ pub type KeySource<'a> = dyn FnMut(Vec<Child>, bool) -> Result<AggregationKey, P
 /// Folds an epoch's shard proofs (in table order) into one root proof: pairs of children are
 /// folded into nodes, level by level (an odd child moves up unchanged), until one child is
 /// left; the root (one child, so its verifier stays small enough for EIP-170) compresses the
-/// combined statement, whose digest is `digest`.
+/// combined statement, whose digest is `digest`. With `root_over_node`, a last child that is
+/// a shard is first wrapped in a node of its own, so the root always verifies a node proof
+/// (a slot shard's protocol makes a root over it too large for EIP-170).
+#[allow(clippy::too_many_arguments)]
 pub fn fold(
     agg_srs: &ParamsKZG<Bn256>,
     additive: &[bool],
     shards: Vec<Snark>,
     digest: &[u8; 32],
+    root_over_node: bool,
     key: &mut KeySource<'_>,
     mut rng: impl rand::RngCore,
     reporter: &dyn Reporter,
@@ -370,6 +391,13 @@ pub fn fold(
         .into_iter()
         .map(|snark| Child { snark, node: false })
         .collect();
+    if root_over_node && level.len() == 1 {
+        let only = level.clone();
+        let (pk, layout) = key(only.clone(), false)?;
+        level = vec![phase(reporter, "aggregation node", || {
+            prove_node(agg_srs, &pk, &layout, additive, only, &mut rng)
+        })?];
+    }
     while level.len() > 1 {
         let mut next = Vec::with_capacity(level.len().div_ceil(2));
         let mut pending = level.into_iter();

@@ -60,6 +60,11 @@ impl SlotAccounts {
         Ok(SlotAccounts { bundle, epoch })
     }
 
+    /// The epoch prepared again.
+    pub fn epoch(&self) -> &SlotEpoch {
+        &self.epoch
+    }
+
     /// Number of real accounts.
     pub fn accounts(&self) -> usize {
         self.epoch.classes.iter().map(|c| c.accounts.len()).sum()

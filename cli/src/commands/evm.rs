@@ -1,8 +1,6 @@
 //! `zkmargin export-verifier`, `zkmargin aggregate` and `zkmargin calldata`: the on-chain
 //! path for a bundle (`zkmargin_prover::onchain`).
 
-use zkmargin_evm::registry::REGISTRY_CONTRACT;
-use zkmargin_evm::verifier_code::VERIFIER_CONTRACT;
 use zkmargin_prover::onchain::{self, Target, Written};
 
 use crate::args::{AggregateArgs, CalldataArgs, ContractsOut, ExportVerifierArgs};
@@ -14,10 +12,7 @@ fn written(out: &ContractsOut, written: &Written) {
     for (name, bytes) in &written.compiled {
         eprintln!("{name}: {bytes} bytes of creation code");
     }
-    eprintln!(
-        "wrote {}: {VERIFIER_CONTRACT}.sol, {REGISTRY_CONTRACT}.sol, registry.json",
-        out.out.display()
-    );
+    eprintln!("wrote {}: {}", out.out.display(), written.files.join(", "));
 }
 
 pub fn export_verifier(args: &ExportVerifierArgs) -> Outcome {
