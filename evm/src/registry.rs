@@ -215,7 +215,8 @@ fn word(v: usize) -> U256 {
     U256::from(v)
 }
 
-fn bytes32(hex_str: &str) -> Result<FixedBytes<32>, hex::FromHexError> {
+/// A hex digest (optionally `0x`-prefixed) as an ABI `bytes32`.
+pub(crate) fn bytes32(hex_str: &str) -> Result<FixedBytes<32>, hex::FromHexError> {
     let mut out = [0u8; 32];
     hex::decode_to_slice(hex_str.trim_start_matches("0x"), &mut out)?;
     Ok(FixedBytes(out))
@@ -242,7 +243,8 @@ impl RegistryParams {
     }
 }
 
-fn words(ws: &[Digest]) -> Vec<U256> {
+/// 32-byte big-endian words as ABI `uint256`s.
+pub(crate) fn words(ws: &[Digest]) -> Vec<U256> {
     ws.iter().map(|w| U256::from_be_bytes(*w)).collect()
 }
 

@@ -18,6 +18,7 @@ use zkmargin_layout::slots::public::{
 };
 use zkmargin_layout::Fr;
 
+use crate::registry::{bytes32, words};
 use crate::EIP170_RUNTIME_LIMIT;
 
 /// The registry's Solidity source (pragma 0.8.19).
@@ -136,12 +137,6 @@ impl SlotRegistryParams {
     }
 }
 
-fn bytes32(hex_str: &str) -> Result<FixedBytes<32>, hex::FromHexError> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(hex_str.trim_start_matches("0x"), &mut out)?;
-    Ok(FixedBytes(out))
-}
-
 /// Creation code of the data contracts holding `rules` ([`RULES_CHUNK_WORDS`] words each):
 /// each returns `0x00 ‖ words` as its runtime code (the leading STOP makes a call a no-op).
 pub fn rules_chunks(rules: &[Digest]) -> Vec<Vec<u8>> {
@@ -195,8 +190,6 @@ pub fn submit_values_calldata(
     declared: &[Digest],
     proof: &[u8],
 ) -> Vec<u8> {
-    let words =
-        |ws: &[Digest]| -> Vec<U256> { ws.iter().map(|w| U256::from_be_bytes(*w)).collect() };
     SlotEpochRegistry::submitEpochCall {
         oracleHash: FixedBytes(*oracle_hash),
         values: words(values),

@@ -348,9 +348,8 @@ fn aggregate_slots(
     let m = &bundle.manifest;
     let kind = SrsKind::from_label(&m.srs)
         .ok_or_else(|| unusable(bundle_dir, format!("unknown SRS {:?}", m.srs)))?;
-    let digest: [u8; 32] = hex::decode(&m.statement_digest)
-        .ok()
-        .and_then(|d| d.try_into().ok())
+    let digest = m
+        .statement_digest_bytes()
         .ok_or_else(|| unusable(bundle_dir, "the statement digest is not 32 hex bytes"))?;
     let config = &epoch.config;
     let registry =

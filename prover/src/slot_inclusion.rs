@@ -137,9 +137,8 @@ impl<'a> SlotInclusionProver<'a> {
             .ok_or(InclusionError::Mismatch("no such shard"))?;
         let shape = &class.shape;
         let proof = &accounts.bundle.shards[c][shard];
-        let digest: [u8; 32] = hex::decode(&m.statement_digest)
-            .ok()
-            .and_then(|d| d.try_into().ok())
+        let digest = m
+            .statement_digest_bytes()
             .ok_or(InclusionError::Mismatch("statement digest"))?;
         let kind = SrsKind::from_label(&m.srs).ok_or(InclusionError::Mismatch("SRS"))?;
         let params = srs::load(srs_dir, kind, shape.k)?;
